@@ -1,0 +1,1 @@
+"""Legal aid assignment engine: eligibility -> scoring -> search -> plan -> verify -> explain."""

@@ -1,0 +1,208 @@
+"""The Problem document: firms, lawyers, cases, parties, policy and catalogue.
+
+Pydantic models check each record on its own; ``assigner.domain.loading.load_problem`` checks the
+references between records and turns every failure into an error naming the record and field.
+
+Load model: ``Lawyer.current_load_hours`` and ``current_open_cases`` count work *outside* this
+problem.  Cases in the problem that carry a ``current_assignment`` are part of the open caseload
+the plan (re)assigns; their hours count against their lawyer only through the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from assigner.domain.catalogue import Catalogue, FirmKind, ProviderKind
+from assigner.domain.policy import Policy
+
+SCHEMA_VERSION = 1
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Times without a zone are read as UTC so that all times compare."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class KnownClient(BaseModel):
+    """A party a lawyer or firm acts or acted for (conflict history)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    party_id: str | None = None
+    name: str = Field(min_length=1)
+
+
+class Firm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: FirmKind
+    location: Location | None = None
+    clients: list[KnownClient] = Field(default_factory=list)
+
+
+class PracticeArea(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    area: str
+    level: int = Field(ge=1, le=5, description="1 = occasional, 5 = specialist.")
+    years: float = Field(ge=0)
+
+
+class Leave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Leave:
+        if self.end < self.start:
+            raise ValueError("leave end is before its start")
+        return self
+
+
+class Lawyer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    firm_id: str
+    kind: ProviderKind
+    gender: str | None = None
+    location: Location
+    practice_areas: list[PracticeArea] = Field(min_length=1)
+    certifications: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=lambda: ["zh"])
+    capacity_hours: float = Field(ge=0, description="Workload hours available in the period.")
+    max_open_cases: int = Field(ge=0)
+    current_load_hours: float = Field(default=0, ge=0)
+    current_open_cases: int = Field(default=0, ge=0)
+    accepting_new_cases: bool = True
+    leave: list[Leave] = Field(default_factory=list)
+    max_travel_km: float | None = Field(default=None, gt=0)
+    jurisdictions: list[str] | None = Field(
+        default=None, description="Jurisdictions served; None means any."
+    )
+    rating: float = Field(default=4.0, ge=0, le=5)
+    yearly_quota_cases: int = Field(default=0, ge=0)
+    cases_this_year: int = Field(default=0, ge=0)
+    subsidy_class: str = "standard"
+    clients: list[KnownClient] = Field(default_factory=list)
+    relatives: list[str] = Field(
+        default_factory=list, description="Declared close relatives (names)."
+    )
+
+
+class PartyRole(StrEnum):
+    CLIENT = "client"
+    ADVERSE = "adverse"
+    CO_DEFENDANT = "co_defendant"
+    VICTIM = "victim"
+    WITNESS = "witness"
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    name: str = Field(min_length=1)
+    role: PartyRole
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Side(StrEnum):
+    """The client's side in the matter; opposing sides of one matter never share a firm."""
+
+    DEFENDANT = "defendant"
+    VICTIM = "victim"
+    CLAIMANT = "claimant"
+    RESPONDENT = "respondent"
+
+
+class CurrentAssignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lawyer_id: str
+    started: bool = False
+    pinned: bool = False
+
+
+class ClientPreferences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = None
+    lawyer_gender: str | None = None
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    case_type: str
+    stage: str
+    location: Location
+    jurisdiction: str | None = None
+    received_at: Timestamp
+    assign_by: Timestamp
+    priority_groups: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    workload_hours: float | None = Field(
+        default=None, gt=0, description="Overrides the catalogue's hours for this case type."
+    )
+    matter_id: str | None = Field(
+        default=None,
+        description="Cases of one matter (co-defendants, the victim and the defendants, both "
+        "sides of a civil dispute) share a matter id.",
+    )
+    side: Side = Side.DEFENDANT
+    linked_case_ids: list[str] = Field(default_factory=list)
+    parties: list[Party] = Field(default_factory=list)
+    prior_lawyer_id: str | None = None
+    excluded_lawyer_ids: list[str] = Field(
+        default_factory=list, description="Explicit exclusions recorded by staff."
+    )
+    complaint_lawyer_ids: list[str] = Field(
+        default_factory=list,
+        description="Former lawyers the client complained about (Legal Aid Law Art 55).",
+    )
+    preferences: ClientPreferences = Field(default_factory=ClientPreferences)
+    current_assignment: CurrentAssignment | None = None
+
+    @model_validator(mode="after")
+    def _deadline_after_receipt(self) -> Case:
+        if self.assign_by < self.received_at:
+            raise ValueError("assign_by is before received_at")
+        return self
+
+
+class Problem(BaseModel):
+    """A whole assignment problem: the document `assigner solve` and `POST /v1/solve` take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    name: str = "problem"
+    as_of: Timestamp = Field(description="The moment the plan is made for.")
+    policy: Policy = Field(default_factory=Policy)
+    catalogue: Catalogue | None = Field(
+        default=None, description="Overrides the default catalogue when given."
+    )
+    firms: list[Firm]
+    lawyers: list[Lawyer]
+    cases: list[Case]
