@@ -114,10 +114,10 @@ class Catalogue(BaseModel):
                 raise ValueError(
                     f"case_types[{key}].practice_area: unknown practice area {ct.practice_area!r}"
                 )
-            for rule in ct.qualification_rules:
-                if rule not in self.qualification_rules:
+            for rule_name in ct.qualification_rules:
+                if rule_name not in self.qualification_rules:
                     raise ValueError(
-                        f"case_types[{key}].qualification_rules: unknown rule {rule!r}"
+                        f"case_types[{key}].qualification_rules: unknown rule {rule_name!r}"
                     )
         for key, rule in self.qualification_rules.items():
             if rule.practice_area is not None and rule.practice_area not in areas:
