@@ -1,0 +1,1 @@
+"""Explanations: why this lawyer, why not that one."""

@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY assigner ./assigner
+COPY api ./api
+COPY scenarios ./scenarios
+COPY benchmarks ./benchmarks
+COPY cli ./cli
+RUN pip install --no-cache-dir .
+RUN useradd --create-home assigner
+USER assigner
+WORKDIR /home/assigner
+CMD ["assigner", "demo"]

@@ -1,0 +1,234 @@
+"""Conflict-of-interest lookups: who acts or acted for whom, and declared relatives.
+
+Names are compared after normalisation, word by word and order-insensitive, never by substring
+(DOMAIN.md "Conflicts of interest": loose matching floods false positives such as "Jon Smith"
+hitting "Ronjon Arrowsmith").  Two names match when they have the same multiset of normalised
+words: "Smith, John" matches "john SMITH" and "JOHN  smith.", but not "John A. Smith".
+
+Client history is imputed to the firm (Lawyer Practice Conduct Norms Art 51 works at firm level;
+a public defender office counts as one firm): a party on ``Firm.clients`` conflicts every lawyer
+of that firm, and a party on ``Lawyer.clients`` conflicts that lawyer and every colleague at the
+lawyer's current firm.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from assigner.domain.problem import Case, KnownClient, Party, PartyRole, Problem, Side
+
+IndexArray = npt.NDArray[np.int32]
+
+# Removed without a trace, so that "O'Brien" matches "OBrien".
+_APOSTROPHES = frozenset("'\u2018\u2019\u02bc`\u00b4")
+# Latin letters that Unicode does not decompose into a base letter and an accent.
+_SIMPLE_FOLDS = {
+    "\u00f8": "o",  # ø
+    "\u0111": "d",  # đ
+    "\u00f0": "d",  # ð
+    "\u0142": "l",  # ł
+    "\u00e6": "ae",  # æ
+    "\u0153": "oe",  # œ
+    "\u00fe": "th",  # þ
+    "\u0131": "i",  # dotless i
+}
+_LATIN_END = 0x0250  # Basic Latin .. Latin Extended-B
+
+
+@lru_cache(maxsize=65_536)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The sorted, normalised words of a name.
+
+    Case-folds, strips accents from Latin letters (other scripts keep their combining marks,
+    which carry meaning there), deletes apostrophes, turns other punctuation, symbols and
+    spacing into word breaks, and sorts the words so that order does not matter.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    out: list[str] = []
+    after_latin = False
+    for ch in decomposed:
+        category = unicodedata.category(ch)
+        if category == "Mn":
+            if not after_latin:
+                out.append(ch)
+            continue
+        if ch in _APOSTROPHES or category == "Cf":
+            continue
+        if category[0] in "PSZC":
+            out.append(" ")
+            after_latin = False
+            continue
+        ch = _SIMPLE_FOLDS.get(ch, ch)
+        out.append(ch)
+        after_latin = ord(ch[0]) < _LATIN_END
+    words = unicodedata.normalize("NFC", "".join(out)).split()
+    return tuple(sorted(words))
+
+
+def name_key(name: str) -> str:
+    """A hashable key for a name: its normalised words in sorted order ("" when none)."""
+    return " ".join(name_tokens(name))
+
+
+def names_match(a: str, b: str) -> bool:
+    """True when both names have the same normalised words (order-insensitive, never partial)."""
+    key = name_key(a)
+    return key != "" and key == name_key(b)
+
+
+class MatchKind(StrEnum):
+    """How a party matched a recorded client or relative."""
+
+    PARTY_ID = "party_id"
+    NAME = "name"
+    ALIAS = "alias"
+
+
+class ClientHolder(StrEnum):
+    """Whose client list a record comes from."""
+
+    LAWYER = "lawyer"
+    FIRM = "firm"
+
+
+_DEFENCE_SIDE_ADVERSE = frozenset({PartyRole.ADVERSE, PartyRole.VICTIM})
+_INJURED_SIDE_ADVERSE = frozenset({PartyRole.ADVERSE, PartyRole.CO_DEFENDANT})
+
+
+def adverse_roles(side: Side) -> frozenset[PartyRole]:
+    """Party roles that are adverse to the client of a case on ``side``.
+
+    ``ADVERSE`` always is.  ``VICTIM`` parties are the injured side and ``CO_DEFENDANT`` parties
+    the accused or sued side: for a defendant or respondent the victims are adverse and the
+    co-defendants are on the client's own side; for a victim or claimant it is the other way
+    round.  ``CLIENT`` and ``WITNESS`` are never adverse.
+    """
+    if side in (Side.DEFENDANT, Side.RESPONDENT):
+        return _DEFENCE_SIDE_ADVERSE
+    return _INJURED_SIDE_ADVERSE
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """One entry of a lawyer's or a firm's client history."""
+
+    holder: ClientHolder
+    holder_index: int  # lawyer position for LAWYER, firm position for FIRM
+    firm_index: int  # the firm whose lawyers the record conflicts
+    client: KnownClient
+
+
+@dataclass(frozen=True)
+class AdverseHit:
+    """A party of a case that matches a recorded client."""
+
+    party: Party
+    kind: MatchKind
+    record: ClientRecord
+
+
+@dataclass(frozen=True)
+class RelativeHit:
+    """A party of a case that matches a lawyer's declared relative."""
+
+    party: Party
+    kind: MatchKind  # NAME or ALIAS
+    lawyer_index: int
+    relative_name: str
+
+
+def _party_keys(party: Party) -> list[tuple[MatchKind, str]]:
+    keys = [(MatchKind.NAME, name_key(party.name))]
+    keys += [(MatchKind.ALIAS, name_key(alias)) for alias in party.aliases]
+    return [(kind, key) for kind, key in keys if key]
+
+
+class ConflictIndex:
+    """Lookups from party ids and normalised names to client records and relatives.
+
+    Positions of lawyers and firms follow their order in the Problem (as in ``ProblemArrays``).
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        firm_pos = {f.id: i for i, f in enumerate(problem.firms)}
+        self.lawyer_firm = np.array(
+            [firm_pos[lw.firm_id] for lw in problem.lawyers], dtype=np.int32
+        )
+        order = np.argsort(self.lawyer_firm, kind="stable").astype(np.int32)
+        bounds = np.searchsorted(self.lawyer_firm[order], np.arange(len(problem.firms) + 1))
+        self.firm_lawyers: list[IndexArray] = [
+            order[bounds[f] : bounds[f + 1]] for f in range(len(problem.firms))
+        ]
+        self.records: list[ClientRecord] = []
+        for f, firm in enumerate(problem.firms):
+            self.records += [ClientRecord(ClientHolder.FIRM, f, f, c) for c in firm.clients]
+        for i, lw in enumerate(problem.lawyers):
+            f = firm_pos[lw.firm_id]
+            self.records += [ClientRecord(ClientHolder.LAWYER, i, f, c) for c in lw.clients]
+
+        self._by_party_id: dict[str, list[int]] = {}
+        self._by_name: dict[str, list[int]] = {}
+        for r, record in enumerate(self.records):
+            if record.client.party_id is not None:
+                self._by_party_id.setdefault(record.client.party_id, []).append(r)
+            key = name_key(record.client.name)
+            if key:
+                self._by_name.setdefault(key, []).append(r)
+
+        self._relatives: dict[str, list[tuple[int, str]]] = {}
+        for i, lw in enumerate(problem.lawyers):
+            for relative in lw.relatives:
+                key = name_key(relative)
+                if key:
+                    self._relatives.setdefault(key, []).append((i, relative))
+
+    def party_hits(self, party: Party) -> list[AdverseHit]:
+        """Client records that ``party`` matches, one hit per record with the strongest kind
+        (party id, then name, then alias)."""
+        kinds: dict[int, MatchKind] = {}
+        if party.id is not None:
+            for r in self._by_party_id.get(party.id, ()):
+                kinds.setdefault(r, MatchKind.PARTY_ID)
+        for kind, key in _party_keys(party):
+            for r in self._by_name.get(key, ()):
+                kinds.setdefault(r, kind)
+        return [AdverseHit(party, kind, self.records[r]) for r, kind in kinds.items()]
+
+    def adverse_hits(self, case: Case) -> list[AdverseHit]:
+        """Client records matched by the parties adverse to the case's client."""
+        roles = adverse_roles(case.side)
+        hits: list[AdverseHit] = []
+        for party in case.parties:
+            if party.role in roles:
+                hits += self.party_hits(party)
+        return hits
+
+    def relative_hits(self, case: Case) -> list[RelativeHit]:
+        """Declared relatives matched by any party of the case (any role), by name or alias."""
+        hits: list[RelativeHit] = []
+        for party in case.parties:
+            seen: set[int] = set()
+            for kind, key in _party_keys(party):
+                for lawyer, relative in self._relatives.get(key, ()):
+                    if lawyer not in seen:
+                        seen.add(lawyer)
+                        hits.append(RelativeHit(party, kind, lawyer, relative))
+        return hits
+
+    def adverse_lawyers(self, case: Case) -> IndexArray:
+        """Positions of the lawyers conflicted by an adverse party of the case (sorted, unique)."""
+        firms = {hit.record.firm_index for hit in self.adverse_hits(case)}
+        if not firms:
+            return np.zeros(0, dtype=np.int32)
+        return np.unique(np.concatenate([self.firm_lawyers[f] for f in firms])).astype(np.int32)
+
+    def relative_lawyers(self, case: Case) -> IndexArray:
+        """Positions of the lawyers with a declared relative among the case's parties."""
+        lawyers = sorted({hit.lawyer_index for hit in self.relative_hits(case)})
+        return np.array(lawyers, dtype=np.int32)
