@@ -1,0 +1,122 @@
+"""Tests that bad Problem input is refused whole with an error naming the record and field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from assigner.domain import InputError, load_problem
+
+
+def valid() -> dict[str, Any]:
+    return {
+        "name": "bad-input",
+        "as_of": "2026-03-02T09:00:00+08:00",
+        "firms": [{"id": "F1", "name": "Firm one", "kind": "law_firm"}],
+        "lawyers": [
+            {
+                "id": "L1",
+                "name": "Li Na",
+                "firm_id": "F1",
+                "kind": "practising_lawyer",
+                "location": {"lat": 34.3, "lon": 108.9},
+                "practice_areas": [{"area": "labour", "level": 4, "years": 6}],
+                "capacity_hours": 200,
+                "max_open_cases": 10,
+            }
+        ],
+        "cases": [
+            {
+                "id": "C1",
+                "case_type": "wage_claim",
+                "stage": "litigation",
+                "location": {"lat": 34.31, "lon": 108.95},
+                "received_at": "2026-03-01T10:00:00+08:00",
+                "assign_by": "2026-03-04T10:00:00+08:00",
+            },
+            {
+                "id": "C2",
+                "case_type": "wage_claim",
+                "stage": "litigation",
+                "location": {"lat": 34.31, "lon": 108.95},
+                "received_at": "2026-03-01T10:00:00+08:00",
+                "assign_by": "2026-03-04T10:00:00+08:00",
+            },
+        ],
+    }
+
+
+def refused(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load_problem(data)
+    return [str(i) for i in info.value.issues]
+
+
+def test_valid_document_loads() -> None:
+    """Tests that the base document is accepted, so each refusal below has one cause."""
+    problem = load_problem(valid())
+    assert [c.id for c in problem.cases] == ["C1", "C2"]
+
+
+def test_json_text_and_errors() -> None:
+    """Tests that JSON text loads and broken JSON is refused with a message."""
+    assert load_problem(json.dumps(valid())).name == "bad-input"
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_problem("{not json")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: d["lawyers"][0].update(firm_id="F9"),
+            "lawyers[0] (id L1).firm_id: unknown firm",
+        ),
+        (lambda d: d["cases"][1].update(id="C1"), "cases[0] (id C1).id: duplicate id"),
+        (lambda d: d["lawyers"].append(copy.deepcopy(d["lawyers"][0])), "duplicate id"),
+        (lambda d: d["firms"].append(copy.deepcopy(d["firms"][0])), "firms[0] (id F1).id"),
+        (lambda d: d["lawyers"][0].update(capacity_hours=-5), "lawyers[0] (id L1).capacity_hours"),
+        (lambda d: d["lawyers"][0].pop("max_open_cases"), "lawyers[0] (id L1).max_open_cases"),
+        (lambda d: d["lawyers"][0]["location"].update(lat=95), "lawyers[0] (id L1).location.lat"),
+        (lambda d: d["cases"][0]["location"].update(lon=-181), "cases[0] (id C1).location.lon"),
+        (lambda d: d["cases"][0].update(case_type="piracy"), "cases[0] (id C1).case_type"),
+        (lambda d: d["cases"][0].update(stage="appeal"), "cases[0] (id C1).stage"),
+        (
+            lambda d: d["lawyers"][0]["practice_areas"][0].update(area="tax"),
+            "lawyers[0] (id L1).practice_areas.0.area: unknown practice area",
+        ),
+        (
+            lambda d: d["cases"][0].update(assign_by="2026-02-01T10:00:00+08:00"),
+            "cases[0] (id C1): Value error, assign_by is before received_at",
+        ),
+        (lambda d: d["cases"][0].update(linked_case_ids=["C7"]), "linked_case_ids: unknown case"),
+        (
+            lambda d: d["cases"][0].update(current_assignment={"lawyer_id": "L7"}),
+            "cases[0] (id C1).current_assignment.lawyer_id: unknown lawyer",
+        ),
+        (lambda d: d["cases"][0].update(priority_groups=["vip"]), "unknown priority group"),
+        (lambda d: d["cases"][0].update(flags=["famous"]), "unknown case flag"),
+        (lambda d: d["lawyers"][0].update(certifications=["tax"]), "unknown certification"),
+        (lambda d: d["lawyers"][0].update(subsidy_class="gold"), "unknown subsidy class"),
+        (lambda d: d["cases"][0].update(complaint_lawyer_ids=["L5"]), "complaint_lawyer_ids"),
+        (lambda d: d["cases"][0].update(colour="red"), "cases[0] (id C1).colour"),
+    ],
+)
+def test_refusals_name_record_and_field(mutate: Any, expected: str) -> None:
+    """Tests that each kind of bad input is refused and the message names where it is."""
+    data = valid()
+    mutate(data)
+    issues = refused(data)
+    assert any(expected in i for i in issues), issues
+
+
+def test_all_issues_reported_together() -> None:
+    """Tests that several problems are listed at once, not only the first."""
+    data = valid()
+    data["lawyers"][0]["firm_id"] = "F9"
+    data["cases"][0]["case_type"] = "piracy"
+    issues = refused(data)
+    assert len(issues) == 2
