@@ -201,7 +201,7 @@ def _problem_beside(plan_path: Path) -> Path:
 def demo(
     tier: Annotated[str, typer.Option(help="Generated county tier.")] = "demo",
     seed: Annotated[int, typer.Option(help="Generator and solver seed.")] = 7,
-    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.")] = 10.0,
+    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.")] = 5.0,
     out_dir: Annotated[Path, typer.Option(help="Where to write problem and plan.")] = Path("out"),
 ) -> None:
     """Generate a demo county, solve it, verify the plan and print the summary."""

@@ -2,8 +2,9 @@
 
 One Boolean per candidate edge (never a cases x lawyers matrix).  Hard rules are constraints,
 never big costs: capacity in weight and in count, cliques that may not share an agent or an agent
-group, opposing sides, fixed items, must-assign items.  The unassigned penalty is folded into the
-edge coefficients (``p_i (1 - sum x)`` = ``p_i - sum p_i x``), so no slack variables are needed.
+group, opposing sides, fixed items, must-assign items.  Each optional item has an "unassigned"
+literal in its exactly-one row, so every objective coefficient is a non-negative cost and the
+LP relaxation inside CP-SAT sees the same bound as the HiGHS one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, I32
+from assigner.search.instance import I32, MUST_ASSIGN, AssignmentInstance
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         if self._progress is not None:
             self._progress(
                 Progress(
-                    objective=int(round(self.objective_value)) + self._offset,
+                    objective=round(self.objective_value) + self._offset,
                     bound=self.best_objective_bound + self._offset,
                     wall_time_s=time.monotonic() - self._start,
                     phase=self._phase,
@@ -75,24 +76,38 @@ class _Built:
     model: cp_model.CpModel
     x: list[cp_model.IntVar]
     offset: int
+    unassigned_vars: list[tuple[cp_model.IntVar, int]]
+    # (var, agent, band index) for load-band excess; (var, agent) for quota deficits;
+    # (var, group, items) for opposing-side indicators: so a hint can cover every variable.
+    band_vars: list[tuple[cp_model.IntVar, int, int]]
+    quota_vars: list[tuple[cp_model.IntVar, int]]
+    side_vars: list[tuple[cp_model.IntVar, int, I32]]
 
 
 def build_model(inst: AssignmentInstance) -> _Built:
     model = cp_model.CpModel()
     n_e = inst.n_edges
     x = [model.new_bool_var(f"x{e}") for e in range(n_e)]
-    penalty = np.where(inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty)
-    offset = int(penalty.sum())
-    coef = inst.edge_cost - penalty[inst.edge_item]
+    offset = 0
+    coef = inst.edge_cost
+    objective_terms: list[cp_model.LinearExprT] = []
+    unassigned_vars: list[tuple[cp_model.IntVar, int]] = []
 
-    # One agent per item at most; exactly one when the item must be assigned.
+    # Exactly one of the item's edges or its "unassigned" literal (absent when it must be
+    # assigned); an item with no edge is unassigned at a constant cost.
     for i in range(inst.n_items):
         sl = inst.edges_of(i)
         vs = x[sl]
-        if inst.unassigned_penalty[i] == MUST_ASSIGN:
+        pen = int(inst.unassigned_penalty[i])
+        if pen == MUST_ASSIGN:
             model.add_exactly_one(vs)
-        elif len(vs) > 1:
-            model.add_at_most_one(vs)
+        elif not vs:
+            offset += pen
+        else:
+            u = model.new_bool_var(f"u{i}")
+            model.add_exactly_one([*vs, u])
+            objective_terms.append(pen * u)
+            unassigned_vars.append((u, i))
     if inst.fixed_agent is not None:
         for i in np.flatnonzero(inst.fixed_agent >= 0):
             sl = inst.edges_of(int(i))
@@ -103,10 +118,13 @@ def build_model(inst: AssignmentInstance) -> _Built:
     order = np.argsort(inst.edge_agent, kind="stable")
     bounds = np.searchsorted(inst.edge_agent[order], np.arange(inst.n_agents + 1))
     base = inst.base()
-    objective_terms: list[cp_model.LinearExprT] = []
+    band_vars: list[tuple[cp_model.IntVar, int, int]] = []
+    quota_vars: list[tuple[cp_model.IntVar, int]] = []
     for a in range(inst.n_agents):
         rows = order[bounds[a] : bounds[a + 1]]
         if rows.size == 0:
+            if inst.quota_short is not None and inst.quota_short[a] > 0:
+                offset += inst.quota_points * int(inst.quota_short[a])
             continue
         vs = [x[r] for r in rows]
         ws = inst.edge_weight[rows]
@@ -127,20 +145,22 @@ def build_model(inst: AssignmentInstance) -> _Built:
                 >= cp_model.LinearExpr.weighted_sum(vs, ws.tolist()) + int(base[a]) - thr
             )
             objective_terms.append(band.points * ex)
+            band_vars.append((ex, a, b))
         if inst.quota_short is not None and inst.quota_points and inst.quota_short[a] > 0:
             short = int(inst.quota_short[a])
             d = model.new_int_var(0, short, f"quota_{a}")
             model.add(d >= short - sum(vs))
             objective_terms.append(inst.quota_points * d)
+            quota_vars.append((d, a))
 
-    _add_group_rules(model, inst, x)
+    side_vars = _add_group_rules(model, inst, x)
     model.minimize(cp_model.LinearExpr.weighted_sum(x, coef.tolist()) + sum(objective_terms))
-    return _Built(model=model, x=x, offset=offset)
+    return _Built(model, x, offset, unassigned_vars, band_vars, quota_vars, side_vars)
 
 
 def _add_group_rules(
     model: cp_model.CpModel, inst: AssignmentInstance, x: list[cp_model.IntVar]
-) -> None:
+) -> list[tuple[cp_model.IntVar, int, I32]]:
     def edges_by_key(items: I32, key: I32) -> dict[int, list[cp_model.IntVar]]:
         out: dict[int, list[cp_model.IntVar]] = defaultdict(list)
         for i in items:
@@ -149,13 +169,14 @@ def _add_group_rules(
                 out[int(key[inst.edge_agent[e]])].append(x[e])
         return out
 
+    side_vars: list[tuple[cp_model.IntVar, int, I32]] = []
     identity = np.arange(inst.n_agents, dtype=np.int32)
     for clique in inst.same_agent_cliques:
         for vs in edges_by_key(clique, identity).values():
             if len(vs) > 1:
                 model.add_at_most_one(vs)
     if inst.agent_group is None:
-        return
+        return side_vars
     for clique in inst.same_group_cliques:
         for vs in edges_by_key(clique, inst.agent_group).values():
             if len(vs) > 1:
@@ -171,6 +192,9 @@ def _add_group_rules(
                 model.add_implication(v, ya)
             for v in side_b[g]:
                 model.add_implication(v, yb)
+            side_vars.append((ya, g, opp.side_a))
+            side_vars.append((yb, g, opp.side_b))
+    return side_vars
 
 
 def solve_cpsat(
@@ -184,14 +208,7 @@ def solve_cpsat(
     start = time.monotonic()
     built = build_model(inst)
     if hint is not None:
-        chosen = set()
-        for i in np.flatnonzero(hint >= 0):
-            sl = inst.edges_of(int(i))
-            hit = np.flatnonzero(inst.edge_agent[sl] == hint[i])
-            if hit.size:
-                chosen.add(sl.start + int(hit[0]))
-        for e, v in enumerate(built.x):
-            built.model.add_hint(v, e in chosen)
+        add_full_hint(built, inst, hint)
     solver = cp_model.CpSolver()
     configure(solver, params, time.monotonic() - start)
     status = solver.solve(built.model, _Recorder(built.offset, progress, phase))
@@ -204,11 +221,42 @@ def solve_cpsat(
     agent[inst.edge_item[values]] = inst.edge_agent[values]
     return CpSatResult(
         agent_of_item=agent,
-        objective=int(round(solver.objective_value)) + built.offset,
+        objective=round(solver.objective_value) + built.offset,
         bound=float(solver.best_objective_bound) + built.offset,
         status=name,
         wall_time_s=wall,
     )
+
+
+def add_full_hint(built: _Built, inst: AssignmentInstance, hint: I32) -> None:
+    """Hint every variable, auxiliary ones included, so CP-SAT starts from the hint as a whole
+    solution instead of having to complete it."""
+    chosen = np.zeros(inst.n_edges, dtype=np.bool_)
+    agent = np.full(inst.n_items, -1, dtype=np.int32)
+    for i in np.flatnonzero(hint >= 0):
+        sl = inst.edges_of(int(i))
+        hit = np.flatnonzero(inst.edge_agent[sl] == hint[i])
+        if hit.size:
+            chosen[sl.start + int(hit[0])] = True
+            agent[i] = hint[i]
+    for e, v in enumerate(built.x):
+        built.model.add_hint(v, bool(chosen[e]))
+    for var, i in built.unassigned_vars:
+        built.model.add_hint(var, bool(agent[i] < 0))
+    load = inst.base() + np.bincount(
+        inst.edge_agent[chosen], weights=inst.edge_weight[chosen], minlength=inst.n_agents
+    ).astype(np.int64)
+    count = np.bincount(inst.edge_agent[chosen], minlength=inst.n_agents)
+    for var, a, b in built.band_vars:
+        band = inst.bands[b]
+        built.model.add_hint(var, int(-(-max(0, load[a] - band.threshold[a]) // band.unit)))
+    if inst.quota_short is not None:
+        for var, a in built.quota_vars:
+            built.model.add_hint(var, max(0, int(inst.quota_short[a]) - int(count[a])))
+    if inst.agent_group is not None:
+        for var, g, items in built.side_vars:
+            used = agent[items]
+            built.model.add_hint(var, bool(np.any(inst.agent_group[used[used >= 0]] == g)))
 
 
 def configure(solver: cp_model.CpSolver, params: SearchParams, spent_s: float) -> None:

@@ -89,9 +89,7 @@ def build_instance(
         edge_cost=costs.total.astype(np.int64),
         edge_weight=case_units[candidates.case_index],
         capacity=free_units,
-        max_count=np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(
-            np.int64
-        ),
+        max_count=np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(np.int64),
         unassigned_penalty=unassigned_penalty_points(arrays),
         bands=bands,
         base_load=base_units,

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, I32, I64
+from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance
 
 
 class GroupState:
@@ -41,8 +41,10 @@ class GroupState:
         )
 
     def involved(self, item: int) -> bool:
-        return item in self.item_cliques or item in self.item_group_cliques or (
-            item in self.item_sides
+        return (
+            item in self.item_cliques
+            or item in self.item_group_cliques
+            or (item in self.item_sides)
         )
 
     def allows(self, item: int, agent: int) -> bool:
@@ -100,9 +102,7 @@ def marginal_load_cost(inst: AssignmentInstance, agents: I32, load: I64, weight:
 def item_order(inst: AssignmentInstance) -> I64:
     n_edges = np.diff(inst.item_offsets)
     must = inst.unassigned_penalty == MUST_ASSIGN
-    fixed = (
-        inst.fixed_agent >= 0 if inst.fixed_agent is not None else np.zeros(inst.n_items, bool)
-    )
+    fixed = inst.fixed_agent >= 0 if inst.fixed_agent is not None else np.zeros(inst.n_items, bool)
     penalty = np.where(must, np.iinfo(np.int64).max // 4, inst.unassigned_penalty)
     # lexsort: last key is primary.
     return np.lexsort((n_edges, -penalty, ~fixed)).astype(np.int64)

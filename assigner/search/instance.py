@@ -171,3 +171,32 @@ def feasibility_issues(inst: AssignmentInstance, agent_of_item: I32) -> list[str
             if ga & gb:
                 issues.append(f"opposing sides {opp.side_a.tolist()} / {opp.side_b.tolist()} meet")
     return issues
+
+
+def with_edges(inst: AssignmentInstance, keep: npt.NDArray[np.bool_]) -> AssignmentInstance:
+    """The same instance over a subset of its edges (items and agents unchanged)."""
+    keep = keep.copy()
+    if inst.fixed_agent is not None:
+        for i in np.flatnonzero(inst.fixed_agent >= 0):
+            sl = inst.edges_of(int(i))
+            keep[sl] |= inst.edge_agent[sl] == inst.fixed_agent[i]
+    return AssignmentInstance(
+        n_items=inst.n_items,
+        n_agents=inst.n_agents,
+        edge_item=inst.edge_item[keep],
+        edge_agent=inst.edge_agent[keep],
+        edge_cost=inst.edge_cost[keep],
+        edge_weight=inst.edge_weight[keep],
+        capacity=inst.capacity,
+        max_count=inst.max_count,
+        unassigned_penalty=inst.unassigned_penalty,
+        bands=inst.bands,
+        base_load=inst.base_load,
+        quota_short=inst.quota_short,
+        quota_points=inst.quota_points,
+        same_agent_cliques=inst.same_agent_cliques,
+        agent_group=inst.agent_group,
+        same_group_cliques=inst.same_group_cliques,
+        opposing_sides=inst.opposing_sides,
+        fixed_agent=inst.fixed_agent,
+    )

@@ -14,13 +14,16 @@ import numpy as np
 from assigner.search.cpsat import Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.greedy import greedy
 from assigner.search.instance import (
+    I32,
     MUST_ASSIGN,
     AssignmentInstance,
-    I32,
     ObjectiveParts,
     evaluate,
     feasibility_issues,
+    with_edges,
 )
+from assigner.search.lns import improve
+from assigner.search.lp_bound import solve_lp
 
 
 @dataclass
@@ -64,10 +67,18 @@ def trivial_bound(inst: AssignmentInstance) -> float:
     return float(total)
 
 
+FULL_MODEL_MAX_EDGES = 60_000
+RESTRICTED_EDGES_PER_ITEM = 3
+LP_SHARE_OF_BUDGET = 0.35
+
+
 def run_search(
     inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None = None
 ) -> SearchOutcome:
+    """LP bound, greedy start, then CP-SAT on the whole model (small instances) or
+    large-neighbourhood search (large ones) until the time limit."""
     start = time.monotonic()
+    deadline = start + params.time_limit_s
     phases: list[dict[str, float | int | str]] = []
 
     def note(phase: str, objective: int, bound: float) -> None:
@@ -78,45 +89,65 @@ def run_search(
         if progress is not None:
             progress(Progress(objective, bound, elapsed, phase))
 
+    bound = trivial_bound(inst)
+    lp = solve_lp(inst, time_limit_s=max(0.2, params.time_limit_s * LP_SHARE_OF_BUDGET))
+    if np.isfinite(lp.bound) or lp.bound == float("inf"):
+        bound = max(bound, lp.bound)
+
     best = greedy(inst)
     issues = feasibility_issues(inst, best)
+    if issues and np.isfinite(lp.bound) and deadline - time.monotonic() > 0.5:
+        best, issues = _lp_restricted_start(inst, lp.x, params, deadline, best, issues)
     if issues and not all("must be assigned" in s for s in issues):
         raise AssertionError(f"greedy construction broke a hard rule: {issues[:3]}")
     best_parts = evaluate(inst, best) if not issues else None
-    bound = trivial_bound(inst)
     if best_parts is not None:
         note("greedy", best_parts.total, bound)
     method = "greedy"
-    proven = False
+    proven = best_parts is not None and best_parts.total <= bound
 
-    remaining = params.time_limit_s - (time.monotonic() - start)
-    if remaining > 0.05 and inst.n_edges > 0:
-        sub = SearchParams(
-            time_limit_s=remaining,
-            workers=params.workers,
-            seed=params.seed,
-            deterministic=params.deterministic,
-            log=params.log,
-        )
+    remaining = deadline - time.monotonic()
+    if not proven and remaining > 0.05 and inst.n_edges > 0:
+        if inst.n_edges <= FULL_MODEL_MAX_EDGES:
+            sub = SearchParams(
+                time_limit_s=remaining,
+                workers=params.workers,
+                seed=params.seed,
+                deterministic=params.deterministic,
+                log=params.log,
+            )
 
-        def relay(p: Progress) -> None:
-            if progress is not None:
-                progress(Progress(p.objective, p.bound, time.monotonic() - start, p.phase))
+            def relay(p: Progress) -> None:
+                if progress is not None:
+                    progress(
+                        Progress(
+                            p.objective, max(p.bound, bound), time.monotonic() - start, p.phase
+                        )
+                    )
 
-        result = solve_cpsat(inst, sub, hint=best, progress=relay)
-        if result.agent_of_item is not None:
-            parts = evaluate(inst, result.agent_of_item)
-            if best_parts is None or parts.total <= best_parts.total:
-                best, best_parts, method = result.agent_of_item, parts, "cp-sat"
-            bound = max(bound, result.bound)
-            proven = result.status == "OPTIMAL" and best_parts.total <= result.bound + 1e-9
-        elif result.status == "INFEASIBLE":
-            bound = float("inf")
-        note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
+            result = solve_cpsat(inst, sub, hint=best, progress=relay)
+            if result.agent_of_item is not None:
+                parts = evaluate(inst, result.agent_of_item)
+                if best_parts is None or parts.total <= best_parts.total:
+                    best, best_parts, method = result.agent_of_item, parts, "cp-sat"
+                bound = max(bound, result.bound)
+            elif result.status == "INFEASIBLE":
+                bound = float("inf")
+            note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
+        else:
+
+            def improved(_vec: I32, obj: int) -> None:
+                note("lns", obj, bound)
+
+            best, _total, steps = improve(inst, best, params, deadline, lp.x, improved)
+            best_parts = evaluate(inst, best)
+            method = f"lp+greedy+lns ({steps} steps)"
+        proven = best_parts is not None and best_parts.total <= bound + 1e-9
 
     if best_parts is None:
-        raise InfeasibleInstance("no feasible assignment found (an item that must be assigned "
-                                 "has no room)")
+        raise InfeasibleInstance(
+            "no feasible assignment found (an item that must be assigned has no room)"
+        )
     return SearchOutcome(
         agent_of_item=best,
         parts=best_parts,
@@ -126,6 +157,37 @@ def run_search(
         wall_time_s=time.monotonic() - start,
         phases=phases,
     )
+
+
+def _lp_restricted_start(
+    inst: AssignmentInstance,
+    lp_x: np.ndarray,
+    params: SearchParams,
+    deadline: float,
+    best: I32,
+    issues: list[str],
+) -> tuple[I32, list[str]]:
+    """When greedy cannot place every must-assign item: CP-SAT on the LP's support plus each
+    item's lightest and cheapest few edges, hinted with the LP rounded to each item's largest
+    value: a much smaller model that finds a feasible start quickly on tight instances."""
+    keep = lp_x > 1e-6
+    hint = np.full(inst.n_items, -1, dtype=np.int32)
+    for i in range(inst.n_items):
+        sl = inst.edges_of(i)
+        if sl.stop == sl.start:
+            continue
+        k = RESTRICTED_EDGES_PER_ITEM
+        keep[sl.start + np.argsort(inst.edge_weight[sl], kind="stable")[:k]] = True
+        keep[sl.start + np.argsort(inst.edge_cost[sl], kind="stable")[:k]] = True
+        hint[i] = inst.edge_agent[sl][int(np.argmax(lp_x[sl]))]
+    small = with_edges(inst, keep)
+    budget = max(0.1, (deadline - time.monotonic()) * 0.3)
+    res = solve_cpsat(
+        small, SearchParams(budget, params.workers, params.seed, params.deterministic), hint=hint
+    )
+    if res.agent_of_item is None:
+        return best, issues
+    return res.agent_of_item, feasibility_issues(inst, res.agent_of_item)
 
 
 class InfeasibleInstance(RuntimeError):

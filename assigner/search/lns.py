@@ -1,0 +1,238 @@
+"""Large-neighbourhood search: free a subset of items, fix the rest, re-optimise the subset with
+CP-SAT warm-started from the incumbent, keep the result when it is no worse.
+
+Neighbourhoods: related agents (agents that compete for the same items, grown from a random seed
+agent, which on county data are lawyers of one area and region), the items the LP relaxation left
+fractional, and random agents.  The subproblem is an AssignmentInstance of its own: capacities,
+load bands and quotas shifted by the fixed items, clique and opposing-side edges that the fixed
+items already block removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assigner.search.cpsat import SearchParams, solve_cpsat
+from assigner.search.instance import (
+    I32,
+    AssignmentInstance,
+    LoadBand,
+    OpposingSides,
+    chosen_edges,
+    evaluate,
+)
+
+
+@dataclass(frozen=True)
+class SubInstance:
+    inst: AssignmentInstance
+    items: I32  # sub item -> full item
+
+
+def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInstance:
+    """The instance over ``free`` items with every other item fixed at ``agent_of``."""
+    free = np.unique(free).astype(np.int32)
+    is_free = np.zeros(inst.n_items, dtype=np.bool_)
+    is_free[free] = True
+    rows = chosen_edges(inst, agent_of)
+    fixed_rows = rows[(~is_free) & (rows >= 0)]
+    fixed_w = np.bincount(
+        inst.edge_agent[fixed_rows], weights=inst.edge_weight[fixed_rows], minlength=inst.n_agents
+    ).astype(np.int64)
+    fixed_n = np.bincount(inst.edge_agent[fixed_rows], minlength=inst.n_agents).astype(np.int64)
+
+    keep = is_free[inst.edge_item].copy()
+    # Clique rules: an agent (or group) already used by a fixed member is closed to the others.
+    fixed_agent_of = np.where(is_free, -1, agent_of)
+    for clique in inst.same_agent_cliques:
+        members = clique[is_free[clique]]
+        if members.size == 0:
+            continue
+        blocked = fixed_agent_of[clique]
+        blocked = blocked[blocked >= 0]
+        if blocked.size:
+            _drop_edges(inst, keep, members, lambda a, b=blocked: np.isin(a, b))
+    if inst.agent_group is not None:
+        group = inst.agent_group
+        for clique in inst.same_group_cliques:
+            members = clique[is_free[clique]]
+            blocked_agents = fixed_agent_of[clique]
+            blocked_groups = group[blocked_agents[blocked_agents >= 0]]
+            if members.size and blocked_groups.size:
+                _drop_edges(inst, keep, members, lambda a, g=blocked_groups: np.isin(group[a], g))
+        for opp in inst.opposing_sides:
+            for mine, theirs in ((opp.side_a, opp.side_b), (opp.side_b, opp.side_a)):
+                members = mine[is_free[mine]]
+                other = fixed_agent_of[theirs]
+                groups = group[other[other >= 0]]
+                if members.size and groups.size:
+                    _drop_edges(inst, keep, members, lambda a, g=groups: np.isin(group[a], g))
+
+    sel = np.flatnonzero(keep)
+    local = np.full(inst.n_items, -1, dtype=np.int32)
+    local[free] = np.arange(free.size, dtype=np.int32)
+    fixed_sub = None
+    if inst.fixed_agent is not None:
+        fixed_sub = inst.fixed_agent[free]
+    sub = AssignmentInstance(
+        n_items=int(free.size),
+        n_agents=inst.n_agents,
+        edge_item=local[inst.edge_item[sel]],
+        edge_agent=inst.edge_agent[sel],
+        edge_cost=inst.edge_cost[sel],
+        edge_weight=inst.edge_weight[sel],
+        capacity=inst.capacity - fixed_w,
+        max_count=inst.max_count - fixed_n,
+        unassigned_penalty=inst.unassigned_penalty[free],
+        bands=[LoadBand(b.threshold, b.points, b.unit) for b in inst.bands],
+        base_load=inst.base() + fixed_w,
+        quota_short=None if inst.quota_short is None else inst.quota_short - fixed_n,
+        quota_points=inst.quota_points,
+        same_agent_cliques=_restrict(inst.same_agent_cliques, is_free, local),
+        agent_group=inst.agent_group,
+        same_group_cliques=_restrict(inst.same_group_cliques, is_free, local),
+        opposing_sides=[
+            OpposingSides(local[o.side_a[is_free[o.side_a]]], local[o.side_b[is_free[o.side_b]]])
+            for o in inst.opposing_sides
+            if is_free[o.side_a].any() and is_free[o.side_b].any()
+        ],
+        fixed_agent=fixed_sub,
+    )
+    return SubInstance(sub, free)
+
+
+def _drop_edges(
+    inst: AssignmentInstance,
+    keep: np.ndarray,
+    items: np.ndarray,
+    blocked: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    for i in items:
+        sl = inst.edges_of(int(i))
+        keep[sl] &= ~blocked(inst.edge_agent[sl])
+
+
+def _restrict(cliques: list[I32], is_free: np.ndarray, local: I32) -> list[I32]:
+    out = []
+    for clique in cliques:
+        members = clique[is_free[clique]]
+        if members.size > 1:
+            out.append(local[members])
+    return out
+
+
+class Neighbourhoods:
+    """Choosers of items to free, drawn in turn."""
+
+    def __init__(self, inst: AssignmentInstance, lp_x: np.ndarray | None, seed: int) -> None:
+        self.inst = inst
+        self.rng = np.random.default_rng(seed)
+        order = np.argsort(inst.edge_agent, kind="stable")
+        self.agent_rows = np.split(
+            order, np.searchsorted(inst.edge_agent[order], np.arange(1, inst.n_agents))
+        )
+        self.fractional = np.zeros(0, dtype=np.int32)
+        if lp_x is not None and len(lp_x) == inst.n_edges:
+            frac = (lp_x > 1e-6) & (lp_x < 1 - 1e-6)
+            self.fractional = np.unique(inst.edge_item[frac]).astype(np.int32)
+
+    def related_agents(self, size: int) -> I32:
+        inst = self.inst
+        seed_agent = int(self.rng.integers(inst.n_agents))
+        agents = {seed_agent}
+        frontier = [seed_agent]
+        items: set[int] = set()
+        while frontier and len(items) < size:
+            a = frontier.pop(0)
+            its = inst.edge_item[self.agent_rows[a]]
+            for i in self.rng.permutation(its)[: max(1, size // 4)]:
+                items.add(int(i))
+                sl = inst.edges_of(int(i))
+                for b in inst.edge_agent[sl]:
+                    if int(b) not in agents:
+                        agents.add(int(b))
+                        frontier.append(int(b))
+        # every item that can go to a chosen agent, up to size
+        pool = np.unique(np.concatenate([inst.edge_item[self.agent_rows[a]] for a in agents]))
+        if pool.size > size:
+            pool = self.rng.choice(pool, size=size, replace=False)
+        return pool.astype(np.int32)
+
+    def lp_fractional(self, size: int) -> I32:
+        if self.fractional.size == 0:
+            return self.related_agents(size)
+        picked = self.fractional
+        if picked.size > size:
+            picked = self.rng.choice(picked, size=size, replace=False)
+        return picked.astype(np.int32)
+
+    def random_agents(self, size: int, agent_of: I32) -> I32:
+        inst = self.inst
+        agents = self.rng.permutation(inst.n_agents)
+        items: list[np.ndarray] = []
+        total = 0
+        for a in agents:
+            its = inst.edge_item[self.agent_rows[int(a)]]
+            items.append(its)
+            total += its.size
+            if total >= size:
+                break
+        pool = np.unique(np.concatenate(items))
+        if pool.size > size:
+            pool = self.rng.choice(pool, size=size, replace=False)
+        return pool.astype(np.int32)
+
+
+def improve(
+    inst: AssignmentInstance,
+    start: I32,
+    params: SearchParams,
+    deadline: float,
+    lp_x: np.ndarray | None = None,
+    on_improve: Callable[[I32, int], None] | None = None,
+    neighbourhood_items: int = 600,
+    step_time_s: float = 2.0,
+) -> tuple[I32, int, int]:
+    """LNS from ``start`` until ``deadline`` (time.monotonic); returns (best, objective, steps)."""
+    best = start.copy()
+    best_obj = evaluate(inst, best).total
+    hoods = Neighbourhoods(inst, lp_x, params.seed)
+    size = min(neighbourhood_items, inst.n_items)
+    steps = 0
+    while time.monotonic() < deadline - 0.05:
+        kind = steps % 3
+        if kind == 0:
+            free = hoods.related_agents(size)
+        elif kind == 1:
+            free = hoods.lp_fractional(size)
+        else:
+            free = hoods.random_agents(size, best)
+        steps += 1
+        if free.size == 0:
+            continue
+        sub = sub_instance(inst, free, best)
+        budget = min(step_time_s, deadline - time.monotonic())
+        if budget <= 0.05:
+            break
+        hint = best[sub.items]
+        res = solve_cpsat(
+            sub.inst,
+            SearchParams(budget, params.workers, params.seed + steps, params.deterministic),
+            hint=hint,
+        )
+        if res.agent_of_item is None:
+            continue
+        cand = best.copy()
+        cand[sub.items] = res.agent_of_item
+        obj = evaluate(inst, cand).total
+        if obj < best_obj:
+            best, best_obj = cand, obj
+            if on_improve is not None:
+                on_improve(best, best_obj)
+        elif obj == best_obj:
+            best = cand
+    return best, best_obj, steps

@@ -1,0 +1,231 @@
+"""LP relaxation of the assignment instance with HiGHS: a proven lower bound and a fractional
+solution that guides construction and neighbourhood choice.
+
+The relaxation keeps every linear row of the CP-SAT model (assignment, capacity in weight and in
+count, load bands with the rounding-up relaxed, quota deficits, clique rows per agent or group,
+opposing sides through indicator columns).  Its optimum, rounded up because all costs are
+integers, bounds the integer optimum from below.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from assigner.search.instance import I64, MUST_ASSIGN, AssignmentInstance
+
+F64 = np.ndarray
+
+
+@dataclass(frozen=True)
+class LpResult:
+    bound: float  # -inf when the LP did not solve to optimality in time
+    x: F64  # edge values (zeros when unsolved)
+    status: str
+    wall_time_s: float
+
+
+class _Rows:
+    """Rows collected in COO form, turned into a column-wise matrix at the end."""
+
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+
+    def add(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
+        row = len(self.lo)
+        self.r.append(np.full(len(cols), row, dtype=np.int64))
+        self.c.append(np.asarray(cols, dtype=np.int64))
+        self.v.append(np.asarray(vals, dtype=np.float64))
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+    def add_block(
+        self, row_of: np.ndarray, cols: np.ndarray, vals: np.ndarray, lo: F64, hi: F64
+    ) -> None:
+        """Many rows at once; ``row_of`` numbers them 0..len(lo)-1 locally."""
+        base = len(self.lo)
+        self.r.append(np.asarray(row_of, dtype=np.int64) + base)
+        self.c.append(np.asarray(cols, dtype=np.int64))
+        self.v.append(np.asarray(vals, dtype=np.float64))
+        self.lo.extend(np.asarray(lo, dtype=np.float64).tolist())
+        self.hi.extend(np.asarray(hi, dtype=np.float64).tolist())
+
+
+def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int = 1) -> LpResult:
+    start = time.monotonic()
+    inf = highspy.kHighsInf
+    n_e = inst.n_edges
+    penalty = np.where(inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty)
+    offset = float(penalty.sum())
+    cost: list[np.ndarray] = [(inst.edge_cost - penalty[inst.edge_item]).astype(np.float64)]
+    upper: list[np.ndarray] = [np.ones(n_e)]
+    lower: list[np.ndarray] = [np.zeros(n_e)]
+    if inst.fixed_agent is not None:
+        fixed_rows = _fixed_edges(inst)
+        lower[0][fixed_rows] = 1.0
+    n_col = n_e
+    rows = _Rows()
+
+    # Assignment rows (vectorised).
+    must = inst.unassigned_penalty == MUST_ASSIGN
+    rows.add_block(
+        inst.edge_item,
+        np.arange(n_e),
+        np.ones(n_e),
+        np.where(must, 1.0, 0.0),
+        np.ones(inst.n_items),
+    )
+    # Capacity and count rows.
+    rows.add_block(
+        inst.edge_agent,
+        np.arange(n_e),
+        inst.edge_weight.astype(np.float64),
+        np.full(inst.n_agents, -inf),
+        inst.capacity.astype(np.float64),
+    )
+    rows.add_block(
+        inst.edge_agent,
+        np.arange(n_e),
+        np.ones(n_e),
+        np.full(inst.n_agents, -inf),
+        inst.max_count.astype(np.float64),
+    )
+    base = inst.base()
+    for band in inst.bands:
+        if band.points == 0:
+            continue
+        # unit * ex_a - sum w x >= base_a - thr_a
+        ex_cols = n_col + np.arange(inst.n_agents)
+        n_col += inst.n_agents
+        cost.append(np.full(inst.n_agents, float(band.points)))
+        lower.append(np.zeros(inst.n_agents))
+        upper.append(np.full(inst.n_agents, inf))
+        row_of = np.concatenate([np.arange(inst.n_agents), inst.edge_agent])
+        cols = np.concatenate([ex_cols, np.arange(n_e)])
+        vals = np.concatenate([np.full(inst.n_agents, float(band.unit)), -inst.edge_weight])
+        rows.add_block(
+            row_of,
+            cols,
+            vals,
+            (base - band.threshold).astype(np.float64),
+            np.full(inst.n_agents, inf),
+        )
+    if inst.quota_short is not None and inst.quota_points:
+        owed = np.flatnonzero(inst.quota_short > 0)
+        if owed.size:
+            local = np.full(inst.n_agents, -1, dtype=np.int64)
+            local[owed] = np.arange(owed.size)
+            d_cols = n_col + np.arange(owed.size)
+            n_col += owed.size
+            cost.append(np.full(owed.size, float(inst.quota_points)))
+            lower.append(np.zeros(owed.size))
+            upper.append(np.full(owed.size, inf))
+            on = local[inst.edge_agent] >= 0
+            row_of = np.concatenate([np.arange(owed.size), local[inst.edge_agent[on]]])
+            cols = np.concatenate([d_cols, np.flatnonzero(on)])
+            vals = np.ones(len(cols))
+            rows.add_block(
+                row_of,
+                cols,
+                vals,
+                inst.quota_short[owed].astype(np.float64),
+                np.full(owed.size, inf),
+            )
+    n_col = _group_rows(inst, rows, cost, lower, upper, n_col)
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = len(rows.lo)
+    lp.col_cost_ = np.concatenate(cost)
+    lp.col_lower_ = np.concatenate(lower)
+    lp.col_upper_ = np.concatenate(upper)
+    lp.row_lower_ = np.array(rows.lo)
+    lp.row_upper_ = np.array(rows.hi)
+    r = np.concatenate(rows.r) if rows.r else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(rows.c) if rows.c else np.zeros(0, dtype=np.int64)
+    v = np.concatenate(rows.v) if rows.v else np.zeros(0)
+    order = np.lexsort((r, c))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=n_col))])
+    lp.a_matrix_.index_ = r[order].astype(np.int32)
+    lp.a_matrix_.value_ = v[order]
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(0.1, float(time_limit_s)))
+    h.setOptionValue("threads", int(threads))
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    wall = time.monotonic() - start
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+            return LpResult(float("inf"), np.zeros(n_e), status, wall)
+        return LpResult(float("-inf"), np.zeros(n_e), status, wall)
+    value = h.getInfo().objective_function_value + offset
+    x = np.asarray(h.getSolution().col_value[:n_e], dtype=np.float64)
+    # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
+    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall)
+
+
+def _fixed_edges(inst: AssignmentInstance) -> I64:
+    assert inst.fixed_agent is not None
+    out = []
+    for i in np.flatnonzero(inst.fixed_agent >= 0):
+        sl = inst.edges_of(int(i))
+        hit = np.flatnonzero(inst.edge_agent[sl] == inst.fixed_agent[i])
+        out.append(sl.start + int(hit[0]))
+    return np.array(out, dtype=np.int64)
+
+
+def _group_rows(
+    inst: AssignmentInstance,
+    rows: _Rows,
+    cost: list[np.ndarray],
+    lower: list[np.ndarray],
+    upper: list[np.ndarray],
+    n_col: int,
+) -> int:
+    def edges_of_items(items: np.ndarray) -> np.ndarray:
+        parts = [np.arange(inst.item_offsets[i], inst.item_offsets[i + 1]) for i in items]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    for clique in inst.same_agent_cliques:
+        e = edges_of_items(clique)
+        for a in np.unique(inst.edge_agent[e]):
+            sel = e[inst.edge_agent[e] == a]
+            if len(sel) > 1:
+                rows.add(sel, np.ones(len(sel)), -highspy.kHighsInf, 1.0)
+    if inst.agent_group is None:
+        return n_col
+    group = inst.agent_group
+    for clique in inst.same_group_cliques:
+        e = edges_of_items(clique)
+        g = group[inst.edge_agent[e]]
+        for gv in np.unique(g):
+            sel = e[g == gv]
+            if len(sel) > 1:
+                rows.add(sel, np.ones(len(sel)), -highspy.kHighsInf, 1.0)
+    for opp in inst.opposing_sides:
+        ea, eb = edges_of_items(opp.side_a), edges_of_items(opp.side_b)
+        ga, gb = group[inst.edge_agent[ea]], group[inst.edge_agent[eb]]
+        for gv in np.intersect1d(ga, gb):
+            ya, yb = n_col, n_col + 1
+            n_col += 2
+            cost.append(np.zeros(2))
+            lower.append(np.zeros(2))
+            upper.append(np.ones(2))
+            rows.add(np.array([ya, yb]), np.ones(2), -highspy.kHighsInf, 1.0)
+            for e_sel, y in ((ea[ga == gv], ya), (eb[gb == gv], yb)):
+                for e in e_sel:
+                    rows.add(np.array([e, y]), np.array([1.0, -1.0]), -highspy.kHighsInf, 0.0)
+    return n_col
