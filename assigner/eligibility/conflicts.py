@@ -130,6 +130,7 @@ class AdverseHit:
 
     party: Party
     kind: MatchKind
+    matched: str  # the party id, name or alias that matched
     record: ClientRecord
 
 
@@ -139,14 +140,16 @@ class RelativeHit:
 
     party: Party
     kind: MatchKind  # NAME or ALIAS
+    matched: str  # the party name or alias that matched
     lawyer_index: int
     relative_name: str
 
 
-def _party_keys(party: Party) -> list[tuple[MatchKind, str]]:
-    keys = [(MatchKind.NAME, name_key(party.name))]
-    keys += [(MatchKind.ALIAS, name_key(alias)) for alias in party.aliases]
-    return [(kind, key) for kind, key in keys if key]
+def _party_keys(party: Party) -> list[tuple[MatchKind, str, str]]:
+    """(kind, normalised key, text as written) for the party's name and aliases."""
+    keys = [(MatchKind.NAME, name_key(party.name), party.name)]
+    keys += [(MatchKind.ALIAS, name_key(alias), alias) for alias in party.aliases]
+    return [(kind, key, text) for kind, key, text in keys if key]
 
 
 class ConflictIndex:
@@ -191,14 +194,14 @@ class ConflictIndex:
     def party_hits(self, party: Party) -> list[AdverseHit]:
         """Client records that ``party`` matches, one hit per record with the strongest kind
         (party id, then name, then alias)."""
-        kinds: dict[int, MatchKind] = {}
+        found: dict[int, tuple[MatchKind, str]] = {}
         if party.id is not None:
             for r in self._by_party_id.get(party.id, ()):
-                kinds.setdefault(r, MatchKind.PARTY_ID)
-        for kind, key in _party_keys(party):
+                found.setdefault(r, (MatchKind.PARTY_ID, party.id))
+        for kind, key, text in _party_keys(party):
             for r in self._by_name.get(key, ()):
-                kinds.setdefault(r, kind)
-        return [AdverseHit(party, kind, self.records[r]) for r, kind in kinds.items()]
+                found.setdefault(r, (kind, text))
+        return [AdverseHit(party, kind, text, self.records[r]) for r, (kind, text) in found.items()]
 
     def adverse_hits(self, case: Case) -> list[AdverseHit]:
         """Client records matched by the parties adverse to the case's client."""
@@ -214,11 +217,11 @@ class ConflictIndex:
         hits: list[RelativeHit] = []
         for party in case.parties:
             seen: set[int] = set()
-            for kind, key in _party_keys(party):
+            for kind, key, text in _party_keys(party):
                 for lawyer, relative in self._relatives.get(key, ()):
                     if lawyer not in seen:
                         seen.add(lawyer)
-                        hits.append(RelativeHit(party, kind, lawyer, relative))
+                        hits.append(RelativeHit(party, kind, text, lawyer, relative))
         return hits
 
     def adverse_lawyers(self, case: Case) -> IndexArray:

@@ -26,7 +26,16 @@ from assigner.domain.plan import (
     UnassignedReason,
     Verification,
 )
-from assigner.domain.problem import Case, Firm, Lawyer, Location, PartyRole, Problem, Side
+from assigner.domain.problem import (
+    Case,
+    Firm,
+    Lawyer,
+    Location,
+    Party,
+    PartyRole,
+    Problem,
+    Side,
+)
 from assigner.verify.names import NameKey, name_keys
 
 EARTH_RADIUS_KM = 6371.0088
@@ -210,6 +219,7 @@ class _Verifier:
         self._client_keys: dict[str, tuple[set[str], set[NameKey]]] = {}
         self._firm_client_keys: dict[str, tuple[set[str], set[NameKey]]] = {}
         self._relative_keys: dict[str, set[NameKey]] = {}
+        self._party_keys: dict[str, list[tuple[Party, set[NameKey]]]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -444,6 +454,14 @@ class _Verifier:
                 "the client complained about this lawyer (Legal Aid Law 2021 Art 55)",
             )
 
+    def party_keys(self, case: Case) -> list[tuple[Party, set[NameKey]]]:
+        """Each party of the case with the name keys of its name and aliases."""
+        cached = self._party_keys.get(case.id)
+        if cached is None:
+            cached = [(p, name_keys([p.name, *p.aliases])) for p in case.parties]
+            self._party_keys[case.id] = cached
+        return cached
+
     def lawyer_clients(self, lawyer: Lawyer) -> tuple[set[str], set[NameKey]]:
         cached = self._client_keys.get(lawyer.id)
         if cached is None:
@@ -471,10 +489,9 @@ class _Verifier:
             ("lawyer", self.lawyer_clients(lawyer)),
             (f"firm {lawyer.firm_id}", self.firm_clients(lawyer.firm_id)),
         )
-        for party in case.parties:
+        for party, keys in self.party_keys(case):
             if party.role not in adverse_roles:
                 continue
-            keys = name_keys([party.name, *party.aliases])
             for who, (ids, names) in holders:
                 if party.id is not None and party.id in ids:
                     how = f"party id {party.id}"
@@ -498,8 +515,8 @@ class _Verifier:
             self._relative_keys[lawyer.id] = relatives
         if not relatives:
             return
-        for party in case.parties:
-            if name_keys([party.name, *party.aliases]) & relatives:
+        for party, keys in self.party_keys(case):
+            if keys & relatives:
                 self.add(
                     RELATIVE,
                     case.id,

@@ -1,0 +1,115 @@
+"""Candidate edges: the (case, lawyer) pairs that pass every per-edge hard rule.
+
+The model is built over these edges only (DESIGN.md principle 5: sparse, not dense).  Pairs are
+evaluated in blocks of cases times all lawyers, so memory stays bounded by ``block_pairs``
+whatever the problem size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from assigner.domain.arrays import ProblemArrays
+from assigner.eligibility.filters import RULE_FILTERS, Block, EligibilityTables, eligibility_tables
+from assigner.eligibility.rules import Rule
+
+IntArray = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_BLOCK_PAIRS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Eligible edges, sorted by case then lawyer, and per-case exclusion counts."""
+
+    case_index: IntArray
+    lawyer_index: IntArray
+    travel_km: FloatArray
+    excluded_counts: IntArray  # (cases, len(rules)); a lawyer may count under several rules
+    eligible_count: IntArray  # (cases,)
+    rules: tuple[Rule, ...] = tuple(Rule)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.case_index)
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.eligible_count)
+
+    @cached_property
+    def case_offsets(self) -> Int64Array:
+        """Edges of case c are rows ``case_offsets[c]:case_offsets[c + 1]``."""
+        offsets = np.zeros(self.n_cases + 1, dtype=np.int64)
+        np.cumsum(self.eligible_count, out=offsets[1:])
+        return offsets
+
+    def edges_of_case(self, c: int) -> slice:
+        """Rows of the edge arrays that belong to case position ``c``."""
+        offsets = self.case_offsets
+        return slice(int(offsets[c]), int(offsets[c + 1]))
+
+    def excluded_by(self, c: int) -> dict[str, int]:
+        """Rule name -> number of lawyers it excludes for case ``c`` (rules excluding none are
+        left out), in the shape ``Unassigned.excluded_by`` takes."""
+        return {
+            str(rule): int(n)
+            for rule, n in zip(self.rules, self.excluded_counts[c], strict=True)
+            if n > 0
+        }
+
+
+def build_candidates(
+    arrays: ProblemArrays,
+    *,
+    tables: EligibilityTables | None = None,
+    block_pairs: int = DEFAULT_BLOCK_PAIRS,
+) -> Candidates:
+    """Run every per-edge hard rule over all (case, lawyer) pairs, in blocks of cases.
+
+    ``block_pairs`` bounds the pairs held at once (about 100 bytes each at peak); pass
+    ``tables`` to reuse columns already built for ``why_not``.
+    """
+    if block_pairs < 1:
+        raise ValueError("block_pairs must be at least 1")
+    tables = tables if tables is not None else eligibility_tables(arrays)
+    n_cases, n_lawyers = arrays.n_cases, arrays.n_lawyers
+    rules = tuple(Rule)
+    filters = [RULE_FILTERS[rule] for rule in rules]
+    excluded_counts = np.zeros((n_cases, len(rules)), dtype=np.int32)
+    lawyers = np.arange(n_lawyers, dtype=np.int32)
+    block_cases = max(1, block_pairs // max(n_lawyers, 1))
+
+    case_parts: list[IntArray] = []
+    lawyer_parts: list[IntArray] = []
+    travel_parts: list[FloatArray] = []
+    for start in range(0, n_cases, block_cases):
+        stop = min(start + block_cases, n_cases)
+        block = Block(tables, np.arange(start, stop, dtype=np.int32), lawyers)
+        excluded = np.zeros(block.shape, dtype=np.bool_)
+        for col, rule_filter in enumerate(filters):
+            mask = rule_filter(block)
+            excluded_counts[start:stop, col] = np.count_nonzero(mask, axis=1)
+            excluded |= mask
+        rows, cols = np.nonzero(~excluded)
+        case_parts.append((rows + start).astype(np.int32))
+        lawyer_parts.append(cols.astype(np.int32))
+        travel_parts.append(block.travel_km[rows, cols])
+
+    case_index = np.concatenate(case_parts) if case_parts else np.zeros(0, np.int32)
+    lawyer_index = np.concatenate(lawyer_parts) if lawyer_parts else np.zeros(0, np.int32)
+    travel_km = np.concatenate(travel_parts) if travel_parts else np.zeros(0, np.float64)
+    return Candidates(
+        case_index=case_index,
+        lawyer_index=lawyer_index,
+        travel_km=travel_km,
+        excluded_counts=excluded_counts,
+        eligible_count=np.bincount(case_index, minlength=n_cases).astype(np.int32),
+        rules=rules,
+    )

@@ -1,0 +1,326 @@
+"""The per-edge hard rules, one function per rule, each vectorised over a block of pairs.
+
+A :class:`Block` is a set of cases (rows) times a set of lawyers (columns).  Every filter returns
+a boolean matrix of shape ``(len(block.cases), len(block.lawyers))`` that is True where the rule
+*excludes* the pair.  ``build_candidates`` runs the filters over blocks of cases times all
+lawyers; ``why_not`` runs the very same filters over a 1 x 1 block, so the two always agree.
+
+Dense rules read per-case and per-lawyer columns prepared once in :class:`EligibilityTables`.
+Sparse rules (explicit exclusions, complaints, adverse parties, relatives) look up, case by case,
+the few lawyers they exclude and mark them in the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from assigner.domain.arrays import ProblemArrays, haversine_km
+from assigner.domain.catalogue import ProviderKind, QualificationRule
+from assigner.domain.problem import Case, Lawyer
+from assigner.eligibility.conflicts import ConflictIndex
+from assigner.eligibility.rules import Rule
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+# Sums of float hours may land a hair above an exactly-full capacity.
+CAPACITY_TOLERANCE_HOURS = 1e-6
+NO_LEAVE_DAY = np.iinfo(np.int64).max
+
+PROVIDER_KINDS: tuple[ProviderKind, ...] = tuple(ProviderKind)
+
+
+def qualification_years_short(rule: QualificationRule, years: float) -> bool:
+    """True when the rule asks for ``min_years`` of practice in an area and ``years`` is less."""
+    return rule.practice_area is not None and rule.min_years > 0 and years < rule.min_years
+
+
+def qualification_certification_missing(rule: QualificationRule, lawyer: Lawyer) -> bool:
+    """True when the rule asks for a certification the lawyer does not hold."""
+    return rule.certification is not None and rule.certification not in lawyer.certifications
+
+
+def qualification_triggers(
+    rule_name: str, rule: QualificationRule, case: Case, case_type_rules: Sequence[str], area: str
+) -> list[str]:
+    """Why a catalogue qualification rule applies to a case (empty when it does not).
+
+    A rule named by the case type always applies.  A rule triggered by a case flag or a priority
+    group applies only when the case's practice area is in ``only_practice_areas`` (when set).
+    """
+    reasons = []
+    if rule_name in case_type_rules:
+        reasons.append(f"case type {case.case_type!r}")
+    if rule.only_practice_areas is None or area in rule.only_practice_areas:
+        if rule.when_flag is not None and rule.when_flag in case.flags:
+            reasons.append(f"flag {rule.when_flag!r}")
+        if (
+            rule.when_priority_group is not None
+            and rule.when_priority_group in case.priority_groups
+        ):
+            reasons.append(f"priority group {rule.when_priority_group!r}")
+    return reasons
+
+
+@dataclass(frozen=True)
+class EligibilityTables:
+    """Columns the filters read, built once per problem by :func:`eligibility_tables`."""
+
+    arrays: ProblemArrays
+    conflicts: ConflictIndex
+    case_type_names: list[str]
+    case_type: IntArray  # per case, position in case_type_names
+    lawyer_kind: IntArray  # per lawyer, position in PROVIDER_KINDS
+    kind_allowed: BoolArray  # (case types, provider kinds)
+    qualification_names: list[str]
+    qualification_applies: BoolArray  # (cases, qualification rules)
+    qualification_unmet: BoolArray  # (lawyers, qualification rules)
+    accepting: BoolArray  # per lawyer
+    as_of_day: int  # proleptic ordinal of the as_of date (UTC)
+    leave_first_day: Int64Array  # per lawyer, first day of a leave not over by as_of
+    case_last_day: Int64Array  # per case, ordinal of max(assign_by date, as_of date)
+    jurisdiction_names: list[str]
+    case_jurisdiction: IntArray  # per case, position in jurisdiction_names or -1
+    lawyer_restricted: BoolArray  # per lawyer, True when Lawyer.jurisdictions is set
+    serves: BoolArray  # (jurisdictions or 1, lawyers)
+
+
+def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
+    """Prepare the per-case and per-lawyer columns of every filter (linear in problem size)."""
+    problem, cat = arrays.problem, arrays.catalogue
+    lawyers, cases = problem.lawyers, problem.cases
+    n_l, n_c = len(lawyers), len(cases)
+
+    type_names = list(cat.case_types)
+    type_pos = {name: i for i, name in enumerate(type_names)}
+    kind_pos = {kind: i for i, kind in enumerate(PROVIDER_KINDS)}
+    kind_allowed = np.zeros((len(type_names), len(PROVIDER_KINDS)), dtype=np.bool_)
+    for t, name in enumerate(type_names):
+        for kind in cat.case_types[name].allowed_provider_kinds:
+            kind_allowed[t, kind_pos[kind]] = True
+
+    q_names = list(cat.qualification_rules)
+    q_rules = [cat.qualification_rules[name] for name in q_names]
+    applies = np.zeros((n_c, len(q_names)), dtype=np.bool_)
+    for c, case in enumerate(cases):
+        type_rules = cat.case_types[case.case_type].qualification_rules
+        area = arrays.areas[arrays.case_area[c]]
+        for r, (name, rule) in enumerate(zip(q_names, q_rules, strict=True)):
+            applies[c, r] = bool(qualification_triggers(name, rule, case, type_rules, area))
+    area_pos = {a: i for i, a in enumerate(arrays.areas)}
+    unmet = np.zeros((n_l, len(q_names)), dtype=np.bool_)
+    for r, rule in enumerate(q_rules):
+        if rule.practice_area is not None and rule.min_years > 0:
+            unmet[:, r] |= arrays.area_years[:, area_pos[rule.practice_area]] < rule.min_years
+        if rule.certification is not None:
+            unmet[:, r] |= np.array(
+                [rule.certification not in lw.certifications for lw in lawyers], dtype=np.bool_
+            )
+
+    as_of_day = problem.as_of.date().toordinal()
+    leave_first = np.full(n_l, NO_LEAVE_DAY, dtype=np.int64)
+    for i, lw in enumerate(lawyers):
+        starts = [lv.start.toordinal() for lv in lw.leave if lv.end.toordinal() >= as_of_day]
+        if starts:
+            leave_first[i] = min(starts)
+    case_last = np.array(
+        [max(case.assign_by.date().toordinal(), as_of_day) for case in cases], dtype=np.int64
+    )
+
+    j_names = sorted(
+        {j for lw in lawyers for j in lw.jurisdictions or ()}
+        | {case.jurisdiction for case in cases if case.jurisdiction is not None}
+    )
+    j_pos = {j: i for i, j in enumerate(j_names)}
+    serves = np.zeros((max(len(j_names), 1), n_l), dtype=np.bool_)
+    for i, lw in enumerate(lawyers):
+        for j in lw.jurisdictions or ():
+            serves[j_pos[j], i] = True
+
+    return EligibilityTables(
+        arrays=arrays,
+        conflicts=ConflictIndex(problem),
+        case_type_names=type_names,
+        case_type=np.array([type_pos[case.case_type] for case in cases], dtype=np.int32),
+        lawyer_kind=np.array([kind_pos[lw.kind] for lw in lawyers], dtype=np.int32),
+        kind_allowed=kind_allowed,
+        qualification_names=q_names,
+        qualification_applies=applies,
+        qualification_unmet=unmet,
+        accepting=np.array([lw.accepting_new_cases for lw in lawyers], dtype=np.bool_),
+        as_of_day=as_of_day,
+        leave_first_day=leave_first,
+        case_last_day=case_last,
+        jurisdiction_names=j_names,
+        case_jurisdiction=np.array(
+            [j_pos[case.jurisdiction] if case.jurisdiction is not None else -1 for case in cases],
+            dtype=np.int32,
+        ),
+        lawyer_restricted=np.array(
+            [lw.jurisdictions is not None for lw in lawyers], dtype=np.bool_
+        ),
+        serves=serves,
+    )
+
+
+@dataclass(frozen=True)
+class Block:
+    """Cases (rows) times lawyers (columns) that the filters evaluate together."""
+
+    tables: EligibilityTables
+    cases: IntArray
+    lawyers: IntArray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.cases), len(self.lawyers)
+
+    @cached_property
+    def lawyer_column(self) -> IntArray:
+        """Column of each lawyer position in the block, -1 for lawyers outside it."""
+        column = np.full(self.tables.arrays.n_lawyers, -1, dtype=np.int32)
+        column[self.lawyers] = np.arange(len(self.lawyers), dtype=np.int32)
+        return column
+
+    @cached_property
+    def travel_km(self) -> FloatArray:
+        """Great-circle distance from each lawyer's office to each case's location."""
+        a = self.tables.arrays
+        return haversine_km(
+            a.lawyer_lat[self.lawyers][None, :],
+            a.lawyer_lon[self.lawyers][None, :],
+            a.case_lat[self.cases][:, None],
+            a.case_lon[self.cases][:, None],
+        )
+
+
+def practice_area(block: Block) -> BoolArray:
+    """The lawyer lacks the case type's practice area (MoJ order 148 (2023) Art 25: the
+    provider is picked by specialty)."""
+    a = block.tables.arrays
+    level = a.area_level[block.lawyers][:, a.case_area[block.cases]]  # (lawyers, cases)
+    return np.ascontiguousarray((level == 0).T)
+
+
+def qualification(block: Block) -> BoolArray:
+    """A catalogue qualification rule applies to the case and the lawyer does not meet it
+    (Legal Aid Law 2021 Art 26: possible life or death sentence needs 3+ years of criminal
+    defence; Art 25-26: juvenile defence by a lawyer familiar with minors)."""
+    t = block.tables
+    applies = t.qualification_applies[block.cases]
+    unmet = t.qualification_unmet[block.lawyers]
+    mask = np.zeros(block.shape, dtype=np.bool_)
+    for r in range(applies.shape[1]):
+        rows = applies[:, r]
+        if rows.any():
+            mask[rows] |= unmet[:, r]
+    return mask
+
+
+def provider_kind(block: Block) -> BoolArray:
+    """The lawyer's provider kind is not allowed for the case type (Legal Aid Law 2021
+    Arts 12-17: volunteers give advice and documents only)."""
+    t = block.tables
+    allowed = t.kind_allowed[t.case_type[block.cases]][:, t.lawyer_kind[block.lawyers]]
+    return ~allowed
+
+
+def availability(block: Block) -> BoolArray:
+    """The lawyer does not accept new cases (a case already held by the lawyer is not new), or
+    a leave overlaps [as_of date, assign_by date] (Legal Aid Law 2021 Arts 36, 43: assign
+    within days, so the provider must be there).  Leave excludes even the current lawyer; an
+    overdue case is checked over [as_of, as_of]."""
+    t, a = block.tables, block.tables.arrays
+    closed = ~t.accepting[block.lawyers]
+    held = a.current_lawyer[block.cases][:, None] == block.lawyers[None, :]
+    on_leave = t.leave_first_day[block.lawyers][None, :] <= t.case_last_day[block.cases][:, None]
+    return (closed[None, :] & ~held) | on_leave
+
+
+def capacity(block: Block) -> BoolArray:
+    """The case alone does not fit the lawyer: load + case hours > capacity hours, or open
+    cases + 1 > max open cases (MoJ order 148 (2023) Art 25: assignment by workload; RAND 2023
+    hours per case).  The solver handles the sum over several cases."""
+    a = block.tables.arrays
+    lw = block.lawyers
+    hours = (
+        a.current_load_hours[lw][None, :] + a.workload_hours[block.cases][:, None]
+        > a.capacity_hours[lw][None, :] + CAPACITY_TOLERANCE_HOURS
+    )
+    count = a.current_open_cases[lw].astype(np.int64) + 1 > a.max_open_cases[lw]
+    return hours | count[None, :]
+
+
+def travel(block: Block) -> BoolArray:
+    """Office-to-case distance exceeds the lawyer's max travel (policy: Lawyer.max_travel_km,
+    else policy.default_max_travel_km)."""
+    a = block.tables.arrays
+    return block.travel_km > a.max_travel_km[block.lawyers][None, :]
+
+
+def jurisdiction(block: Block) -> BoolArray:
+    """The lawyer serves listed jurisdictions and the case's is not among them (policy); a case
+    without a jurisdiction passes."""
+    t = block.tables
+    case_j = t.case_jurisdiction[block.cases]
+    serves = t.serves[np.maximum(case_j, 0)][:, block.lawyers]
+    return (case_j >= 0)[:, None] & t.lawyer_restricted[block.lawyers][None, :] & ~serves
+
+
+def _sparse(block: Block, lawyers_of: Callable[[Case], Sequence[int] | IntArray]) -> BoolArray:
+    """Mark, case by case, the few lawyers a sparse rule excludes."""
+    mask = np.zeros(block.shape, dtype=np.bool_)
+    cases = block.tables.arrays.problem.cases
+    column = block.lawyer_column
+    for row, c in enumerate(block.cases.tolist()):
+        excluded = lawyers_of(cases[c])
+        if len(excluded):
+            cols = column[np.asarray(excluded, dtype=np.int64)]
+            mask[row, cols[cols >= 0]] = True
+    return mask
+
+
+def explicit_exclusion(block: Block) -> BoolArray:
+    """Staff recorded the lawyer in Case.excluded_lawyer_ids."""
+    pos = block.tables.arrays.lawyer_pos
+    return _sparse(block, lambda case: [pos[x] for x in case.excluded_lawyer_ids])
+
+
+def adverse_party(block: Block) -> BoolArray:
+    """The lawyer, a colleague, or the lawyer's firm acts or acted for a party adverse to the
+    client (Lawyers Law Art 39; Lawyer Practice Conduct Norms Art 51, firm level)."""
+    return _sparse(block, block.tables.conflicts.adverse_lawyers)
+
+
+def relative(block: Block) -> BoolArray:
+    """A declared close relative of the lawyer is a party of the case, any role (Lawyers Law
+    Art 39; Lawyer Practice Conduct Norms Art 51)."""
+    return _sparse(block, block.tables.conflicts.relative_lawyers)
+
+
+def complaint(block: Block) -> BoolArray:
+    """The client complained about the lawyer (Legal Aid Law 2021 Art 55)."""
+    pos = block.tables.arrays.lawyer_pos
+    return _sparse(block, lambda case: [pos[x] for x in case.complaint_lawyer_ids])
+
+
+RULE_FILTERS: dict[Rule, Callable[[Block], BoolArray]] = {
+    Rule.PRACTICE_AREA: practice_area,
+    Rule.QUALIFICATION: qualification,
+    Rule.PROVIDER_KIND: provider_kind,
+    Rule.AVAILABILITY: availability,
+    Rule.CAPACITY: capacity,
+    Rule.TRAVEL: travel,
+    Rule.JURISDICTION: jurisdiction,
+    Rule.EXPLICIT_EXCLUSION: explicit_exclusion,
+    Rule.ADVERSE_PARTY: adverse_party,
+    Rule.RELATIVE: relative,
+    Rule.COMPLAINT: complaint,
+}
