@@ -1,0 +1,121 @@
+"""Tests that the whole pipeline (eligibility -> scoring -> search -> plan -> verify) gives
+verified, reproducible plans that match brute force on small problems."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assigner.domain import CurrentAssignment, Policy, Problem
+from assigner.engine import prepare, solve_problem
+from assigner.search.cpsat import SearchParams
+from assigner.search.instance import evaluate, feasibility_issues
+from assigner.verify import verify_plan
+from scenarios.generator import generate_county
+from tests.factory import make_case, make_lawyer, make_problem
+
+
+def small_problem(seed: int) -> Problem:
+    """Three lawyers of two firms, six cases with co-defendants and tight hours."""
+    rng = np.random.default_rng(seed)
+    lawyers = [
+        make_lawyer(
+            f"L{k}",
+            firm_id="F1" if k < 2 else "F2",
+            capacity_hours=float(rng.integers(100, 200)),
+            current_load_hours=float(rng.integers(0, 60)),
+            max_open_cases=int(rng.integers(4, 8)),
+            current_open_cases=2,
+            yearly_quota_cases=int(rng.integers(0, 3)),
+        )
+        for k in range(3)
+    ]
+    types = ["felony_mid", "felony_low", "dui_low", "misdemeanour_high", "wage_claim", "felony_mid"]
+    cases = []
+    for k, case_type in enumerate(types):
+        extra = {"stage": "litigation"} if case_type == "wage_claim" else {}
+        if k in (0, 1):
+            extra |= {"matter_id": "M1", "side": "defendant"}
+        cases.append(make_case(f"C{k}", case_type=case_type, **extra))
+    return make_problem(lawyers=lawyers, cases=cases)
+
+
+def brute_force_objective(problem: Problem) -> int:
+    inst = prepare(problem).instance
+    options = [[-1, *inst.edge_agent[inst.edges_of(i)].tolist()] for i in range(inst.n_items)]
+    best = None
+    for combo in itertools.product(*options):
+        vec = np.array(combo, dtype=np.int32)
+        if not feasibility_issues(inst, vec):
+            total = evaluate(inst, vec).total
+            best = total if best is None or total < best else best
+    assert best is not None
+    return best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_problem_matches_brute_force(seed: int) -> None:
+    """Tests that the plan's objective is the brute-force optimum and is reported optimal."""
+    problem = small_problem(seed)
+    plan = solve_problem(problem, SearchParams(time_limit_s=10, seed=seed))
+    assert plan.solver.objective_points == brute_force_objective(problem)
+    assert plan.solver.status.value == "optimal"
+    assert plan.solver.gap == 0.0
+    assert plan.verification is not None and plan.verification.passed
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 1_000_000),
+    same_firm=st.booleans(),
+    move_pinned=st.booleans(),
+)
+def test_random_problems_always_verify(seed: int, same_firm: bool, move_pinned: bool) -> None:
+    """Tests that random generated problems never yield a plan the verifier rejects."""
+    problem = generate_county("tiny", seed)
+    problem = problem.model_copy(
+        update={
+            "policy": Policy(
+                codefendants_same_firm_forbidden=same_firm, allow_moving_pinned=move_pinned
+            )
+        }
+    )
+    plan = solve_problem(problem, SearchParams(time_limit_s=1.0, seed=seed))
+    report = verify_plan(problem, plan)
+    assert report.violations == []
+    assert plan.kpis.cases == len(problem.cases)
+    assert len(plan.assignments) + len(plan.unassigned) == len(problem.cases)
+    assert plan.solver.best_bound_points <= plan.solver.objective_points
+
+
+def test_every_coverable_case_assigned_on_demo() -> None:
+    """Tests that the demo county gets every case that has an eligible lawyer assigned."""
+    problem = generate_county("demo", 7)
+    plan = solve_problem(problem, SearchParams(time_limit_s=3.0, seed=7))
+    assert plan.kpis.assigned_share_of_eligible == 1.0
+    assert plan.verification is not None and plan.verification.passed
+
+
+def test_deterministic_mode_gives_same_plan() -> None:
+    """Tests that deterministic mode with the same seed gives the same assignments."""
+    problem = generate_county("tiny", 3)
+    params = SearchParams(time_limit_s=1.0, seed=11, deterministic=True)
+    a = solve_problem(problem, params)
+    b = solve_problem(problem, params)
+    assert [(x.case_id, x.lawyer_id) for x in a.assignments] == [
+        (x.case_id, x.lawyer_id) for x in b.assignments
+    ]
+    assert a.solver.objective_points == b.solver.objective_points
+
+
+def test_pinned_case_keeps_its_lawyer() -> None:
+    """Tests that a pinned case stays with its lawyer although another is cheaper."""
+    far = make_lawyer("L1", location={"lat": 40.2, "lon": 116.4}, max_travel_km=100)
+    near = make_lawyer("L2")
+    case = make_case("C1", current_assignment=CurrentAssignment(lawyer_id="L1", pinned=True))
+    plan = solve_problem(make_problem(lawyers=[far, near], cases=[case]), SearchParams(2.0))
+    assert [(a.case_id, a.lawyer_id) for a in plan.assignments] == [("C1", "L1")]
