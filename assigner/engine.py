@@ -41,7 +41,9 @@ def prepare(problem: Problem) -> Prepared:
     t0 = time.monotonic()
     arrays = build_arrays(problem)
     candidates = build_candidates(arrays)
-    costs = score_edges(arrays, candidates.case_index, candidates.lawyer_index, candidates.travel_km)
+    costs = score_edges(
+        arrays, candidates.case_index, candidates.lawyer_index, candidates.travel_km
+    )
     groups = group_constraints(arrays)
     instance = build_instance(arrays, candidates, costs, groups)
     log.info(

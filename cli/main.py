@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -72,9 +73,7 @@ def _summary(plan: Plan) -> None:
     t.add_row("utilisation Gini", f"{k.utilisation_gini:.3f}")
     t.add_row("travel total / mean", f"{k.travel_km_total:,.1f} km / {k.travel_km_mean:.1f} km")
     t.add_row("subsidy cost", f"{k.subsidy_cny_total:,.0f} CNY")
-    t.add_row(
-        "quota deficit", f"{k.quota_deficit_cases} cases, {k.lawyers_below_quota} lawyers"
-    )
+    t.add_row("quota deficit", f"{k.quota_deficit_cases} cases, {k.lawyers_below_quota} lawyers")
     t.add_row("moves", f"{k.moves}")
     verified = plan.verification is not None and plan.verification.passed
     n_checks = len(plan.verification.checks) if plan.verification else 0
@@ -230,7 +229,7 @@ def schema(
     document: Annotated[str, typer.Argument(help="problem or plan")],
 ) -> None:
     """Print the JSON Schema of the Problem or the Plan document."""
-    models = {"problem": Problem, "plan": Plan}
+    models: dict[str, type[BaseModel]] = {"problem": Problem, "plan": Plan}
     if document not in models:
         _fail(f"unknown document {document!r}; choose from {', '.join(models)}")
     out.print_json(json.dumps(models[document].model_json_schema()))

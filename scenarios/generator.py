@@ -49,6 +49,7 @@ from scenarios.caseload import (
     build_caseload,
     build_org_pool,
 )
+from scenarios.draws import Draws
 from scenarios.geography import build_county, county_centres
 from scenarios.names import NameMaker
 from scenarios.roster import (
@@ -260,7 +261,7 @@ class _Linker:
         self.firms = firms
         self.lawyers = lawyers
         self.catalogue = catalogue
-        self.rng = rng
+        self.draw = Draws(rng)
         self.names = names
         self.party_ids = party_ids
         n = len(lawyers)
@@ -344,7 +345,7 @@ class _Linker:
             self.catalogue, case.case_type, case.priority_groups, case.flags
         ):
             mask &= self._rule_mask(rule)
-        dist_km = haversine_km(self.lat, self.lon, np.float64(case.lat), np.float64(case.lon))
+        dist_km = haversine_km(self.lat, self.lon, np.array([case.lat]), np.array([case.lon]))
         mask &= dist_km <= self.travel_km
         return mask
 
@@ -370,7 +371,7 @@ class _Linker:
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             return None
-        return int(idx[int(self.rng.integers(0, idx.size))])
+        return int(idx[self.draw.integer(int(idx.size))])
 
     # -- links ---------------------------------------------------------------------------
     def history_links(self) -> None:
@@ -380,9 +381,9 @@ class _Linker:
         into that lawyer's past clients (which makes the lawyer conflicted for the client's
         co-defendants and for the victim of the same matter, as in practice).
         """
-        rng = self.rng
+        draw = self.draw
         for case in self.cases:
-            u = rng.random(3)
+            u = (draw.random(), draw.random(), draw.random())
             if u[0] >= PRIOR_LAWYER_SHARE and u[1] >= COMPLAINT_SHARE and u[2] >= EXCLUSION_SHARE:
                 continue
             base = self.qualified(case)
@@ -413,10 +414,10 @@ class _Linker:
         """Real conflicts: a qualified lawyer (or firm) acted for a person on the other side;
         a lawyer's declared relative is a party.  Some names differ in spelling from the
         history (same party id), as records from different systems do."""
-        rng = self.rng
+        draw = self.draw
         for case in self.cases:
             persons = [p for p in case.others if not p.organisation]
-            if not persons or rng.random() >= TRUE_CONFLICT_SHARE:
+            if not persons or not draw.below(TRUE_CONFLICT_SHARE):
                 continue
             mask = self.qualified(case) & ~self.conflicted(case)
             if case.prior_lawyer is not None:
@@ -426,22 +427,22 @@ class _Linker:
             lawyer = self._pick(mask)
             if lawyer is None:
                 continue
-            party = persons[int(rng.integers(0, len(persons)))]
-            if rng.random() < FIRM_LEVEL_CONFLICT_SHARE:
+            party = persons[draw.integer(len(persons))]
+            if draw.below(FIRM_LEVEL_CONFLICT_SHARE):
                 self._add_firm_client(self.lawyers[lawyer].firm, party)
             else:
                 self._add_lawyer_client(lawyer, party)
-            if rng.random() < SPELLING_VARIANT_SHARE:
+            if draw.below(SPELLING_VARIANT_SHARE):
                 party.name = self.names.spelling_variant(party.name)
         areas = [c.area for c in self.cases]
         for i, lw in enumerate(self.lawyers):
             for relative in lw.relatives:
-                if rng.random() >= RELATIVE_APPEARS_SHARE:
+                if not draw.below(RELATIVE_APPEARS_SHARE):
                     continue
                 pool = [k for k, a in enumerate(areas) if a in lw.areas]
                 if not pool:
                     continue
-                case = self.cases[pool[int(rng.integers(0, len(pool)))]]
+                case = self.cases[pool[draw.integer(len(pool))]]
                 if case.prior_lawyer == i:
                     continue
                 if int((self.qualified(case) & ~self.conflicted(case)).sum()) < 3:
@@ -455,16 +456,16 @@ class _Linker:
         Co-defendants and linked cases get different lawyers; opposite sides of one matter get
         different firms; a started case keeps only its remaining hours.
         """
-        rng = self.rng
+        draw = self.draw
         matters: dict[int, _Matter] = {}
-        u = rng.random((len(self.cases), 4))
+        u = draw.rng.random((len(self.cases), 4))
         for pos, case in enumerate(self.cases):
             if u[pos, 0] >= CURRENT_ASSIGNMENT_SHARE:
                 continue
             started = bool(u[pos, 1] < STARTED_SHARE)
             hours = _hours(case, self.catalogue)
             if started:
-                hours = float(round(hours * float(rng.uniform(0.3, 0.9)) * 2) / 2)
+                hours = float(round(hours * draw.uniform(0.3, 0.9) * 2) / 2)
             mask = self.qualified(case) & ~self.conflicted(case) & self.fully_available
             mask &= (self.free_hours >= hours) & (self.free_slots >= 1)
             for other in case.linked:

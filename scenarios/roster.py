@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from assigner.domain import Catalogue, FirmKind, ProviderKind, QualificationRule
 from scenarios.caseload import MINORITY_LANGUAGE, CaseDraft, IdCounter, OrgPool
@@ -119,7 +120,7 @@ class LawyerDraft:
         return entry[1] if entry else 0.0
 
 
-def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
+def largest_remainder(total: int, weights: Sequence[float] | npt.NDArray[np.float64]) -> list[int]:
     """Integers proportional to ``weights`` that add up to ``total`` exactly."""
     w = np.asarray(weights, dtype=np.float64)
     if total <= 0 or w.sum() <= 0:

@@ -14,7 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from assigner.domain.arrays import ProblemArrays
-from assigner.eligibility.filters import RULE_FILTERS, Block, EligibilityTables, eligibility_tables
+from assigner.eligibility.filters import (
+    RULE_FILTERS,
+    Block,
+    EligibilityTables,
+    eligibility_tables,
+    pair_travel_km,
+)
 from assigner.eligibility.rules import Rule
 
 IntArray = npt.NDArray[np.int32]
@@ -98,9 +104,11 @@ def build_candidates(
             excluded_counts[start:stop, col] = np.count_nonzero(mask, axis=1)
             excluded |= mask
         rows, cols = np.nonzero(~excluded)
-        case_parts.append((rows + start).astype(np.int32))
-        lawyer_parts.append(cols.astype(np.int32))
-        travel_parts.append(block.travel_km[rows, cols])
+        edge_cases = (rows + start).astype(np.int32)
+        edge_lawyers = cols.astype(np.int32)
+        case_parts.append(edge_cases)
+        lawyer_parts.append(edge_lawyers)
+        travel_parts.append(pair_travel_km(arrays, edge_cases, edge_lawyers))
 
     case_index = np.concatenate(case_parts) if case_parts else np.zeros(0, np.int32)
     lawyer_index = np.concatenate(lawyer_parts) if lawyer_parts else np.zeros(0, np.int32)

@@ -39,6 +39,7 @@ _SIMPLE_FOLDS = {
     "\u0131": "i",  # dotless i
 }
 _LATIN_END = 0x0250  # Basic Latin .. Latin Extended-B
+_NONE: frozenset[int] = frozenset()
 
 
 @lru_cache(maxsize=65_536)
@@ -71,6 +72,7 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(sorted(words))
 
 
+@lru_cache(maxsize=65_536)
 def name_key(name: str) -> str:
     """A hashable key for a name: its normalised words in sorted order ("" when none)."""
     return " ".join(name_tokens(name))
@@ -184,12 +186,25 @@ class ConflictIndex:
             if key:
                 self._by_name.setdefault(key, []).append(r)
 
+        # Fast paths for the edge filter: the firms a party id or name conflicts.
+        self._firms_by_party_id = {
+            pid: frozenset(self.records[r].firm_index for r in rs)
+            for pid, rs in self._by_party_id.items()
+        }
+        self._firms_by_name = {
+            key: frozenset(self.records[r].firm_index for r in rs)
+            for key, rs in self._by_name.items()
+        }
+
         self._relatives: dict[str, list[tuple[int, str]]] = {}
         for i, lw in enumerate(problem.lawyers):
             for relative in lw.relatives:
                 key = name_key(relative)
                 if key:
                     self._relatives.setdefault(key, []).append((i, relative))
+        self._relative_lawyers = {
+            key: frozenset(lawyer for lawyer, _ in pairs) for key, pairs in self._relatives.items()
+        }
 
     def party_hits(self, party: Party) -> list[AdverseHit]:
         """Client records that ``party`` matches, one hit per record with the strongest kind
@@ -224,14 +239,34 @@ class ConflictIndex:
                         hits.append(RelativeHit(party, kind, text, lawyer, relative))
         return hits
 
+    def adverse_firms(self, case: Case) -> set[int]:
+        """Positions of the firms whose (or whose lawyers') clients include a party adverse to
+        the case's client: the fast path of ``adverse_hits``."""
+        roles = adverse_roles(case.side)
+        firms: set[int] = set()
+        for party in case.parties:
+            if party.role not in roles:
+                continue
+            if party.id is not None:
+                firms |= self._firms_by_party_id.get(party.id, _NONE)
+            firms |= self._firms_by_name.get(name_key(party.name), _NONE)
+            for alias in party.aliases:
+                firms |= self._firms_by_name.get(name_key(alias), _NONE)
+        return firms
+
     def adverse_lawyers(self, case: Case) -> IndexArray:
         """Positions of the lawyers conflicted by an adverse party of the case (sorted, unique)."""
-        firms = {hit.record.firm_index for hit in self.adverse_hits(case)}
+        firms = self.adverse_firms(case)
         if not firms:
             return np.zeros(0, dtype=np.int32)
-        return np.unique(np.concatenate([self.firm_lawyers[f] for f in firms])).astype(np.int32)
+        return np.sort(np.concatenate([self.firm_lawyers[f] for f in firms])).astype(np.int32)
 
     def relative_lawyers(self, case: Case) -> IndexArray:
-        """Positions of the lawyers with a declared relative among the case's parties."""
-        lawyers = sorted({hit.lawyer_index for hit in self.relative_hits(case)})
-        return np.array(lawyers, dtype=np.int32)
+        """Positions of the lawyers with a declared relative among the case's parties (sorted):
+        the fast path of ``relative_hits``."""
+        lawyers: set[int] = set()
+        for party in case.parties:
+            lawyers |= self._relative_lawyers.get(name_key(party.name), _NONE)
+            for alias in party.aliases:
+                lawyers |= self._relative_lawyers.get(name_key(alias), _NONE)
+        return np.array(sorted(lawyers), dtype=np.int32)

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from assigner.domain.arrays import ProblemArrays, haversine_km
+from assigner.domain.arrays import EARTH_RADIUS_KM, ProblemArrays, haversine_km
 from assigner.domain.catalogue import ProviderKind, QualificationRule
 from assigner.domain.problem import Case, Lawyer
 from assigner.eligibility.conflicts import ConflictIndex
@@ -33,6 +33,10 @@ FloatArray = npt.NDArray[np.float64]
 # Sums of float hours may land a hair above an exactly-full capacity.
 CAPACITY_TOLERANCE_HOURS = 1e-6
 NO_LEAVE_DAY = np.iinfo(np.int64).max
+# Pairs whose unit-vector dot product lies this close to the travel limit are decided by
+# haversine_km itself; farther out the fast test cannot disagree with it (its rounding error
+# is about 1e-15).
+TRAVEL_EXACT_BAND = 1e-9
 
 PROVIDER_KINDS: tuple[ProviderKind, ...] = tuple(ProviderKind)
 
@@ -90,6 +94,25 @@ class EligibilityTables:
     case_jurisdiction: IntArray  # per case, position in jurisdiction_names or -1
     lawyer_restricted: BoolArray  # per lawyer, True when Lawyer.jurisdictions is set
     serves: BoolArray  # (jurisdictions or 1, lawyers)
+    lawyer_unit: FloatArray  # (lawyers, 3) office as a unit vector
+    case_unit: FloatArray  # (cases, 3) case location as a unit vector
+    cos_max_travel: FloatArray  # per lawyer, cosine of the max travel's central angle
+
+
+def unit_vectors(lat_deg: FloatArray, lon_deg: FloatArray) -> FloatArray:
+    """Points on the sphere as (n, 3) unit vectors."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+
+
+def pair_travel_km(arrays: ProblemArrays, cases: IntArray, lawyers: IntArray) -> FloatArray:
+    """``haversine_km`` from lawyer office to case location, pair by pair (1-D)."""
+    return haversine_km(
+        arrays.lawyer_lat[lawyers],
+        arrays.lawyer_lon[lawyers],
+        arrays.case_lat[cases],
+        arrays.case_lon[cases],
+    )
 
 
 def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
@@ -167,6 +190,9 @@ def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
             [lw.jurisdictions is not None for lw in lawyers], dtype=np.bool_
         ),
         serves=serves,
+        lawyer_unit=unit_vectors(arrays.lawyer_lat, arrays.lawyer_lon),
+        case_unit=unit_vectors(arrays.case_lat, arrays.case_lon),
+        cos_max_travel=np.cos(np.minimum(arrays.max_travel_km / EARTH_RADIUS_KM, np.pi)),
     )
 
 
@@ -188,17 +214,6 @@ class Block:
         column = np.full(self.tables.arrays.n_lawyers, -1, dtype=np.int32)
         column[self.lawyers] = np.arange(len(self.lawyers), dtype=np.int32)
         return column
-
-    @cached_property
-    def travel_km(self) -> FloatArray:
-        """Great-circle distance from each lawyer's office to each case's location."""
-        a = self.tables.arrays
-        return haversine_km(
-            a.lawyer_lat[self.lawyers][None, :],
-            a.lawyer_lon[self.lawyers][None, :],
-            a.case_lat[self.cases][:, None],
-            a.case_lon[self.cases][:, None],
-        )
 
 
 def practice_area(block: Block) -> BoolArray:
@@ -259,10 +274,23 @@ def capacity(block: Block) -> BoolArray:
 
 
 def travel(block: Block) -> BoolArray:
-    """Office-to-case distance exceeds the lawyer's max travel (policy: Lawyer.max_travel_km,
-    else policy.default_max_travel_km)."""
-    a = block.tables.arrays
-    return block.travel_km > a.max_travel_km[block.lawyers][None, :]
+    """Office-to-case great-circle distance (``haversine_km``) exceeds the lawyer's max travel
+    (policy: Lawyer.max_travel_km, else policy.default_max_travel_km).
+
+    Distance > max is the same as cos(central angle) < cos(max / R), and that cosine is the dot
+    product of unit vectors: one small matrix product per block instead of trigonometry on every
+    pair.  Pairs within ``TRAVEL_EXACT_BAND`` of the limit are decided by ``haversine_km``.
+    """
+    t = block.tables
+    dot = t.case_unit[block.cases] @ t.lawyer_unit[block.lawyers].T
+    margin = dot - t.cos_max_travel[block.lawyers][None, :]
+    excluded = margin < 0
+    rows, cols = np.nonzero(np.abs(margin) <= TRAVEL_EXACT_BAND)
+    if len(rows):
+        lawyers = block.lawyers[cols]
+        km = pair_travel_km(t.arrays, block.cases[rows], lawyers)
+        excluded[rows, cols] = km > t.arrays.max_travel_km[lawyers]
+    return excluded
 
 
 def jurisdiction(block: Block) -> BoolArray:
@@ -296,7 +324,14 @@ def explicit_exclusion(block: Block) -> BoolArray:
 def adverse_party(block: Block) -> BoolArray:
     """The lawyer, a colleague, or the lawyer's firm acts or acted for a party adverse to the
     client (Lawyers Law Art 39; Lawyer Practice Conduct Norms Art 51, firm level)."""
-    return _sparse(block, block.tables.conflicts.adverse_lawyers)
+    conflicts = block.tables.conflicts
+    cases = block.tables.arrays.problem.cases
+    firm_hit = np.zeros((len(block.cases), len(conflicts.firm_lawyers)), dtype=np.bool_)
+    for row, c in enumerate(block.cases.tolist()):
+        firms = conflicts.adverse_firms(cases[c])
+        if firms:
+            firm_hit[row, list(firms)] = True
+    return firm_hit[:, conflicts.lawyer_firm[block.lawyers]]
 
 
 def relative(block: Block) -> BoolArray:

@@ -22,6 +22,7 @@ from assigner.eligibility.filters import (
     Block,
     EligibilityTables,
     eligibility_tables,
+    pair_travel_km,
     qualification_certification_missing,
     qualification_triggers,
     qualification_years_short,
@@ -149,8 +150,8 @@ def _capacity(p: _Pair) -> str:
 
 
 def _travel(p: _Pair) -> str:
-    block = Block(p.tables, np.array([p.c], np.int32), np.array([p.lawyer_pos], np.int32))
-    km = float(block.travel_km[0, 0])
+    one = np.array([p.c], np.int32), np.array([p.lawyer_pos], np.int32)
+    km = float(pair_travel_km(p.arrays, *one)[0])
     max_km = float(p.arrays.max_travel_km[p.lawyer_pos])
     shown = f"{km:.1f}" if round(km, 1) > max_km else f"{km:.6f}"
     return f"travel {shown} km > max {_num(max_km)} km"

@@ -68,9 +68,7 @@ def _plan_loads(prepared: Prepared, plan: Plan) -> tuple[np.ndarray, np.ndarray,
     return hours, count, lawyer_of
 
 
-def _plan_reasons(
-    prepared: Prepared, plan: Plan, case_index: int, lawyer_id: str
-) -> list[str]:
+def _plan_reasons(prepared: Prepared, plan: Plan, case_index: int, lawyer_id: str) -> list[str]:
     """Plan-level reasons an eligible lawyer did not get the case: capacity used by the plan,
     or a group rule with another case of the plan."""
     arrays = prepared.arrays
@@ -144,7 +142,9 @@ def explain_case(
     assigned = next((a for a in plan.assignments if a.case_id == case_id), None)
     chosen = None
     if assigned is not None:
-        chosen = Option(assigned.lawyer_id, assigned.cost_points, assigned.terms, assigned.travel_km)
+        chosen = Option(
+            assigned.lawyer_id, assigned.cost_points, assigned.terms, assigned.travel_km
+        )
     unassigned = next((u for u in plan.unassigned if u.case_id == case_id), None)
     alternatives = [o for o in options if chosen is None or o.lawyer_id != chosen.lawyer_id]
 

@@ -109,9 +109,9 @@ def build_model(inst: AssignmentInstance) -> _Built:
             objective_terms.append(pen * u)
             unassigned_vars.append((u, i))
     if inst.fixed_agent is not None:
-        for i in np.flatnonzero(inst.fixed_agent >= 0):
-            sl = inst.edges_of(int(i))
-            hit = np.flatnonzero(inst.edge_agent[sl] == inst.fixed_agent[i])
+        for fixed_item in np.flatnonzero(inst.fixed_agent >= 0):
+            sl = inst.edges_of(int(fixed_item))
+            hit = np.flatnonzero(inst.edge_agent[sl] == inst.fixed_agent[fixed_item])
             model.add(x[sl.start + int(hit[0])] == 1)
 
     # Capacity in weight and in count, per agent.
@@ -154,7 +154,10 @@ def build_model(inst: AssignmentInstance) -> _Built:
             quota_vars.append((d, a))
 
     side_vars = _add_group_rules(model, inst, x)
-    model.minimize(cp_model.LinearExpr.weighted_sum(x, coef.tolist()) + sum(objective_terms))
+    model.minimize(
+        cp_model.LinearExpr.weighted_sum(x, coef.tolist())
+        + cp_model.LinearExpr.sum(objective_terms)
+    )
     return _Built(model, x, offset, unassigned_vars, band_vars, quota_vars, side_vars)
 
 
@@ -238,11 +241,11 @@ def add_full_hint(built: _Built, inst: AssignmentInstance, hint: I32) -> None:
         hit = np.flatnonzero(inst.edge_agent[sl] == hint[i])
         if hit.size:
             chosen[sl.start + int(hit[0])] = True
-            agent[i] = hint[i]
+            agent[i] = int(hint[i])
     for e, v in enumerate(built.x):
         built.model.add_hint(v, bool(chosen[e]))
-    for var, i in built.unassigned_vars:
-        built.model.add_hint(var, bool(agent[i] < 0))
+    for var, item in built.unassigned_vars:
+        built.model.add_hint(var, bool(agent[item] < 0))
     load = inst.base() + np.bincount(
         inst.edge_agent[chosen], weights=inst.edge_weight[chosen], minlength=inst.n_agents
     ).astype(np.int64)

@@ -55,7 +55,7 @@ def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInsta
         blocked = fixed_agent_of[clique]
         blocked = blocked[blocked >= 0]
         if blocked.size:
-            _drop_edges(inst, keep, members, lambda a, b=blocked: np.isin(a, b))
+            _drop_edges(inst, keep, members, _agent_mask(inst.n_agents, blocked))
     if inst.agent_group is not None:
         group = inst.agent_group
         for clique in inst.same_group_cliques:
@@ -63,14 +63,14 @@ def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInsta
             blocked_agents = fixed_agent_of[clique]
             blocked_groups = group[blocked_agents[blocked_agents >= 0]]
             if members.size and blocked_groups.size:
-                _drop_edges(inst, keep, members, lambda a, g=blocked_groups: np.isin(group[a], g))
+                _drop_edges(inst, keep, members, np.isin(group, blocked_groups))
         for opp in inst.opposing_sides:
             for mine, theirs in ((opp.side_a, opp.side_b), (opp.side_b, opp.side_a)):
                 members = mine[is_free[mine]]
                 other = fixed_agent_of[theirs]
                 groups = group[other[other >= 0]]
                 if members.size and groups.size:
-                    _drop_edges(inst, keep, members, lambda a, g=groups: np.isin(group[a], g))
+                    _drop_edges(inst, keep, members, np.isin(group, groups))
 
     sel = np.flatnonzero(keep)
     local = np.full(inst.n_items, -1, dtype=np.int32)
@@ -105,15 +105,19 @@ def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInsta
     return SubInstance(sub, free)
 
 
+def _agent_mask(n_agents: int, agents: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n_agents, dtype=np.bool_)
+    mask[agents] = True
+    return mask
+
+
 def _drop_edges(
-    inst: AssignmentInstance,
-    keep: np.ndarray,
-    items: np.ndarray,
-    blocked: Callable[[np.ndarray], np.ndarray],
+    inst: AssignmentInstance, keep: np.ndarray, items: np.ndarray, blocked_agent: np.ndarray
 ) -> None:
+    """Close the agents marked in ``blocked_agent`` to ``items``."""
     for i in items:
         sl = inst.edges_of(int(i))
-        keep[sl] &= ~blocked(inst.edge_agent[sl])
+        keep[sl] &= ~blocked_agent[inst.edge_agent[sl]]
 
 
 def _restrict(cliques: list[I32], is_free: np.ndarray, local: I32) -> list[I32]:

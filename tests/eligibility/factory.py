@@ -149,7 +149,7 @@ def random_problem_data(
                     else [],
                 }
             )
-        others = [f"C{k + 1}" for k in range(n_cases) if k != c]
+        other = (c + 1 + rng.randrange(n_cases - 1)) % n_cases if n_cases > 1 else c
         current = None
         if lawyer_ids and rng.random() < 0.2:
             current = {"lawyer_id": rng.choice(lawyer_ids)}
@@ -166,7 +166,7 @@ def random_problem_data(
                 "flags": (["possible_life_or_death_sentence"] if rng.random() < 0.15 else []),
                 "matter_id": f"M{rng.randrange(n_matters) + 1}" if rng.random() < 0.5 else None,
                 "side": rng.choice(["defendant", "defendant", "victim", "claimant", "respondent"]),
-                "linked_case_ids": rng.sample(others, 1) if others and rng.random() < 0.1 else [],
+                "linked_case_ids": [f"C{other + 1}"] if other != c and rng.random() < 0.1 else [],
                 "parties": parties,
                 "excluded_lawyer_ids": (
                     rng.sample(lawyer_ids, 1) if lawyer_ids and rng.random() < 0.2 else []

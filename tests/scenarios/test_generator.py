@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import ArrayLike
 
 from assigner.domain import (
     Case,
+    Lawyer,
     PartyRole,
     Problem,
     ProviderKind,
@@ -82,29 +84,10 @@ def _candidate_counts(problem: Problem) -> np.ndarray:
             acted_for[client.party_id] |= members
     counts = []
     for case in problem.cases:
-        ct = CATALOGUE.case_types[case.case_type]
         ok = available & (free >= _hours(case))
-        ok &= haversine_km(lat, lon, case.location.lat, case.location.lon) <= travel
+        ok &= _km(lat, lon, case.location.lat, case.location.lon) <= travel
         for i, lw in enumerate(lawyers):
-            if not ok[i]:
-                continue
-            years = {pa.area: pa.years for pa in lw.practice_areas}
-            if ct.practice_area not in years or lw.kind not in ct.allowed_provider_kinds:
-                ok[i] = False
-            elif lw.jurisdictions is not None and case.jurisdiction not in lw.jurisdictions:
-                ok[i] = False
-            elif "possible_life_or_death_sentence" in case.flags and (
-                years.get("criminal_defence", 0) < 3
-            ):
-                ok[i] = False
-            elif (
-                "minor" in case.priority_groups
-                and ct.practice_area == "criminal_defence"
-                and "juvenile" not in lw.certifications
-            ):
-                ok[i] = False
-            elif any(p.name in lw.relatives for p in case.parties[1:]):
-                ok[i] = False
+            ok[i] = ok[i] and _may_take(lw, case)
         for party in case.parties[1:]:
             for i in acted_for.get(party.id, ()):
                 ok[i] = False
@@ -112,6 +95,29 @@ def _candidate_counts(problem: Problem) -> np.ndarray:
             ok[pos[lawyer_id]] = False
         counts.append(int(ok.sum()))
     return np.array(counts)
+
+
+def _may_take(lw: Lawyer, case: Case) -> bool:
+    """Area, provider kind, jurisdiction, qualification rules and declared relatives."""
+    ct = CATALOGUE.case_types[case.case_type]
+    years = {pa.area: pa.years for pa in lw.practice_areas}
+    if ct.practice_area not in years or lw.kind not in ct.allowed_provider_kinds:
+        return False
+    if lw.jurisdictions is not None and case.jurisdiction not in lw.jurisdictions:
+        return False
+    capital = "possible_life_or_death_sentence" in case.flags
+    if capital and years.get("criminal_defence", 0) < 3:
+        return False
+    juvenile = "minor" in case.priority_groups and ct.practice_area == "criminal_defence"
+    if juvenile and "juvenile" not in lw.certifications:
+        return False
+    return not any(p.name in lw.relatives for p in case.parties[1:])
+
+
+def _km(lat: ArrayLike, lon: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
+    """Great-circle km between points or arrays of points."""
+    arrays = [np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (lat, lon, lat2, lon2)]
+    return haversine_km(*arrays)
 
 
 # -- registry --------------------------------------------------------------------------------
@@ -393,13 +399,13 @@ def test_cases_have_candidates(demo: Problem, tiny: Problem) -> None:
 
 def test_geography(demo: Problem) -> None:
     """Tests that cases sit in the seat or townships 5-45 km away, near Xi'an."""
-    seat = [f for f in demo.firms if f.kind.value == "legal_aid_centre"][0].location
+    seat = next(f for f in demo.firms if f.kind.value == "legal_aid_centre").location
     assert seat is not None
     assert abs(seat.lat - 34.3) < 0.1 and abs(seat.lon - 108.9) < 0.1
     jurisdictions = {c.jurisdiction for c in demo.cases}
     assert "SEAT" in jurisdictions and len(jurisdictions) >= 6
     for case in demo.cases:
-        d = float(haversine_km(seat.lat, seat.lon, case.location.lat, case.location.lon))
+        d = float(_km(seat.lat, seat.lon, case.location.lat, case.location.lon)[0])
         assert d <= 45
 
 
@@ -424,7 +430,7 @@ def test_counties_of_a_province_are_separate_regions() -> None:
     county = np.array([(c.jurisdiction or "").split("-")[0] for c in problem.cases])
     assert len(set(county)) == 3
     for lw in problem.lawyers:
-        reach = haversine_km(lw.location.lat, lw.location.lon, lat, lon) <= (
+        reach = _km(lw.location.lat, lw.location.lon, lat, lon) <= (
             lw.max_travel_km or problem.policy.default_max_travel_km
         )
         assert len(set(county[reach])) <= 1
