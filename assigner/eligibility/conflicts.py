@@ -261,12 +261,16 @@ class ConflictIndex:
             return np.zeros(0, dtype=np.int32)
         return np.sort(np.concatenate([self.firm_lawyers[f] for f in firms])).astype(np.int32)
 
-    def relative_lawyers(self, case: Case) -> IndexArray:
-        """Positions of the lawyers with a declared relative among the case's parties (sorted):
-        the fast path of ``relative_hits``."""
+    def relative_lawyer_set(self, case: Case) -> set[int]:
+        """Positions of the lawyers with a declared relative among the case's parties: the fast
+        path of ``relative_hits``."""
         lawyers: set[int] = set()
         for party in case.parties:
             lawyers |= self._relative_lawyers.get(name_key(party.name), _NONE)
             for alias in party.aliases:
                 lawyers |= self._relative_lawyers.get(name_key(alias), _NONE)
-        return np.array(sorted(lawyers), dtype=np.int32)
+        return lawyers
+
+    def relative_lawyers(self, case: Case) -> IndexArray:
+        """Sorted positions of the lawyers with a declared relative among the case's parties."""
+        return np.array(sorted(self.relative_lawyer_set(case)), dtype=np.int32)

@@ -12,7 +12,7 @@ the few lawyers they exclude and mark them in the block.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -131,12 +131,33 @@ def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
 
     q_names = list(cat.qualification_rules)
     q_rules = [cat.qualification_rules[name] for name in q_names]
+    # Same logic as qualification_triggers, by columns: named by the case type, or triggered
+    # by a flag or priority group within only_practice_areas.
+    case_type = np.array([type_pos[case.case_type] for case in cases], dtype=np.int32)
     applies = np.zeros((n_c, len(q_names)), dtype=np.bool_)
-    for c, case in enumerate(cases):
-        type_rules = cat.case_types[case.case_type].qualification_rules
-        area = arrays.areas[arrays.case_area[c]]
-        for r, (name, rule) in enumerate(zip(q_names, q_rules, strict=True)):
-            applies[c, r] = bool(qualification_triggers(name, rule, case, type_rules, area))
+    for r, (name, rule) in enumerate(zip(q_names, q_rules, strict=True)):
+        named = np.array(
+            [name in cat.case_types[t].qualification_rules for t in type_names], dtype=np.bool_
+        )
+        triggered = np.array(
+            [
+                (rule.when_flag is not None and rule.when_flag in case.flags)
+                or (
+                    rule.when_priority_group is not None
+                    and rule.when_priority_group in case.priority_groups
+                )
+                for case in cases
+            ],
+            dtype=np.bool_,
+        )
+        area_ok = np.array(
+            [
+                rule.only_practice_areas is None or a in rule.only_practice_areas
+                for a in arrays.areas
+            ],
+            dtype=np.bool_,
+        )
+        applies[:, r] = named[case_type] | (triggered & area_ok[arrays.case_area])
     area_pos = {a: i for i, a in enumerate(arrays.areas)}
     unmet = np.zeros((n_l, len(q_names)), dtype=np.bool_)
     for r, rule in enumerate(q_rules):
@@ -171,7 +192,7 @@ def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
         arrays=arrays,
         conflicts=ConflictIndex(problem),
         case_type_names=type_names,
-        case_type=np.array([type_pos[case.case_type] for case in cases], dtype=np.int32),
+        case_type=case_type,
         lawyer_kind=np.array([kind_pos[lw.kind] for lw in lawyers], dtype=np.int32),
         kind_allowed=kind_allowed,
         qualification_names=q_names,
@@ -214,6 +235,21 @@ class Block:
         column = np.full(self.tables.arrays.n_lawyers, -1, dtype=np.int32)
         column[self.lawyers] = np.arange(len(self.lawyers), dtype=np.int32)
         return column
+
+    @cached_property
+    def travel_km(self) -> FloatArray:
+        """``haversine_km`` from each lawyer's office to each case (rows x columns).
+
+        Not used by the travel filter (which needs no trigonometry per pair); here for callers
+        that want the distances of a small block.
+        """
+        a = self.tables.arrays
+        return haversine_km(
+            a.lawyer_lat[self.lawyers][None, :],
+            a.lawyer_lon[self.lawyers][None, :],
+            a.case_lat[self.cases][:, None],
+            a.case_lon[self.cases][:, None],
+        )
 
 
 def practice_area(block: Block) -> BoolArray:
@@ -282,10 +318,11 @@ def travel(block: Block) -> BoolArray:
     pair.  Pairs within ``TRAVEL_EXACT_BAND`` of the limit are decided by ``haversine_km``.
     """
     t = block.tables
-    dot = t.case_unit[block.cases] @ t.lawyer_unit[block.lawyers].T
-    margin = dot - t.cos_max_travel[block.lawyers][None, :]
+    margin = t.case_unit[block.cases] @ t.lawyer_unit[block.lawyers].T
+    margin -= t.cos_max_travel[block.lawyers][None, :]
     excluded = margin < 0
-    rows, cols = np.nonzero(np.abs(margin) <= TRAVEL_EXACT_BAND)
+    np.abs(margin, out=margin)
+    rows, cols = np.divmod(np.flatnonzero(margin <= TRAVEL_EXACT_BAND), max(margin.shape[1], 1))
     if len(rows):
         lawyers = block.lawyers[cols]
         km = pair_travel_km(t.arrays, block.cases[rows], lawyers)
@@ -294,24 +331,29 @@ def travel(block: Block) -> BoolArray:
 
 
 def jurisdiction(block: Block) -> BoolArray:
-    """The lawyer serves listed jurisdictions and the case's is not among them (policy); a case
-    without a jurisdiction passes."""
+    """The lawyer serves listed jurisdictions and the case's is not among them (policy).  A case
+    without a jurisdiction passes; a lawyer with an empty list serves none."""
     t = block.tables
     case_j = t.case_jurisdiction[block.cases]
     serves = t.serves[np.maximum(case_j, 0)][:, block.lawyers]
     return (case_j >= 0)[:, None] & t.lawyer_restricted[block.lawyers][None, :] & ~serves
 
 
-def _sparse(block: Block, lawyers_of: Callable[[Case], Sequence[int] | IntArray]) -> BoolArray:
-    """Mark, case by case, the few lawyers a sparse rule excludes."""
-    mask = np.zeros(block.shape, dtype=np.bool_)
+def _sparse(block: Block, lawyers_of: Callable[[Case], Collection[int]]) -> BoolArray:
+    """Mark the few lawyers a sparse rule excludes, looked up case by case."""
     cases = block.tables.arrays.problem.cases
-    column = block.lawyer_column
+    rows: list[int] = []
+    lawyers: list[int] = []
     for row, c in enumerate(block.cases.tolist()):
         excluded = lawyers_of(cases[c])
-        if len(excluded):
-            cols = column[np.asarray(excluded, dtype=np.int64)]
-            mask[row, cols[cols >= 0]] = True
+        if excluded:
+            rows += [row] * len(excluded)
+            lawyers += excluded
+    mask = np.zeros(block.shape, dtype=np.bool_)
+    if rows:
+        cols = block.lawyer_column[np.array(lawyers, dtype=np.int64)]
+        keep = cols >= 0
+        mask[np.array(rows, dtype=np.int64)[keep], cols[keep]] = True
     return mask
 
 
@@ -337,7 +379,7 @@ def adverse_party(block: Block) -> BoolArray:
 def relative(block: Block) -> BoolArray:
     """A declared close relative of the lawyer is a party of the case, any role (Lawyers Law
     Art 39; Lawyer Practice Conduct Norms Art 51)."""
-    return _sparse(block, block.tables.conflicts.relative_lawyers)
+    return _sparse(block, block.tables.conflicts.relative_lawyer_set)
 
 
 def complaint(block: Block) -> BoolArray:

@@ -1,8 +1,8 @@
 """Why a lawyer is not a candidate for a case: every rule that excludes the pair, explained.
 
-The decision comes from the same filters ``build_candidates`` runs (over a 1 x n block), so a
-pair is a candidate edge exactly when ``why_not`` returns nothing; the details are then written
-from the Problem records.
+The decision comes from the same filters ``build_candidates`` runs (here over a block of one
+case and one lawyer, or one case and all lawyers), so a pair is a candidate edge exactly when
+``why_not`` returns nothing; the details are then written from the Problem records.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class Exclusion:
 
 
 def _num(x: float) -> str:
-    """1 decimal when that is exact, else up to 3 significant decimals."""
-    return f"{x:.1f}" if round(x, 1) == x else f"{x:.3f}".rstrip("0")
+    """One decimal when that is exact (3.0, 1.5), else up to 6 significant digits (2.9999)."""
+    return f"{x:.1f}" if round(x, 1) == x else f"{x:g}"
 
 
 def _quote(values: list[str]) -> str:

@@ -8,6 +8,7 @@ are both in the pool to keep the substring trap in play.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -45,15 +46,11 @@ def name_variant(rng: random.Random, name: str) -> str:
     return name
 
 
-def party_id(name: str) -> str:
-    return f"P{NAME_POOL.index(name) + 1}"
-
-
-def _known_client(rng: random.Random) -> dict[str, Any]:
-    name = rng.choice(NAME_POOL)
+def _known_client(rng: random.Random, pool: Sequence[str]) -> dict[str, Any]:
+    k = rng.randrange(len(pool))
     return {
-        "party_id": party_id(name) if rng.random() < 0.5 else None,
-        "name": name_variant(rng, name),
+        "party_id": f"P{k + 1}" if rng.random() < 0.5 else None,
+        "name": name_variant(rng, pool[k]),
     }
 
 
@@ -72,10 +69,16 @@ def random_problem_data(
     *,
     spread_deg: float = 0.4,
     n_matters: int | None = None,
+    name_pool: Sequence[str] = NAME_POOL,
     name: str = "random",
 ) -> dict[str, Any]:
-    """The JSON-like document of a random valid Problem (see ``random_problem``)."""
+    """The JSON-like document of a random valid Problem (see ``random_problem``).
+
+    Party ids follow the position in ``name_pool`` (P1, P2, ...); a small pool makes name
+    conflicts frequent, a large one makes them rare as in real caseloads.
+    """
     rng = random.Random(seed)
+    pool = list(name_pool)
     cat = default_catalogue()
     areas = list(cat.practice_areas)
     types = list(cat.case_types)
@@ -89,7 +92,7 @@ def random_problem_data(
             "id": f"F{f + 1}",
             "name": f"Firm {f + 1}",
             "kind": rng.choice(["law_firm", "legal_aid_centre", "public_defender_office"]),
-            "clients": [_known_client(rng) for _ in range(rng.choice([0, 0, 1, 2]))],
+            "clients": [_known_client(rng, pool) for _ in range(rng.choice([0, 0, 1, 2]))],
         }
         for f in range(n_firms)
     ]
@@ -123,9 +126,9 @@ def random_problem_data(
                 "jurisdictions": (
                     None if rng.random() < 0.6 else rng.sample(jurisdictions, rng.randint(0, 2))
                 ),
-                "clients": [_known_client(rng) for _ in range(rng.choice([0, 0, 0, 1]))],
+                "clients": [_known_client(rng, pool) for _ in range(rng.choice([0, 0, 0, 1]))],
                 "relatives": [
-                    name_variant(rng, rng.choice(NAME_POOL)) for _ in range(rng.choice([0, 0, 1]))
+                    name_variant(rng, rng.choice(pool)) for _ in range(rng.choice([0, 0, 1]))
                 ],
             }
         )
@@ -138,15 +141,14 @@ def random_problem_data(
         received = AS_OF - timedelta(hours=rng.randint(1, 200))
         parties = []
         for role in rng.sample(["client", "adverse", "co_defendant", "victim", "witness"], 3):
-            person = rng.choice(NAME_POOL)
+            k = rng.randrange(len(pool))
+            person = pool[k]
             parties.append(
                 {
-                    "id": party_id(person) if rng.random() < 0.5 else None,
+                    "id": f"P{k + 1}" if rng.random() < 0.5 else None,
                     "name": name_variant(rng, person) if rng.random() < 0.5 else person,
                     "role": role,
-                    "aliases": [name_variant(rng, rng.choice(NAME_POOL))]
-                    if rng.random() < 0.3
-                    else [],
+                    "aliases": [name_variant(rng, rng.choice(pool))] if rng.random() < 0.3 else [],
                 }
             )
         other = (c + 1 + rng.randrange(n_cases - 1)) % n_cases if n_cases > 1 else c
@@ -195,9 +197,16 @@ def random_problem(
     *,
     spread_deg: float = 0.4,
     n_matters: int | None = None,
+    name_pool: Sequence[str] = NAME_POOL,
 ) -> Problem:
     """A random valid Problem; the same arguments always give the same Problem."""
     data = random_problem_data(
-        seed, n_cases, n_lawyers, n_firms, spread_deg=spread_deg, n_matters=n_matters
+        seed,
+        n_cases,
+        n_lawyers,
+        n_firms,
+        spread_deg=spread_deg,
+        n_matters=n_matters,
+        name_pool=name_pool,
     )
     return validate_problem(Problem.model_validate(data))

@@ -66,7 +66,7 @@ def _check_agreement(problem: Problem) -> Candidates:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_candidates_agree_with_why_not(seed: int) -> None:
-    """Tests agreement on seeded random problems (30 cases x 15 lawyers)."""
+    """Tests that candidates and why_not agree on seeded random problems (30 x 15)."""
     candidates = _check_agreement(random_problem(seed))
     assert candidates.n_edges > 0
     assert candidates.excluded_counts.sum() > 0
@@ -90,16 +90,18 @@ def test_random_problems_exercise_every_rule() -> None:
 def test_candidates_agree_with_why_not_property(
     seed: int, n_cases: int, n_lawyers: int, n_firms: int
 ) -> None:
-    """Tests agreement on hypothesis-chosen sizes, including empty problems."""
+    """Tests that candidates and why_not agree on hypothesis-chosen sizes, empty included."""
     _check_agreement(random_problem(seed, n_cases, n_lawyers, n_firms))
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize("block_pairs", [1, 7, 15, 100, 10_000])
-def test_block_size_does_not_change_result(block_pairs: int) -> None:
-    """Tests that the block size bounds memory but never changes the edges or counts."""
+def test_block_size_and_workers_do_not_change_result(block_pairs: int, workers: int) -> None:
+    """Tests that block size and worker threads bound memory and time but never change the
+    edges or counts."""
     arrays = build_arrays(random_problem(3, n_cases=40, n_lawyers=15))
-    whole = build_candidates(arrays)
-    blocked = build_candidates(arrays, block_pairs=block_pairs)
+    whole = build_candidates(arrays, workers=1)
+    blocked = build_candidates(arrays, block_pairs=block_pairs, workers=workers)
     for name in ("case_index", "lawyer_index", "travel_km", "excluded_counts", "eligible_count"):
         assert np.array_equal(getattr(whole, name), getattr(blocked, name)), name
 

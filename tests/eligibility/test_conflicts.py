@@ -127,7 +127,7 @@ def test_firm_client_conflicts_every_lawyer_of_the_firm() -> None:
     ],
 )
 def test_adverse_roles_by_side(side: Side, adverse: set[PartyRole]) -> None:
-    """Tests which party roles are adverse for each side; client and witness never are."""
+    """Tests that each side has the right adverse roles; client and witness never are."""
     assert adverse_roles(side) == adverse
 
 
