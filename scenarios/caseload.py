@@ -20,7 +20,7 @@ import numpy as np
 
 from assigner.domain import Catalogue, PartyRole, Side
 from scenarios.draws import Draws, WeightedKeys
-from scenarios.geography import County, offset_km
+from scenarios.geography import SEAT_SPREAD_KM, TOWNSHIP_SPREAD_KM, County, offset_km
 from scenarios.names import NameMaker
 from scenarios.tiers import CaseMixProfile
 
@@ -320,7 +320,8 @@ class _CaseloadBuilder:
         """A client's home: a village or street up to 3-4 km from a town centre."""
         i = self.draw.index(self._place_cum)
         place = self.county.places[i]
-        radius_km = (3.0 if i == 0 else 4.0) * math.sqrt(self.draw.random())
+        spread_km = SEAT_SPREAD_KM if i == 0 else TOWNSHIP_SPREAD_KM
+        radius_km = spread_km * math.sqrt(self.draw.random())
         angle = self.draw.uniform(0.0, 2 * math.pi)
         lat, lon = offset_km(
             place.lat, place.lon, radius_km * math.cos(angle), radius_km * math.sin(angle)

@@ -45,6 +45,7 @@ from scenarios.caseload import (
     ASSIGN_WITHIN,
     CaseDraft,
     IdCounter,
+    OrgPool,
     PartyDraft,
     build_caseload,
     build_org_pool,
@@ -75,6 +76,9 @@ EXCLUSION_SHARE = 0.005
 TRUE_CONFLICT_SHARE = 0.03
 """Cases where a qualified lawyer (or that lawyer's firm) acted for a party on the other side."""
 FIRM_LEVEL_CONFLICT_SHARE = 0.3
+MIN_CANDIDATES_KEPT = 2
+"""Generated histories and conflicts never leave a case with fewer open providers than this
+(unless the case had fewer to begin with): realistic friction, not unassignable cases."""
 SPELLING_VARIANT_SHARE = 0.3
 RELATIVE_APPEARS_SHARE = 0.5
 COUNTY_SIZE_SIGMA = 0.25
@@ -208,8 +212,18 @@ def _generate_one(
         orgs,
     )
     linker = _Linker(
-        drafts, firm_drafts, lawyer_drafts, catalogue, default_travel_km, rng, names, ids.parties
+        drafts,
+        firm_drafts,
+        lawyer_drafts,
+        catalogue,
+        default_travel_km,
+        rng,
+        names,
+        ids.parties,
+        orgs,
+        county.name,
     )
+    linker.relieve_org_conflicts()
     linker.history_links()
     linker.true_conflicts()
     linker.current_assignments()
@@ -256,8 +270,12 @@ class _Linker:
         rng: np.random.Generator,
         names: NameMaker,
         party_ids: IdCounter,
+        orgs: OrgPool,
+        county_name: str,
     ) -> None:
         self.cases = cases
+        self.orgs = orgs
+        self.county_name = county_name
         self.firms = firms
         self.lawyers = lawyers
         self.catalogue = catalogue
@@ -265,8 +283,12 @@ class _Linker:
         self.names = names
         self.party_ids = party_ids
         n = len(lawyers)
-        self.lat = np.array([lw.lat for lw in lawyers])
-        self.lon = np.array([lw.lon for lw in lawyers])
+        # Providers sit at their firms' offices: distances are computed per office.
+        offices = sorted({(lw.lat, lw.lon) for lw in lawyers})
+        office_pos = {o: k for k, o in enumerate(offices)}
+        self.office_lat = np.array([o[0] for o in offices])
+        self.office_lon = np.array([o[1] for o in offices])
+        self.office_of = np.array([office_pos[(lw.lat, lw.lon)] for lw in lawyers], dtype=np.int64)
         self.travel_km = np.array(
             [
                 lw.max_travel_km if lw.max_travel_km is not None else default_travel_km
@@ -278,8 +300,12 @@ class _Linker:
         self.free_slots = np.array(
             [lw.max_open_cases - lw.current_open_cases for lw in lawyers], dtype=np.int64
         )
+        # Current lawyers have no leave at all; candidates need only be available today.
         self.fully_available = np.array(
             [lw.accepting and not lw.leave for lw in lawyers], dtype=np.bool_
+        )
+        self.available_now = np.array(
+            [lw.available_on(AS_OF.date()) for lw in lawyers], dtype=np.bool_
         )
         self._zero = np.zeros(n, dtype=np.bool_)
         self._type_masks: dict[str, BoolArray] = {}
@@ -299,6 +325,11 @@ class _Linker:
             for pid, _ in firm.clients:
                 if pid is not None:
                     self._firm_clients.setdefault(pid, set()).add(f)
+        # Party id -> positions of the cases where that party is on the other side.
+        self._cases_with_party: dict[str, list[int]] = {}
+        for pos, case in enumerate(cases):
+            for p in case.others:
+                self._cases_with_party.setdefault(p.id, []).append(pos)
 
     def _add_lawyer_client(self, lawyer: int, party: PartyDraft) -> None:
         self.lawyers[lawyer].clients.append((party.id, party.name))
@@ -345,8 +376,10 @@ class _Linker:
             self.catalogue, case.case_type, case.priority_groups, case.flags
         ):
             mask &= self._rule_mask(rule)
-        dist_km = haversine_km(self.lat, self.lon, np.array([case.lat]), np.array([case.lon]))
-        mask &= dist_km <= self.travel_km
+        office_km = haversine_km(
+            self.office_lat, self.office_lon, np.array([case.lat]), np.array([case.lon])
+        )
+        mask &= office_km[self.office_of] <= self.travel_km
         return mask
 
     def conflicted(self, case: CaseDraft) -> BoolArray:
@@ -374,46 +407,99 @@ class _Linker:
         return int(idx[self.draw.integer(int(idx.size))])
 
     # -- links ---------------------------------------------------------------------------
+    def relieve_org_conflicts(self) -> None:
+        """Swap a recurring organisation for another where its firm conflicts starve a case.
+
+        Local firms act for local employers, insurers and bureaus, so conflicts with
+        organisations arise by themselves; in a small county they can leave a case with no
+        provider at all, which no real institution would tolerate for long (it would send
+        the case to a neighbouring county).  Such cases get a different organisation.
+        """
+        for pos, case in enumerate(self.cases):
+            if not any(p.organisation and p.id in self._firm_clients for p in case.others):
+                continue
+            if int(self._open(case).sum()) >= MIN_CANDIDATES_KEPT:
+                continue
+            for k, party in enumerate(case.others):
+                if party.organisation and party.id in self._firm_clients:
+                    case.others[k] = replacement = self._other_org(party)
+                    self._cases_with_party.setdefault(replacement.id, []).append(pos)
+
+    def _other_org(self, party: PartyDraft) -> PartyDraft:
+        """An organisation of the same kind that no firm acts for (a new employer if none)."""
+        for pool in (self.orgs.companies, self.orgs.insurers, self.orgs.agencies):
+            if any(pid == party.id for pid, _ in pool):
+                free = [(pid, n) for pid, n in pool if pid not in self._firm_clients]
+                if free:
+                    pid, name = free[self.draw.integer(len(free))]
+                    return PartyDraft(pid, name, party.role, organisation=True)
+        name = self.names.company(self.county_name)
+        return PartyDraft(self.party_ids.take(), name, party.role, organisation=True)
+
+    def _open(self, case: CaseDraft) -> BoolArray:
+        """Providers who could take ``case`` now: qualified, available, with room, no conflict."""
+        room = self.available_now & (self.free_hours >= _hours(case, self.catalogue))
+        return self.qualified(case) & room & ~self.conflicted(case)
+
+    def _keeps_candidates(self, cases: list[int], removed: BoolArray) -> bool:
+        """True if taking ``removed`` providers away leaves each of ``cases`` with at least
+        ``MIN_CANDIDATES_KEPT`` open providers (or does not touch its open providers)."""
+        for pos in cases:
+            open_now = self._open(self.cases[pos])
+            if (open_now & removed).any() and int((open_now & ~removed).sum()) < (
+                MIN_CANDIDATES_KEPT
+            ):
+                return False
+        return True
+
+    def _one(self, lawyer: int) -> BoolArray:
+        mask = self._zero.copy()
+        mask[lawyer] = True
+        return mask
+
     def history_links(self) -> None:
         """Prior lawyers, complaint-based and staff exclusions, with the matching histories.
 
         A client's prior or complained-about lawyer acted for that client, so the client goes
         into that lawyer's past clients (which makes the lawyer conflicted for the client's
-        co-defendants and for the victim of the same matter, as in practice).
+        co-defendants and for the victim of the same matter, as in practice).  No link may
+        leave a case with fewer than ``MIN_CANDIDATES_KEPT`` open providers.
         """
         draw = self.draw
-        for case in self.cases:
+        for pos, case in enumerate(self.cases):
             u = (draw.random(), draw.random(), draw.random())
-            if u[0] >= PRIOR_LAWYER_SHARE and u[1] >= COMPLAINT_SHARE and u[2] >= EXCLUSION_SHARE:
-                continue
-            base = self.qualified(case)
-            if int(base.sum()) < 3:  # never take away one of the last few candidates
-                continue
             if u[0] < PRIOR_LAWYER_SHARE:
-                prior = self._pick(base & ~self.conflicted(case))
-                if prior is not None:
+                prior = self._pick(self.qualified(case) & ~self.conflicted(case))
+                affected = self._cases_with_party.get(case.client.id, [])
+                if prior is not None and self._keeps_candidates(affected, self._one(prior)):
                     case.prior_lawyer = prior
                     self._add_lawyer_client(prior, case.client)
             if u[1] < COMPLAINT_SHARE:
-                mask = base.copy()
+                mask = self.qualified(case)
                 if case.prior_lawyer is not None:
                     mask[case.prior_lawyer] = False
                 lawyer = self._pick(mask)
-                if lawyer is not None:
+                affected = [pos, *self._cases_with_party.get(case.client.id, [])]
+                if lawyer is not None and self._keeps_candidates(affected, self._one(lawyer)):
                     case.complaints.append(lawyer)
                     self._add_lawyer_client(lawyer, case.client)
             if u[2] < EXCLUSION_SHARE:
-                mask = base.copy()
+                mask = self.qualified(case)
                 if case.prior_lawyer is not None:
                     mask[case.prior_lawyer] = False
                 lawyer = self._pick(mask)
-                if lawyer is not None and lawyer not in case.complaints:
+                if (
+                    lawyer is not None
+                    and lawyer not in case.complaints
+                    and self._keeps_candidates([pos], self._one(lawyer))
+                ):
                     case.excluded.append(lawyer)
 
     def true_conflicts(self) -> None:
         """Real conflicts: a qualified lawyer (or firm) acted for a person on the other side;
         a lawyer's declared relative is a party.  Some names differ in spelling from the
-        history (same party id), as records from different systems do."""
+        history (same party id), as records from different systems do.  No conflict may
+        leave a case with fewer than ``MIN_CANDIDATES_KEPT`` open providers."""
         draw = self.draw
         for case in self.cases:
             persons = [p for p in case.others if not p.organisation]
@@ -422,15 +508,16 @@ class _Linker:
             mask = self.qualified(case) & ~self.conflicted(case)
             if case.prior_lawyer is not None:
                 mask[case.prior_lawyer] = False
-            if int((mask & self.fully_available).sum()) < 3:
-                continue  # a conflict here would leave the case (nearly) without candidates
             lawyer = self._pick(mask)
             if lawyer is None:
                 continue
             party = persons[draw.integer(len(persons))]
+            affected = self._cases_with_party.get(party.id, [])
+            firm = self.lawyers[lawyer].firm
             if draw.below(FIRM_LEVEL_CONFLICT_SHARE):
-                self._add_firm_client(self.lawyers[lawyer].firm, party)
-            else:
+                if self._keeps_candidates(affected, self.firm == firm):
+                    self._add_firm_client(firm, party)
+            elif self._keeps_candidates(affected, self._one(lawyer)):
                 self._add_lawyer_client(lawyer, party)
             if draw.below(SPELLING_VARIANT_SHARE):
                 party.name = self.names.spelling_variant(party.name)
@@ -442,13 +529,16 @@ class _Linker:
                 pool = [k for k, a in enumerate(areas) if a in lw.areas]
                 if not pool:
                     continue
-                case = self.cases[pool[draw.integer(len(pool))]]
-                if case.prior_lawyer == i:
-                    continue
-                if int((self.qualified(case) & ~self.conflicted(case)).sum()) < 3:
+                pos = pool[draw.integer(len(pool))]
+                case = self.cases[pos]
+                removed = self._zero.copy()
+                removed[sorted(self._relatives.get(relative, {i}))] = True
+                if case.prior_lawyer == i or not self._keeps_candidates([pos], removed):
                     continue
                 role = PartyRole.VICTIM if case.side is Side.DEFENDANT else PartyRole.ADVERSE
-                case.others.append(PartyDraft(self.party_ids.take(), relative, role))
+                party = PartyDraft(self.party_ids.take(), relative, role)
+                case.others.append(party)
+                self._cases_with_party.setdefault(party.id, []).append(pos)
 
     def current_assignments(self) -> None:
         """About 10% of cases already have a lawyer who may take them and has room.

@@ -18,6 +18,9 @@ from scenarios.names import NameMaker
 KM_PER_DEGREE_LAT = 110.574
 KM_PER_DEGREE_LON_AT_EQUATOR = 111.320
 SEAT_CODE = "SEAT"
+SEAT_SPREAD_KM = 3.0
+TOWNSHIP_SPREAD_KM = 4.0
+"""Clients live up to this far from their town's centre (streets, villages)."""
 SEAT_SHARE_OF_CLIENTS = 0.35
 """Share of a county's clients living in the seat town (project assumption: the seat is the
 largest town; the rest live in townships, heavier in the larger ones)."""

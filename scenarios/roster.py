@@ -11,7 +11,7 @@ only a handful of cases while counties carry 10-20 open aided cases per provider
 (with a random tightness per area), and current loads (20-80% of capacity) are shifted so that
 the county's case hours come to ``demand_share_of_free_capacity`` of the free hours of available
 providers.  Finally every case type / qualification combination present in the caseload is
-covered by at least one or two available, qualified providers.
+covered by at least one or two available, qualified providers with room for its largest case.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from assigner.domain import Catalogue, FirmKind, ProviderKind, QualificationRule
 from scenarios.caseload import MINORITY_LANGUAGE, CaseDraft, IdCounter, OrgPool
 from scenarios.geography import County, offset_km
 from scenarios.names import NameMaker
+from scenarios.tiers import GRASSROOTS_MAX_TRAVEL_KM
 
 ANNUAL_HOURS = 2080.0
 LEGAL_AID_SHARE: dict[ProviderKind, tuple[float, float]] = {
@@ -99,7 +100,6 @@ class LawyerDraft:
     areas: dict[str, tuple[int, float]] = field(default_factory=dict)  # area -> (level, years)
     certifications: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=lambda: ["zh"])
-    load_share: float = 0.5
     current_load_hours: float = 0.0
     current_open_cases: int = 0
     accepting: bool = True
@@ -327,7 +327,8 @@ class _RosterBuilder:
                 if u[1] < 0.04:
                     lawyer.languages.append(MINORITY_LANGUAGE)
                 if kind is ProviderKind.GRASSROOTS_WORKER:
-                    lawyer.max_travel_km = float(5 * round(rng.uniform(20, 35) / 5))
+                    top = GRASSROOTS_MAX_TRAVEL_KM
+                    lawyer.max_travel_km = float(5 * round(rng.uniform(20, top) / 5))
                 elif kind is ProviderKind.PRACTISING_LAWYER and u[2] < 0.15:
                     lawyer.max_travel_km = float(5 * round(rng.uniform(30, 60) / 5))
                 if kind in (ProviderKind.PUBLIC_DEFENDER, ProviderKind.ALTERNATE_DEFENDER):
@@ -424,62 +425,79 @@ class _RosterBuilder:
             if u[1] < NOT_ACCEPTING_SHARE:
                 lw.accepting = False
 
-    def cover(self, cases: Sequence[CaseDraft], min_cover: int) -> None:
-        """Every case type and qualification mix present gets ``min_cover`` providers.
+    def cover(
+        self, cases: Sequence[CaseDraft], case_hours: Sequence[float], min_cover: int
+    ) -> None:
+        """Every case type and qualification mix present gets ``min_cover`` providers with room.
 
-        A county's roster is built for its caseload: if no available provider may take some
-        case at all, the generator gives the area, certification or years to a seat-based
-        provider of an allowed kind, as a legal aid centre would recruit or train one.
+        A county's roster is built for its caseload: if too few available providers may take
+        some case at all (area, kind, qualification rules, free hours for its largest case),
+        the generator gives the area, certification or years to a seat-based provider of an
+        allowed kind and, if needed, lightens that provider's current load (never below 20%),
+        as a legal aid centre would recruit, train or free up someone.
         """
-        signatures: dict[tuple[str, tuple[str, ...]], list[QualificationRule]] = {}
-        for c in cases:
+        signatures: dict[tuple[str, tuple[str, ...]], tuple[list[QualificationRule], float]] = {}
+        for c, hours in zip(cases, case_hours, strict=True):
             rules = rules_for_case(self.catalogue, c.case_type, c.priority_groups, c.flags)
-            signatures.setdefault((c.case_type, tuple(r.name for r in rules)), rules)
-        for (case_type, _), rules in sorted(signatures.items()):
+            key = (c.case_type, tuple(r.name for r in rules))
+            most = signatures.get(key, (rules, 0.0))[1]
+            signatures[key] = (rules, max(most, hours))
+        for (case_type, _), (rules, hours) in sorted(signatures.items()):
             ct = self.catalogue.case_types[case_type]
             kinds = set(ct.allowed_provider_kinds)
-            area = ct.practice_area
+            self._cover_one(kinds, ct.practice_area, rules, hours, min_cover)
 
-            def qualified(
-                lw: LawyerDraft,
-                kinds: set[ProviderKind] = kinds,
-                area: str = area,
-                rules: list[QualificationRule] = rules,
-            ) -> bool:
-                return (
-                    lw.kind in kinds
-                    and area in lw.areas
-                    and lw.available_on(self.as_of)
-                    and lw.max_travel_km is None
-                    and all(meets_rule(lw, r) for r in rules)
-                )
-
-            have = sum(1 for lw in self.lawyers if qualified(lw))
-            if have >= min_cover:
-                continue
-            pool = [
-                lw
-                for lw in self.lawyers
-                if lw.kind in kinds
+    def _cover_one(
+        self,
+        kinds: set[ProviderKind],
+        area: str,
+        rules: list[QualificationRule],
+        hours: float,
+        min_cover: int,
+    ) -> None:
+        def eligible(lw: LawyerDraft) -> bool:
+            return (
+                lw.kind in kinds
                 and lw.available_on(self.as_of)
                 and lw.max_travel_km is None
                 and lw.kind is not ProviderKind.GRASSROOTS_WORKER
-                and not qualified(lw)
-                and (area in lw.areas or len(lw.areas) < 3)
-            ]
-            # Prefer providers that already practise in the area, then the most experienced.
-            pool.sort(key=lambda lw: (area not in lw.areas, -lw.career_years, lw.id))
-            for lw in pool[: min_cover - have]:
-                if area not in lw.areas:
-                    self._give_area(lw, area, primary=False)
-                for rule in rules:
-                    if rule.certification and rule.certification not in lw.certifications:
-                        lw.certifications.append(rule.certification)
-                    if rule.practice_area and lw.years_in(rule.practice_area) < rule.min_years:
-                        years = rule.min_years + float(round(self.rng.uniform(0, 4) * 2) / 2)
-                        lw.career_years = max(lw.career_years, years)
-                        level = _level_for_years(years, self.rng)
-                        lw.areas[rule.practice_area] = (level, years)
+            )
+
+        def qualified(lw: LawyerDraft) -> bool:
+            return area in lw.areas and all(meets_rule(lw, r) for r in rules)
+
+        def free_hours(lw: LawyerDraft) -> float:
+            return lw.capacity_hours - lw.current_load_hours
+
+        have = sum(
+            1 for lw in self.lawyers if eligible(lw) and qualified(lw) and free_hours(lw) >= hours
+        )
+        if have >= min_cover:
+            return
+        lo_share = LOAD_SHARE_RANGE[0]
+        pool = [
+            lw
+            for lw in self.lawyers
+            if eligible(lw)
+            and not (qualified(lw) and free_hours(lw) >= hours)
+            and (area in lw.areas or len(lw.areas) < 3)
+            and lw.capacity_hours * (1 - lo_share) >= hours
+        ]
+        # Prefer providers already in the area and qualified, then the most experienced.
+        pool.sort(key=lambda lw: (area not in lw.areas, not qualified(lw), -lw.career_years, lw.id))
+        for lw in pool[: min_cover - have]:
+            if area not in lw.areas:
+                self._give_area(lw, area, primary=False)
+            for rule in rules:
+                if rule.certification and rule.certification not in lw.certifications:
+                    lw.certifications.append(rule.certification)
+                if rule.practice_area and lw.years_in(rule.practice_area) < rule.min_years:
+                    years = rule.min_years + float(round(self.rng.uniform(0, 4) * 2) / 2)
+                    lw.career_years = max(lw.career_years, years)
+                    lw.areas[rule.practice_area] = (_level_for_years(years, self.rng), years)
+            if free_hours(lw) < hours:
+                share = max(lo_share, 1 - 1.1 * hours / lw.capacity_hours)
+                self._set_load(lw, share, 1.0)
 
     def calibrate_loads(self, demand_hours: float, target_share: float) -> None:
         """Shift current loads (kept within 20-80%) so demand / free hours ~ target_share."""
@@ -503,11 +521,15 @@ class _RosterBuilder:
         shares = np.clip(base + (a + b) / 2, lo, hi)
         jitter = rng.uniform(0.85, 1.15, len(self.lawyers))
         for lw, share, j in zip(self.lawyers, shares, jitter, strict=True):
-            lw.load_share = float(share)
-            lw.current_load_hours = float(round(lw.capacity_hours * float(share) * 2) / 2)
-            lw.current_open_cases = int(
-                min(lw.max_open_cases, round(lw.max_open_cases * share * j))
-            )
+            self._set_load(lw, float(share), float(j))
+
+    @staticmethod
+    def _set_load(lw: LawyerDraft, share: float, open_cases_jitter: float) -> None:
+        """Current load as a share of capacity; open cases follow it, give or take."""
+        lw.current_load_hours = float(round(lw.capacity_hours * share * 2) / 2)
+        lw.current_open_cases = int(
+            min(lw.max_open_cases, round(lw.max_open_cases * share * open_cases_jitter))
+        )
 
     def histories(self) -> None:
         """Past clients of providers and firms, and declared relatives (conflict checks)."""
@@ -567,7 +589,7 @@ def build_roster(
         demand[c.area] = demand.get(c.area, 0.0) + h
     b.assign_areas(demand, target_share)
     b.set_availability()
-    b.cover(cases, min_cover=1 if n_lawyers < 20 else 2)
     b.calibrate_loads(sum(case_hours), target_share)
+    b.cover(cases, case_hours, min_cover=1 if n_lawyers < 20 else 2)
     b.histories()
     return b.firms, b.lawyers

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from assigner.domain import ProviderKind
+from assigner.domain import Policy, ProviderKind
+from scenarios.geography import TOWNSHIP_SPREAD_KM
 
 CaseMixProfile = Literal["cn", "us"]
+GRASSROOTS_MAX_TRAVEL_KM = 35.0
+"""Grassroots workers serve their township and its neighbours (travel limit 20-35 km)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,17 @@ class TierSpec:
             raise ValueError(f"tier {self.name!r}: demand_share_of_free_capacity out of range")
         if sum(self.providers.shares().values()) <= 0:
             raise ValueError(f"tier {self.name!r}: the provider mix is empty")
+        if self.n_counties > 1:
+            # Seats may sit 10 km closer than the spacing (grid jitter) and clients live up to
+            # TOWNSHIP_SPREAD_KM beyond their township.  A seat-based lawyer travels up to the
+            # policy default; a grassroots worker in an outer township up to
+            # GRASSROOTS_MAX_TRAVEL_KM.  Neither may reach a neighbouring county.
+            gap_km = self.county_spacing_km - 10 - rhi - TOWNSHIP_SPREAD_KM
+            seat_reach_km = Policy().default_max_travel_km
+            if gap_km <= seat_reach_km or gap_km - rhi <= GRASSROOTS_MAX_TRAVEL_KM:
+                raise ValueError(
+                    f"tier {self.name!r}: county_spacing_km too small for separate regions"
+                )
 
 
 class UnknownTierError(KeyError):

@@ -25,6 +25,8 @@ from assigner.search.instance import (
     chosen_edges,
     evaluate,
 )
+from assigner.search.local_search import descend
+from assigner.search.lp_bound import solve_mip
 
 
 @dataclass(frozen=True)
@@ -130,65 +132,77 @@ def _restrict(cliques: list[I32], is_free: np.ndarray, local: I32) -> list[I32]:
 
 
 class Neighbourhoods:
-    """Choosers of items to free, drawn in turn."""
+    """Choosers of items to free, drawn in turn.
+
+    Capacity is the scarce resource, so a neighbourhood frees every item currently held by a
+    set of agents (plus the unassigned items that could go to them): only then can the
+    subproblem re-pack those agents.
+    """
 
     def __init__(self, inst: AssignmentInstance, lp_x: np.ndarray | None, seed: int) -> None:
         self.inst = inst
         self.rng = np.random.default_rng(seed)
         order = np.argsort(inst.edge_agent, kind="stable")
-        self.agent_rows = np.split(
-            order, np.searchsorted(inst.edge_agent[order], np.arange(1, inst.n_agents))
-        )
+        cuts = np.searchsorted(inst.edge_agent[order], np.arange(1, inst.n_agents))
+        self.agent_rows = np.split(order, cuts)
         self.fractional = np.zeros(0, dtype=np.int32)
         if lp_x is not None and len(lp_x) == inst.n_edges:
             frac = (lp_x > 1e-6) & (lp_x < 1 - 1e-6)
             self.fractional = np.unique(inst.edge_item[frac]).astype(np.int32)
 
-    def related_agents(self, size: int) -> I32:
-        inst = self.inst
-        seed_agent = int(self.rng.integers(inst.n_agents))
-        agents = {seed_agent}
-        frontier = [seed_agent]
-        items: set[int] = set()
-        while frontier and len(items) < size:
-            a = frontier.pop(0)
-            its = inst.edge_item[self.agent_rows[a]]
-            for i in self.rng.permutation(its)[: max(1, size // 4)]:
-                items.add(int(i))
-                sl = inst.edges_of(int(i))
-                for b in inst.edge_agent[sl]:
-                    if int(b) not in agents:
-                        agents.add(int(b))
-                        frontier.append(int(b))
-        # every item that can go to a chosen agent, up to size
-        pool = np.unique(np.concatenate([inst.edge_item[self.agent_rows[a]] for a in agents]))
-        if pool.size > size:
-            pool = self.rng.choice(pool, size=size, replace=False)
-        return pool.astype(np.int32)
+    def _free_for_agents(self, agents: list[int], agent_of: I32) -> I32:
+        held = np.flatnonzero(np.isin(agent_of, agents))
+        reachable = np.unique(
+            np.concatenate([self.inst.edge_item[self.agent_rows[a]] for a in agents])
+        )
+        waiting = reachable[agent_of[reachable] < 0]
+        return np.union1d(held, waiting).astype(np.int32)
 
-    def lp_fractional(self, size: int) -> I32:
+    def _grow(self, seeds: list[int], size: int, agent_of: I32) -> list[int]:
+        """Agents reached from ``seeds`` through shared candidate items, until they hold about
+        ``size`` items."""
+        inst = self.inst
+        agents: list[int] = []
+        seen: set[int] = set()
+        frontier = list(seeds)
+        held = np.bincount(agent_of[agent_of >= 0], minlength=inst.n_agents)
+        total = 0
+        while frontier and total < size:
+            a = frontier.pop(0)
+            if a in seen:
+                continue
+            seen.add(a)
+            agents.append(a)
+            total += int(held[a])
+            items = inst.edge_item[self.agent_rows[a]]
+            for i in self.rng.permutation(items)[:8]:
+                for b in inst.edge_agent[inst.edges_of(int(i))]:
+                    if int(b) not in seen:
+                        frontier.append(int(b))
+        return agents
+
+    def related_agents(self, size: int, agent_of: I32) -> I32:
+        seed = int(self.rng.integers(self.inst.n_agents))
+        return self._free_for_agents(self._grow([seed], size, agent_of), agent_of)
+
+    def lp_fractional(self, size: int, agent_of: I32) -> I32:
         if self.fractional.size == 0:
-            return self.related_agents(size)
-        picked = self.fractional
-        if picked.size > size:
-            picked = self.rng.choice(picked, size=size, replace=False)
-        return picked.astype(np.int32)
+            return self.related_agents(size, agent_of)
+        picks = self.rng.permutation(self.fractional)[:8]
+        seeds = [int(a) for i in picks for a in self.inst.edge_agent[self.inst.edges_of(int(i))]]
+        agents = self._grow(seeds, size, agent_of)
+        return np.union1d(self._free_for_agents(agents, agent_of), picks).astype(np.int32)
 
     def random_agents(self, size: int, agent_of: I32) -> I32:
-        inst = self.inst
-        agents = self.rng.permutation(inst.n_agents)
-        items: list[np.ndarray] = []
+        held = np.bincount(agent_of[agent_of >= 0], minlength=self.inst.n_agents)
+        agents: list[int] = []
         total = 0
-        for a in agents:
-            its = inst.edge_item[self.agent_rows[int(a)]]
-            items.append(its)
-            total += its.size
+        for a in self.rng.permutation(self.inst.n_agents):
+            agents.append(int(a))
+            total += int(held[a])
             if total >= size:
                 break
-        pool = np.unique(np.concatenate(items))
-        if pool.size > size:
-            pool = self.rng.choice(pool, size=size, replace=False)
-        return pool.astype(np.int32)
+        return self._free_for_agents(agents, agent_of)
 
 
 def improve(
@@ -200,6 +214,7 @@ def improve(
     on_improve: Callable[[I32, int], None] | None = None,
     neighbourhood_items: int = 600,
     step_time_s: float = 2.0,
+    sub_solver: str = "cpsat",
 ) -> tuple[I32, int, int]:
     """LNS from ``start`` until ``deadline`` (time.monotonic); returns (best, objective, steps)."""
     best = start.copy()
@@ -210,9 +225,9 @@ def improve(
     while time.monotonic() < deadline - 0.05:
         kind = steps % 3
         if kind == 0:
-            free = hoods.related_agents(size)
+            free = hoods.related_agents(size, best)
         elif kind == 1:
-            free = hoods.lp_fractional(size)
+            free = hoods.lp_fractional(size, best)
         else:
             free = hoods.random_agents(size, best)
         steps += 1
@@ -223,15 +238,19 @@ def improve(
         if budget <= 0.05:
             break
         hint = best[sub.items]
-        res = solve_cpsat(
-            sub.inst,
-            SearchParams(budget, params.workers, params.seed + steps, params.deterministic),
-            hint=hint,
-        )
-        if res.agent_of_item is None:
+        if sub_solver == "highs":
+            vec = solve_mip(sub.inst, budget, start=hint, seed=params.seed + steps).agent_of_item
+        else:
+            vec = solve_cpsat(
+                sub.inst,
+                SearchParams(budget, params.workers, params.seed + steps, params.deterministic),
+                hint=hint,
+            ).agent_of_item
+        if vec is None:
             continue
         cand = best.copy()
-        cand[sub.items] = res.agent_of_item
+        cand[sub.items] = vec
+        cand, _ = descend(inst, cand, deadline)
         obj = evaluate(inst, cand).total
         if obj < best_obj:
             best, best_obj = cand, obj

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from assigner.search.instance import I64, MUST_ASSIGN, AssignmentInstance
+from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
 
 F64 = np.ndarray
 
@@ -59,8 +59,19 @@ class _Rows:
         self.hi.extend(np.asarray(hi, dtype=np.float64).tolist())
 
 
-def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int = 1) -> LpResult:
-    start = time.monotonic()
+@dataclass(frozen=True)
+class MipResult:
+    agent_of_item: I32 | None
+    bound: float
+    status: str
+    wall_time_s: float
+
+
+def build_highs_model(
+    inst: AssignmentInstance, integer: bool, exact_bands: bool = False
+) -> tuple[highspy.HighsLp, float]:
+    """The HiGHS model of the instance (LP relaxation, or the MIP with ``integer``) and the
+    constant objective offset.  Columns: edges first, then auxiliary columns."""
     inf = highspy.kHighsInf
     n_e = inst.n_edges
     penalty = np.where(inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty)
@@ -139,6 +150,7 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
                 inst.quota_short[owed].astype(np.float64),
                 np.full(owed.size, inf),
             )
+    aux_end = n_col
     n_col = _group_rows(inst, rows, cost, lower, upper, n_col)
 
     lp = highspy.HighsLp()
@@ -157,14 +169,50 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=n_col))])
     lp.a_matrix_.index_ = r[order].astype(np.int32)
     lp.a_matrix_.value_ = v[order]
+    if integer:
+        # Edges and side indicators are integer.  Load-band excess and quota deficit columns
+        # stay continuous: the subproblem then prices load per tenth of an hour instead of per
+        # started hour, a relaxation that is much easier to branch on; every result is
+        # re-evaluated with the exact objective before it is accepted.
+        kinds = [highspy.HighsVarType.kInteger] * n_col
+        if not exact_bands:
+            for k in range(n_e, aux_end):
+                kinds[k] = highspy.HighsVarType.kContinuous
+        lp.integrality_ = kinds
+    return lp, offset
 
+
+HIGHS_THREADS = 1
+
+
+def _highs(lp: highspy.HighsLp, time_limit_s: float, threads: int, seed: int) -> highspy.Highs:
+    """A HiGHS instance for ``lp``.  HiGHS keeps one global thread pool per process and refuses
+    to run with a different thread count, so the engine always uses ``HIGHS_THREADS``."""
+    if threads != HIGHS_THREADS:
+        raise ValueError(f"HiGHS runs with {HIGHS_THREADS} thread(s) in this engine")
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.1, float(time_limit_s)))
     h.setOptionValue("threads", int(threads))
-    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("random_seed", int(seed))
     h.passModel(lp)
-    h.run()
+    return h
+
+
+def _run(h: highspy.Highs) -> None:
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(
+            f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())} (another HiGHS user in "
+            "this process with a different thread count?)"
+        )
+
+
+def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int = 1) -> LpResult:
+    start = time.monotonic()
+    n_e = inst.n_edges
+    lp, offset = build_highs_model(inst, integer=False)
+    h = _highs(lp, time_limit_s, threads, 0)
+    _run(h)
     status = h.modelStatusToString(h.getModelStatus())
     wall = time.monotonic() - start
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -175,6 +223,42 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
     x = np.asarray(h.getSolution().col_value[:n_e], dtype=np.float64)
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
     return LpResult(float(math.ceil(value - 1e-6)), x, status, wall)
+
+
+def solve_mip(
+    inst: AssignmentInstance,
+    time_limit_s: float,
+    start: I32 | None = None,
+    threads: int = 1,
+    seed: int = 0,
+    exact_bands: bool = False,
+) -> MipResult:
+    """Branch and cut with HiGHS, from ``start`` (edge columns given; HiGHS completes the rest).
+
+    With ``exact_bands`` the load-band excess columns are integer, so the MIP optimum is the
+    instance's exact optimum; without, bands are priced per tenth of an hour (faster; the result
+    is a heuristic answer for the exact objective and its dual bound still a valid bound)."""
+    t0 = time.monotonic()
+    lp, offset = build_highs_model(inst, integer=True, exact_bands=exact_bands)
+    h = _highs(lp, time_limit_s, threads, seed)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    if start is not None:
+        rows = chosen_edges(inst, start)
+        on = np.zeros(inst.n_edges)
+        on[rows[rows >= 0]] = 1.0
+        h.setSolution(inst.n_edges, np.arange(inst.n_edges, dtype=np.int32), on)
+    _run(h)
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    bound = float(info.mip_dual_bound) + offset if np.isfinite(info.mip_dual_bound) else -np.inf
+    wall = time.monotonic() - t0
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return MipResult(None, bound, status, wall)
+    x = np.asarray(h.getSolution().col_value[: inst.n_edges]) > 0.5
+    agent = np.full(inst.n_items, -1, dtype=np.int32)
+    agent[inst.edge_item[x]] = inst.edge_agent[x]
+    rounded = float(math.ceil(bound - 1e-6)) if np.isfinite(bound) else bound
+    return MipResult(agent, rounded, status, wall)
 
 
 def _fixed_edges(inst: AssignmentInstance) -> I64:

@@ -23,7 +23,8 @@ from assigner.search.instance import (
     with_edges,
 )
 from assigner.search.lns import improve
-from assigner.search.lp_bound import solve_lp
+from assigner.search.local_search import descend
+from assigner.search.lp_bound import solve_lp, solve_mip
 
 
 @dataclass
@@ -67,7 +68,12 @@ def trivial_bound(inst: AssignmentInstance) -> float:
     return float(total)
 
 
-FULL_MODEL_MAX_EDGES = 60_000
+EXACT_MIP_MAX_EDGES = 3_000
+FULL_MIP_MAX_EDGES = 150_000
+DESCENT_GRACE_S = 0.5
+LNS_ITEMS = 60
+LNS_STEP_S = 1.0
+LNS_SUB_SOLVER = "highs"
 RESTRICTED_EDGES_PER_ITEM = 3
 LP_SHARE_OF_BUDGET = 0.35
 
@@ -101,47 +107,50 @@ def run_search(
     if issues and not all("must be assigned" in s for s in issues):
         raise AssertionError(f"greedy construction broke a hard rule: {issues[:3]}")
     best_parts = evaluate(inst, best) if not issues else None
+    method = "greedy"
     if best_parts is not None:
         note("greedy", best_parts.total, bound)
-    method = "greedy"
+        best, moves = descend(inst, best, deadline)
+        if moves:
+            best_parts = evaluate(inst, best)
+            method = "greedy+descent"
+            note("descent", best_parts.total, bound)
     proven = best_parts is not None and best_parts.total <= bound
 
     remaining = deadline - time.monotonic()
     if not proven and remaining > 0.05 and inst.n_edges > 0:
-        if inst.n_edges <= FULL_MODEL_MAX_EDGES:
-            sub = SearchParams(
-                time_limit_s=remaining,
-                workers=params.workers,
-                seed=params.seed,
-                deterministic=params.deterministic,
-                log=params.log,
-            )
-
-            def relay(p: Progress) -> None:
-                if progress is not None:
-                    progress(
-                        Progress(
-                            p.objective, max(p.bound, bound), time.monotonic() - start, p.phase
-                        )
-                    )
-
-            result = solve_cpsat(inst, sub, hint=best, progress=relay)
-            if result.agent_of_item is not None:
-                parts = evaluate(inst, result.agent_of_item)
+        if inst.n_edges <= FULL_MIP_MAX_EDGES:
+            exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
+            mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
+            if mip.agent_of_item is not None:
+                vec, _ = descend(inst, mip.agent_of_item, deadline + DESCENT_GRACE_S)
+                parts = evaluate(inst, vec)
                 if best_parts is None or parts.total <= best_parts.total:
-                    best, best_parts, method = result.agent_of_item, parts, "cp-sat"
-                bound = max(bound, result.bound)
-            elif result.status == "INFEASIBLE":
+                    best, best_parts = vec, parts
+                    method = "mip" if exact else "lp+greedy+descent+mip"
+            elif mip.status == "Infeasible":
                 bound = float("inf")
-            note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
-        else:
+            if exact or mip.agent_of_item is not None:
+                bound = max(bound, mip.bound)
+            note(f"mip {mip.status.lower()}", best_parts.total if best_parts else -1, bound)
+        elif best_parts is not None:
 
             def improved(_vec: I32, obj: int) -> None:
                 note("lns", obj, bound)
 
-            best, _total, steps = improve(inst, best, params, deadline, lp.x, improved)
+            best, _total, steps = improve(
+                inst,
+                best,
+                params,
+                deadline,
+                lp.x,
+                improved,
+                neighbourhood_items=LNS_ITEMS,
+                step_time_s=LNS_STEP_S,
+                sub_solver=LNS_SUB_SOLVER,
+            )
             best_parts = evaluate(inst, best)
-            method = f"lp+greedy+lns ({steps} steps)"
+            method = f"lp+greedy+descent+lns ({steps} steps)"
         proven = best_parts is not None and best_parts.total <= bound + 1e-9
 
     if best_parts is None:

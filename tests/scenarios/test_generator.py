@@ -157,6 +157,8 @@ def test_bad_tier_spec_is_refused() -> None:
         dataclasses.replace(get_tier("tiny"), n_cases=0)
     with pytest.raises(ValueError):
         dataclasses.replace(get_tier("tiny"), townships_per_county=(5, 2))
+    with pytest.raises(ValueError):  # counties this close would share lawyers
+        dataclasses.replace(get_tier("province"), county_spacing_km=60.0)
 
 
 # -- determinism -----------------------------------------------------------------------------
