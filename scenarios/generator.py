@@ -40,7 +40,8 @@ from assigner.domain import (
     default_catalogue,
     validate_problem,
 )
-from assigner.domain.arrays import haversine_km
+from assigner.domain.arrays import build_arrays, haversine_km
+from assigner.eligibility import build_candidates
 from scenarios.caseload import (
     ASSIGN_WITHIN,
     CaseDraft,
@@ -129,7 +130,24 @@ def generate_county(tier: str | TierSpec, seed: int) -> Problem:
         lawyers=lawyers,
         cases=cases,
     )
-    return validate_problem(problem)
+    return _drop_ineligible_current_assignments(validate_problem(problem))
+
+
+def _drop_ineligible_current_assignments(problem: Problem) -> Problem:
+    """Current assignments are drawn before the conflict history, so a few land on a lawyer
+    the hard rules now exclude (e.g. the firm acted for the adverse party).  Real data would be
+    fixed by a person; generated data drops those assignments, so the case is open again."""
+    arrays = build_arrays(problem)
+    candidates = build_candidates(arrays)
+    edges = set(zip(candidates.case_index.tolist(), candidates.lawyer_index.tolist(), strict=True))
+    cases = list(problem.cases)
+    changed = False
+    for ci, case in enumerate(cases):
+        cur = case.current_assignment
+        if cur is not None and (ci, arrays.lawyer_pos[cur.lawyer_id]) not in edges:
+            cases[ci] = case.model_copy(update={"current_assignment": None})
+            changed = True
+    return problem.model_copy(update={"cases": cases}) if changed else problem
 
 
 def write_problem(problem: Problem, path: str | Path) -> Path:
