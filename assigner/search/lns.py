@@ -215,6 +215,7 @@ def improve(
     neighbourhood_items: int = 600,
     step_time_s: float = 2.0,
     sub_solver: str = "cpsat",
+    max_steps: int | None = None,
 ) -> tuple[I32, int, int]:
     """LNS from ``start`` until ``deadline`` (time.monotonic); returns (best, objective, steps)."""
     best = start.copy()
@@ -222,7 +223,7 @@ def improve(
     hoods = Neighbourhoods(inst, lp_x, params.seed)
     size = min(neighbourhood_items, inst.n_items)
     steps = 0
-    while time.monotonic() < deadline - 0.05:
+    while time.monotonic() < deadline - 0.05 and (max_steps is None or steps < max_steps):
         kind = steps % 3
         if kind == 0:
             free = hoods.related_agents(size, best)
@@ -234,7 +235,9 @@ def improve(
         if free.size == 0:
             continue
         sub = sub_instance(inst, free, best)
-        budget = min(step_time_s, deadline - time.monotonic())
+        budget = (
+            step_time_s if params.deterministic else min(step_time_s, deadline - time.monotonic())
+        )
         if budget <= 0.05:
             break
         hint = best[sub.items]
@@ -250,7 +253,7 @@ def improve(
             continue
         cand = best.copy()
         cand[sub.items] = vec
-        cand, _ = descend(inst, cand, deadline)
+        cand, _ = descend(inst, cand, float("inf") if params.deterministic else deadline)
         obj = evaluate(inst, cand).total
         if obj < best_obj:
             best, best_obj = cand, obj

@@ -1,10 +1,11 @@
-"""Shift-move descent with exact objective deltas, vectorised over all edges.
+"""Shift-move descent with exact objective deltas.
 
 A move sends one item to another agent (or from unassigned to an agent).  Each round scores
-every edge at once with numpy: edge cost change, the load-band change at both agents, the quota
-change, and feasibility (capacity in weight and count, group rules checked on the chosen few).
-The improving moves are applied best first, at most one per agent per round, so the deltas
-computed for the round stay exact.
+every edge at once with numpy (edge cost change, load-band change at both agents, quota change,
+capacity in weight and count); the improving candidates are then taken best first, each one
+re-priced exactly against the loads as they are after the moves already applied in the round,
+and applied when it still improves and the group rules allow it.  Rounds repeat until one
+changes nothing or time is up.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import time
 import numpy as np
 
 from assigner.search.greedy import GroupState
-from assigner.search.instance import I32, I64, AssignmentInstance, chosen_edges
+from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+
+CANDIDATES_PER_ROUND = 4_000
 
 
 def _band_value(inst: AssignmentInstance, agents: I64, load: I64) -> I64:
@@ -25,92 +28,143 @@ def _band_value(inst: AssignmentInstance, agents: I64, load: I64) -> I64:
     return total
 
 
-def descend(
-    inst: AssignmentInstance, agent_of: I32, deadline: float, max_rounds: int = 10_000
-) -> tuple[I32, int]:
-    """Apply improving shift moves until none is left or time is up; returns (vector, moves)."""
-    agent_of = agent_of.copy()
-    rows = chosen_edges(inst, agent_of)
-    used = rows[rows >= 0]
-    load = inst.base() + np.bincount(
-        inst.edge_agent[used], weights=inst.edge_weight[used], minlength=inst.n_agents
-    ).astype(np.int64)
-    added_w = load - inst.base()
-    count = np.bincount(inst.edge_agent[used], minlength=inst.n_agents).astype(np.int64)
-    quota = inst.quota_short if inst.quota_short is not None else None
-    groups = GroupState(inst)
-    for i in np.flatnonzero(agent_of >= 0):
-        groups.add(int(i), int(agent_of[i]))
-    fixed = inst.fixed_agent if inst.fixed_agent is not None else None
+class _State:
+    """Loads, counts and group usage of the current assignment, with exact move pricing."""
 
-    e_item = inst.edge_item
-    e_agent = inst.edge_agent.astype(np.int64)
-    e_w = inst.edge_weight
-    moves = 0
-    for _ in range(max_rounds):
-        if time.monotonic() > deadline:
-            break
-        cur_agent = agent_of[e_item].astype(np.int64)
-        cur_row = rows[e_item]
+    def __init__(self, inst: AssignmentInstance, agent_of: I32) -> None:
+        self.inst = inst
+        self.agent_of = agent_of
+        self.rows = chosen_edges(inst, agent_of)
+        used = self.rows[self.rows >= 0]
+        self.added = np.bincount(
+            inst.edge_agent[used], weights=inst.edge_weight[used], minlength=inst.n_agents
+        ).astype(np.int64)
+        self.base = inst.base()
+        self.count = np.bincount(inst.edge_agent[used], minlength=inst.n_agents).astype(np.int64)
+        self.quota = (
+            inst.quota_short if inst.quota_short is not None and inst.quota_points else None
+        )
+        self.penalty = np.where(
+            inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty
+        ).astype(np.int64)
+        self.groups = GroupState(inst)
+        for held in np.flatnonzero(agent_of >= 0):
+            self.groups.add(int(held), int(agent_of[held]))
+        self.thresholds = [
+            (band.threshold, band.points, band.unit) for band in inst.bands if band.points
+        ]
+
+    def _band_one(self, agent: int, load: int) -> int:
+        total = 0
+        for thr, points, unit in self.thresholds:
+            excess = load - int(thr[agent])
+            if excess > 0:
+                total += points * (-(-excess // unit))
+        return total
+
+    def all_deltas(self) -> tuple[I64, np.ndarray]:
+        inst = self.inst
+        e_item, e_agent, e_w = inst.edge_item, inst.edge_agent.astype(np.int64), inst.edge_weight
+        cur_agent = self.agent_of[e_item].astype(np.int64)
+        cur_row = self.rows[e_item]
         assigned = cur_agent >= 0
-        cur_cost = np.where(assigned, inst.edge_cost[np.maximum(cur_row, 0)], 0)
-        penalty = np.where(inst.unassigned_penalty < 0, 0, inst.unassigned_penalty)[e_item]
-        delta = inst.edge_cost - np.where(assigned, cur_cost, penalty)
-        # target agent gains the item
+        safe_row = np.maximum(cur_row, 0)
+        delta = inst.edge_cost - np.where(assigned, inst.edge_cost[safe_row], self.penalty[e_item])
+        load = self.base + self.added
         delta += _band_value(inst, e_agent, load[e_agent] + e_w) - _band_value(
             inst, e_agent, load[e_agent]
         )
         src = np.maximum(cur_agent, 0)
-        src_w = np.where(assigned, inst.edge_weight[np.maximum(cur_row, 0)], 0)
+        src_w = np.where(assigned, inst.edge_weight[safe_row], 0)
         delta += np.where(
             assigned,
             _band_value(inst, src, load[src] - src_w) - _band_value(inst, src, load[src]),
             0,
         )
-        if quota is not None and inst.quota_points:
-            delta -= inst.quota_points * (count[e_agent] < quota[e_agent])
-            delta += np.where(assigned, inst.quota_points * (count[src] <= quota[src]), 0)
+        if self.quota is not None:
+            delta -= inst.quota_points * (self.count[e_agent] < self.quota[e_agent])
+            delta += np.where(assigned, inst.quota_points * (self.count[src] <= self.quota[src]), 0)
         ok = (
             (e_agent != cur_agent)
-            & (added_w[e_agent] + e_w <= inst.capacity[e_agent])
-            & (count[e_agent] + 1 <= inst.max_count[e_agent])
+            & (self.added[e_agent] + e_w <= inst.capacity[e_agent])
+            & (self.count[e_agent] + 1 <= inst.max_count[e_agent])
             & (delta < 0)
         )
-        if fixed is not None:
-            ok &= fixed[e_item] < 0
+        if inst.fixed_agent is not None:
+            ok &= inst.fixed_agent[e_item] < 0
+        return delta, ok
+
+    def try_move(self, edge: int) -> bool:
+        """Apply the move along ``edge`` if it is feasible and still improving."""
+        inst = self.inst
+        i, b = int(inst.edge_item[edge]), int(inst.edge_agent[edge])
+        a = int(self.agent_of[i])
+        if a == b:
+            return False
+        w = int(inst.edge_weight[edge])
+        if self.added[b] + w > inst.capacity[b] or self.count[b] + 1 > inst.max_count[b]:
+            return False
+        load_b = int(self.base[b] + self.added[b])
+        delta = (
+            int(inst.edge_cost[edge]) + self._band_one(b, load_b + w) - self._band_one(b, load_b)
+        )
+        if self.quota is not None and self.count[b] < self.quota[b]:
+            delta -= inst.quota_points
+        if a >= 0:
+            row = int(self.rows[i])
+            w_cur = int(inst.edge_weight[row])
+            load_a = int(self.base[a] + self.added[a])
+            delta -= int(inst.edge_cost[row])
+            delta += self._band_one(a, load_a - w_cur) - self._band_one(a, load_a)
+            if self.quota is not None and self.count[a] <= self.quota[a]:
+                delta += inst.quota_points
+        else:
+            w_cur = 0
+            delta -= int(self.penalty[i])
+        if delta >= 0:
+            return False
+        groups = self.groups
+        if groups.involved(i):
+            if a >= 0:
+                groups.remove(i, a)
+            if not groups.allows(i, b):
+                if a >= 0:
+                    groups.add(i, a)
+                return False
+            groups.add(i, b)
+        if a >= 0:
+            self.added[a] -= w_cur
+            self.count[a] -= 1
+        self.added[b] += w
+        self.count[b] += 1
+        self.agent_of[i] = b
+        self.rows[i] = edge
+        return True
+
+
+def descend(
+    inst: AssignmentInstance, agent_of: I32, deadline: float, max_rounds: int = 1_000
+) -> tuple[I32, int]:
+    """Apply improving shift moves until none is left or time is up; returns (vector, moves)."""
+    state = _State(inst, agent_of.copy())
+    moves = 0
+    for _ in range(max_rounds):
+        if time.monotonic() > deadline:
+            break
+        delta, ok = state.all_deltas()
         cand = np.flatnonzero(ok)
         if cand.size == 0:
             break
+        if cand.size > CANDIDATES_PER_ROUND:
+            cand = cand[np.argpartition(delta[cand], CANDIDATES_PER_ROUND)[:CANDIDATES_PER_ROUND]]
         cand = cand[np.argsort(delta[cand], kind="stable")]
-        touched = np.zeros(inst.n_agents, dtype=np.bool_)
         applied = 0
-        for e in cand[:512]:
-            i, b = int(e_item[e]), int(e_agent[e])
-            a = int(agent_of[i])
-            if touched[b] or (a >= 0 and touched[a]):
-                continue
-            if groups.involved(i):
-                if a >= 0:
-                    groups.remove(i, a)
-                if not groups.allows(i, b):
-                    if a >= 0:
-                        groups.add(i, a)
-                    continue
-                groups.add(i, b)
-            w = int(e_w[e])
-            if a >= 0:
-                load[a] -= int(inst.edge_weight[rows[i]])
-                added_w[a] -= int(inst.edge_weight[rows[i]])
-                count[a] -= 1
-                touched[a] = True
-            load[b] += w
-            added_w[b] += w
-            count[b] += 1
-            touched[b] = True
-            agent_of[i] = b
-            rows[i] = e
-            applied += 1
+        for k, e in enumerate(cand):
+            if k % 512 == 0 and time.monotonic() > deadline:
+                break
+            if state.try_move(int(e)):
+                applied += 1
         moves += applied
         if applied == 0:
             break
-    return agent_of, moves
+    return state.agent_of, moves

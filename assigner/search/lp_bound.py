@@ -200,7 +200,14 @@ def _highs(lp: highspy.HighsLp, time_limit_s: float, threads: int, seed: int) ->
 
 
 def _run(h: highspy.Highs) -> None:
-    if h.run() == highspy.HighsStatus.kError:
+    if h.run() == highspy.HighsStatus.kError and (
+        h.getModelStatus() == highspy.HighsModelStatus.kNotset
+    ):
+        # HiGHS keeps one thread pool per process; a caller that ran HiGHS with another thread
+        # count (a benchmark peer) leaves it set up differently.  Start it afresh and retry.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
         raise RuntimeError(
             f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())} (another HiGHS user in "
             "this process with a different thread count?)"

@@ -6,6 +6,7 @@ and every result carries its proven lower bound.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from assigner.search.instance import (
     feasibility_issues,
     with_edges,
 )
+from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.lns import improve
 from assigner.search.local_search import descend
 from assigner.search.lp_bound import solve_lp, solve_mip
@@ -69,7 +71,12 @@ def trivial_bound(inst: AssignmentInstance) -> float:
 
 
 EXACT_MIP_MAX_EDGES = 3_000
-FULL_MIP_MAX_EDGES = 150_000
+DETERMINISTIC_SAFETY = 10.0
+FULL_MIP_MAX_EDGES = 60_000
+LP_MAX_EDGES = 150_000
+DESCENT_SHARE_OF_BUDGET = 0.3
+LAGRANGIAN_SHARE_OF_BUDGET = 0.2
+LAGRANGIAN_ITERATIONS_PER_S = 100
 DESCENT_GRACE_S = 0.5
 LNS_ITEMS = 60
 LNS_STEP_S = 1.0
@@ -78,13 +85,52 @@ RESTRICTED_EDGES_PER_ITEM = 3
 LP_SHARE_OF_BUDGET = 0.35
 
 
+@dataclass(frozen=True)
+class Budget:
+    """Wall-clock deadlines, or, in deterministic mode, work limits that do not depend on the
+    machine: descent to convergence, fixed iteration, node and step counts, with wall-clock
+    limits kept only as a safety stop at ``DETERMINISTIC_SAFETY`` times the budget."""
+
+    start: float
+    time_limit_s: float
+    deterministic: bool
+
+    @property
+    def deadline(self) -> float:
+        if self.deterministic:
+            return self.start + DETERMINISTIC_SAFETY * self.time_limit_s
+        return self.start + self.time_limit_s
+
+    def share_deadline(self, share: float) -> float:
+        if self.deterministic:
+            return float("inf")
+        return self.start + share * self.time_limit_s
+
+    def seconds(self, share: float) -> float:
+        """A phase's time limit: its share of the budget (a safety limit when deterministic)."""
+        factor = DETERMINISTIC_SAFETY if self.deterministic else 1.0
+        return max(0.2, factor * share * self.time_limit_s)
+
+    def remaining(self) -> float:
+        if self.deterministic:
+            return self.time_limit_s
+        return self.start + self.time_limit_s - time.monotonic()
+
+
 def run_search(
     inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None = None
 ) -> SearchOutcome:
-    """LP bound, greedy start, then CP-SAT on the whole model (small instances) or
-    large-neighbourhood search (large ones) until the time limit."""
+    """Bound, construction and improvement under one time budget.
+
+    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges, else Lagrangian relaxation.
+    Construction: greedy, then (large instances) a second greedy on Lagrangian reduced costs,
+    each followed by shift descent; an LP-restricted CP-SAT start when greedy cannot place every
+    must-assign item.  Improvement: exact MIP (small), MIP with relaxed load bands (medium), or
+    large-neighbourhood search with MIP subproblems (large).
+    """
     start = time.monotonic()
-    deadline = start + params.time_limit_s
+    budget = Budget(start, params.time_limit_s, params.deterministic)
+    deadline = budget.deadline
     phases: list[dict[str, float | int | str]] = []
 
     def note(phase: str, objective: int, bound: float) -> None:
@@ -96,30 +142,60 @@ def run_search(
             progress(Progress(objective, bound, elapsed, phase))
 
     bound = trivial_bound(inst)
-    lp = solve_lp(inst, time_limit_s=max(0.2, params.time_limit_s * LP_SHARE_OF_BUDGET))
-    if np.isfinite(lp.bound) or lp.bound == float("inf"):
-        bound = max(bound, lp.bound)
+    lp_x: np.ndarray | None = None
+    if inst.n_edges <= LP_MAX_EDGES:
+        lp = solve_lp(inst, time_limit_s=budget.seconds(LP_SHARE_OF_BUDGET))
+        if np.isfinite(lp.bound) or lp.bound == float("inf"):
+            bound = max(bound, lp.bound)
+            lp_x = lp.x
 
     best = greedy(inst)
     issues = feasibility_issues(inst, best)
-    if issues and np.isfinite(lp.bound) and deadline - time.monotonic() > 0.5:
-        best, issues = _lp_restricted_start(inst, lp.x, params, deadline, best, issues)
+    if issues and lp_x is not None and deadline - time.monotonic() > 0.5:
+        best, issues = _lp_restricted_start(inst, lp_x, params, deadline, best, issues)
     if issues and not all("must be assigned" in s for s in issues):
-        raise AssertionError(f"greedy construction broke a hard rule: {issues[:3]}")
+        raise AssertionError(f"construction broke a hard rule: {issues[:3]}")
     best_parts = evaluate(inst, best) if not issues else None
     method = "greedy"
+    descent_deadline = budget.share_deadline(DESCENT_SHARE_OF_BUDGET)
     if best_parts is not None:
         note("greedy", best_parts.total, bound)
-        best, moves = descend(inst, best, deadline)
+        best, moves = descend(inst, best, descent_deadline)
         if moves:
             best_parts = evaluate(inst, best)
             method = "greedy+descent"
             note("descent", best_parts.total, bound)
+
+    if inst.n_edges > LP_MAX_EDGES and best_parts is not None:
+        lag = lagrangian_bound(
+            inst,
+            float(best_parts.total),
+            time_limit_s=budget.seconds(LAGRANGIAN_SHARE_OF_BUDGET),
+            max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
+            start_from=best,
+        )
+        bound = max(bound, lag.bound)
+        note("lagrangian bound", best_parts.total, bound)
+        guided = _reduced_cost_greedy(inst, lag.reduced_cost)
+        guided, _ = descend(inst, guided, budget.share_deadline(DESCENT_SHARE_OF_BUDGET + 0.1))
+        guided_parts = evaluate(inst, guided)
+        if guided_parts.total < best_parts.total:
+            best, best_parts, method = guided, guided_parts, "lagrangian greedy+descent"
+            note("reduced-cost greedy", best_parts.total, bound)
     proven = best_parts is not None and best_parts.total <= bound
 
-    remaining = deadline - time.monotonic()
+    remaining = budget.remaining()
     if not proven and remaining > 0.05 and inst.n_edges > 0:
-        if inst.n_edges <= FULL_MIP_MAX_EDGES:
+        if params.deterministic and inst.n_edges <= FULL_MIP_MAX_EDGES:
+            # HiGHS has no deterministic work limit; CP-SAT's deterministic time is one.
+            result = solve_cpsat(inst, params, hint=best)
+            if result.agent_of_item is not None:
+                parts = evaluate(inst, result.agent_of_item)
+                if best_parts is None or parts.total <= best_parts.total:
+                    best, best_parts, method = result.agent_of_item, parts, f"{method}+cp-sat"
+                bound = max(bound, result.bound)
+            note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
+        elif inst.n_edges <= FULL_MIP_MAX_EDGES:
             exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
             mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
             if mip.agent_of_item is not None:
@@ -127,7 +203,7 @@ def run_search(
                 parts = evaluate(inst, vec)
                 if best_parts is None or parts.total <= best_parts.total:
                     best, best_parts = vec, parts
-                    method = "mip" if exact else "lp+greedy+descent+mip"
+                    method = "mip" if exact else f"{method}+mip"
             elif mip.status == "Infeasible":
                 bound = float("inf")
             if exact or mip.agent_of_item is not None:
@@ -143,14 +219,17 @@ def run_search(
                 best,
                 params,
                 deadline,
-                lp.x,
+                lp_x,
                 improved,
                 neighbourhood_items=LNS_ITEMS,
                 step_time_s=LNS_STEP_S,
-                sub_solver=LNS_SUB_SOLVER,
+                sub_solver="cpsat" if params.deterministic else LNS_SUB_SOLVER,
+                max_steps=(
+                    max(1, int(params.time_limit_s / LNS_STEP_S)) if params.deterministic else None
+                ),
             )
             best_parts = evaluate(inst, best)
-            method = f"lp+greedy+descent+lns ({steps} steps)"
+            method = f"{method}+lns ({steps} steps)"
         proven = best_parts is not None and best_parts.total <= bound + 1e-9
 
     if best_parts is None:
@@ -166,6 +245,16 @@ def run_search(
         wall_time_s=time.monotonic() - start,
         phases=phases,
     )
+
+
+def _reduced_cost_greedy(inst: AssignmentInstance, reduced_cost: np.ndarray) -> I32:
+    """Greedy on Lagrangian reduced costs: load bands and quotas are already priced into them,
+    so they are left out of the greedy's own marginal costs."""
+    rc = np.where(np.isfinite(reduced_cost), reduced_cost, np.iinfo(np.int64).max // 4)
+    priced = dataclasses.replace(
+        inst, edge_cost=np.rint(rc).astype(np.int64), bands=[], quota_short=None
+    )
+    return greedy(priced)
 
 
 def _lp_restricted_start(
