@@ -46,6 +46,8 @@ LOAD_SHARE_RANGE = (0.20, 0.80)
 YEARLY_QUOTA_CASES = 2
 """Guangdong 2006 regulations: at least 2 aided cases per lawyer per year (DOMAIN.md)."""
 SECOND_AREA_SHARE = 0.30
+# Share of providers who also take advice cases: (criminal-only lawyers, civil or grassroots).
+ADVICE_SIDELINE_SHARE = {False: 0.1, True: 0.5}
 LEAVE_SHARE = 0.05
 NOT_ACCEPTING_SHARE = 0.02
 JUVENILE_SHARE = {"female": 0.26, "male": 0.16}
@@ -385,6 +387,15 @@ class _RosterBuilder:
                 remaining[second] -= 0.3 * free
             else:
                 remaining[first] -= free
+        # Advice and document drafting is light work that most civil practitioners and all
+        # grassroots workers take on beside their main areas; without it the few volunteers'
+        # open-case limits, not hours, would decide how many advice cases get a provider.
+        for i in flexible:
+            lw = self.lawyers[int(i)]
+            civil = CRIMINAL_AREA not in lw.areas
+            share = ADVICE_SIDELINE_SHARE[lw.kind is ProviderKind.GRASSROOTS_WORKER or civil]
+            if ADVICE_AREA not in lw.areas and rng.random() < share:
+                self._give_area(lw, ADVICE_AREA, primary=False)
 
     def _draw_area(
         self,

@@ -19,7 +19,6 @@ from ortools.sat.python import cp_model
 
 from assigner.search.instance import I32, MUST_ASSIGN, AssignmentInstance
 
-
 # CP-SAT's deterministic time runs about ten times slower than the wall clock on these models
 # (measured on the demo county, 2 cores), so a budget of S seconds buys S / 10 units; the wall
 # limit stays only as a safety stop, far enough out that it does not decide the result.

@@ -193,6 +193,19 @@ class Neighbourhoods:
         agents = self._grow(seeds, size, agent_of)
         return np.union1d(self._free_for_agents(agents, agent_of), picks).astype(np.int32)
 
+    def around_unassigned(self, size: int, agent_of: I32) -> I32 | None:
+        """Free an unassigned item (drawn by penalty) with everything held by its candidate
+        agents and their neighbours: the room it needs can only come from there."""
+        inst = self.inst
+        waiting = np.flatnonzero((agent_of < 0) & (np.diff(inst.item_offsets) > 0))
+        if waiting.size == 0:
+            return None
+        weight = np.maximum(inst.unassigned_penalty[waiting], 1).astype(np.float64)
+        item = int(self.rng.choice(waiting, p=weight / weight.sum()))
+        seeds = [int(a) for a in inst.edge_agent[inst.edges_of(item)]]
+        agents = self._grow(seeds, size, agent_of)
+        return np.union1d(self._free_for_agents(agents, agent_of), [item]).astype(np.int32)
+
     def random_agents(self, size: int, agent_of: I32) -> I32:
         held = np.bincount(agent_of[agent_of >= 0], minlength=self.inst.n_agents)
         agents: list[int] = []
@@ -225,7 +238,10 @@ def improve(
     steps = 0
     while time.monotonic() < deadline - 0.05 and (max_steps is None or steps < max_steps):
         kind = steps % 3
-        if kind == 0:
+        focused = hoods.around_unassigned(size, best) if steps % 2 == 0 else None
+        if focused is not None:
+            free = focused
+        elif kind == 0:
             free = hoods.related_agents(size, best)
         elif kind == 1:
             free = hoods.lp_fractional(size, best)

@@ -94,8 +94,9 @@ class _State:
             ok &= inst.fixed_agent[e_item] < 0
         return delta, ok
 
-    def try_move(self, edge: int) -> bool:
-        """Apply the move along ``edge`` if it is feasible and still improving."""
+    def try_move(self, edge: int, force: bool = False) -> bool:
+        """Apply the move along ``edge`` if it is feasible and still improving (or, with
+        ``force``, feasible at all)."""
         inst = self.inst
         i, b = int(inst.edge_item[edge]), int(inst.edge_agent[edge])
         a = int(self.agent_of[i])
@@ -121,7 +122,7 @@ class _State:
         else:
             w_cur = 0
             delta -= int(self.penalty[i])
-        if delta >= 0:
+        if delta >= 0 and not force:
             return False
         groups = self.groups
         if groups.involved(i):
@@ -168,3 +169,107 @@ def descend(
         if applied == 0:
             break
     return state.agent_of, moves
+
+
+def repair_unassigned(
+    inst: AssignmentInstance, agent_of: I32, deadline: float, candidates_per_item: int = 12
+) -> tuple[I32, int]:
+    """Ejection chains of length two for items left unassigned: make room at one of the item's
+    candidate agents by moving one of that agent's items to an agent with room, then place the
+    item.  A chain is kept only when the whole change lowers the objective; returns (vector,
+    items placed)."""
+    state = _State(inst, agent_of.copy())
+    waiting = np.flatnonzero((state.agent_of < 0) & (np.diff(inst.item_offsets) > 0))
+    waiting = waiting[np.argsort(-state.penalty[waiting], kind="stable")]
+    held_by: dict[int, list[int]] = {}
+    for item in np.flatnonzero(state.agent_of >= 0):
+        held_by.setdefault(int(state.agent_of[item]), []).append(int(item))
+    placed = 0
+    for item in waiting:
+        if time.monotonic() > deadline:
+            break
+        i = int(item)
+        sl = inst.edges_of(i)
+        order = np.argsort(inst.edge_cost[sl], kind="stable")[:candidates_per_item]
+        for k in order:
+            edge_i = sl.start + int(k)
+            b = int(inst.edge_agent[edge_i])
+            if _eject_and_place(inst, state, held_by, i, b, edge_i):
+                placed += 1
+                break
+    return state.agent_of, placed
+
+
+def _agent_value(inst: AssignmentInstance, state: _State, agents: list[int]) -> int:
+    """Load-band and quota cost of ``agents`` in the current state."""
+    total = 0
+    for a in agents:
+        total += state._band_one(a, int(state.base[a] + state.added[a]))
+        if state.quota is not None:
+            total += inst.quota_points * max(0, int(state.quota[a]) - int(state.count[a]))
+    return total
+
+
+def _eject_and_place(
+    inst: AssignmentInstance,
+    state: _State,
+    held_by: dict[int, list[int]],
+    i: int,
+    b: int,
+    edge_i: int,
+) -> bool:
+    w_i = int(inst.edge_weight[edge_i])
+    room_w = int(inst.capacity[b] - state.added[b])
+    room_n = int(inst.max_count[b] - state.count[b])
+    if room_w >= w_i and room_n >= 1:
+        return state.try_move(edge_i)
+    fixed = inst.fixed_agent
+    for j in held_by.get(b, []):
+        if state.agent_of[j] != b or (fixed is not None and fixed[j] >= 0):
+            continue
+        w_j = int(inst.edge_weight[state.rows[j]])
+        if room_w + w_j < w_i:
+            continue
+        sl = inst.edges_of(j)
+        agents = inst.edge_agent[sl]
+        fits = (
+            (agents != b)
+            & (state.added[agents] + inst.edge_weight[sl] <= inst.capacity[agents])
+            & (state.count[agents] + 1 <= inst.max_count[agents])
+        )
+        for k in np.flatnonzero(fits)[np.argsort(inst.edge_cost[sl][fits], kind="stable")][:4]:
+            c = int(agents[k])
+            before = _agent_value(inst, state, [b, c])
+            undo_row = int(state.rows[j])
+            edge_cost_change = (
+                int(inst.edge_cost[sl.start + int(k)])
+                - int(inst.edge_cost[undo_row])
+                + int(inst.edge_cost[edge_i])
+                - int(state.penalty[i])
+            )
+            if not state.try_move(sl.start + int(k), force=True):
+                continue
+            if (
+                state.try_move(edge_i, force=True)
+                and edge_cost_change + _agent_value(inst, state, [b, c]) - before < 0
+            ):
+                held_by[b].remove(j)
+                held_by.setdefault(int(agents[k]), []).append(j)
+                held_by.setdefault(b, []).append(i)
+                return True
+            # undo: take i out again if it went in, then move j back
+            if state.agent_of[i] == b:
+                _unassign(inst, state, i)
+            state.try_move(undo_row, force=True)
+    return False
+
+
+def _unassign(inst: AssignmentInstance, state: _State, i: int) -> None:
+    a = int(state.agent_of[i])
+    row = int(state.rows[i])
+    if state.groups.involved(i):
+        state.groups.remove(i, a)
+    state.added[a] -= int(inst.edge_weight[row])
+    state.count[a] -= 1
+    state.agent_of[i] = -1
+    state.rows[i] = -1

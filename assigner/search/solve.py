@@ -77,6 +77,7 @@ LP_MAX_EDGES = 150_000
 DESCENT_SHARE_OF_BUDGET = 0.3
 LAGRANGIAN_SHARE_OF_BUDGET = 0.2
 LAGRANGIAN_ITERATIONS_PER_S = 100
+FOCUSED_SHARE_OF_REMAINING = 0.4
 DESCENT_GRACE_S = 0.5
 LNS_ITEMS = 60
 LNS_STEP_S = 1.0
@@ -196,6 +197,24 @@ def run_search(
                 bound = max(bound, result.bound)
             note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
         elif inst.n_edges <= FULL_MIP_MAX_EDGES:
+            waiting = int(np.sum((best < 0) & (np.diff(inst.item_offsets) > 0)))
+            if waiting and best_parts is not None:
+                # Items left out cost far more than anything else; focused subproblems around
+                # them usually find the room before the whole MIP does.
+                best, _total, _steps = improve(
+                    inst,
+                    best,
+                    params,
+                    time.monotonic() + remaining * FOCUSED_SHARE_OF_REMAINING,
+                    lp_x,
+                    sub_solver="highs",
+                    neighbourhood_items=LNS_ITEMS,
+                    step_time_s=LNS_STEP_S / 2,
+                    max_steps=4 * waiting,
+                )
+                best_parts = evaluate(inst, best)
+                note("focused lns", best_parts.total, bound)
+                remaining = budget.remaining()
             exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
             mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
             if mip.agent_of_item is not None:
