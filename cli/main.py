@@ -19,12 +19,14 @@ from assigner.engine import prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.verify import PlanViolation
+from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
     help="Legal aid assignment: qualified, conflict-free, nearby, not overloaded.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(scenario_app, name="scenario", help="What-if scenarios and capacity planning.")
 console = Console(stderr=True)
 out = Console()
 

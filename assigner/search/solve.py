@@ -25,7 +25,7 @@ from assigner.search.instance import (
 )
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.lns import improve
-from assigner.search.local_search import descend
+from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import solve_lp, solve_mip
 
 
@@ -162,7 +162,8 @@ def run_search(
     if best_parts is not None:
         note("greedy", best_parts.total, bound)
         best, moves = descend(inst, best, descent_deadline)
-        if moves:
+        best, placed = repair_unassigned(inst, best, descent_deadline)
+        if moves or placed:
             best_parts = evaluate(inst, best)
             method = "greedy+descent"
             note("descent", best_parts.total, bound)
