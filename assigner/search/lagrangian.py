@@ -21,6 +21,7 @@ import numpy.typing as npt
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
 
 F64 = npt.NDArray[np.float64]
+TARGET_REACH = 0.3
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,10 @@ def lagrangian_bound(
         norm2 = _norm2(g, m, lag)
         if norm2 <= 1e-12:
             break
-        step = theta * max(upper_bound - best_value, 1e-6 * max(1.0, abs(upper_bound))) / norm2
+        # Aim at the known objective, but never more than TARGET_REACH above the best value so
+        # far: a poor incumbent would otherwise make every step overshoot.
+        target = min(upper_bound, best_value + TARGET_REACH * max(1.0, abs(best_value)))
+        step = theta * max(target - best_value, 1e-6 * max(1.0, abs(target))) / norm2
         m = lag.project(_axpy(m, g, step))
         value, rc, chosen = lag.evaluate(m)
         if value > best_value + 1e-9:

@@ -174,7 +174,6 @@ def run_search(
             float(best_parts.total),
             time_limit_s=budget.seconds(LAGRANGIAN_SHARE_OF_BUDGET),
             max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
-            start_from=best,
         )
         bound = max(bound, lag.bound)
         note("lagrangian bound", best_parts.total, bound)
