@@ -28,6 +28,10 @@ from assigner.search.instance import (
 from assigner.search.local_search import descend
 from assigner.search.lp_bound import solve_mip
 
+# A full descent pass costs a few passes over all edges; above this size it would take longer
+# than the LNS step it follows.
+DESCENT_AFTER_STEP_MAX_EDGES = 300_000
+
 
 @dataclass(frozen=True)
 class SubInstance:
@@ -269,7 +273,8 @@ def improve(
             continue
         cand = best.copy()
         cand[sub.items] = vec
-        cand, _ = descend(inst, cand, float("inf") if params.deterministic else deadline)
+        if inst.n_edges <= DESCENT_AFTER_STEP_MAX_EDGES:
+            cand, _ = descend(inst, cand, float("inf") if params.deterministic else deadline)
         obj = evaluate(inst, cand).total
         if obj < best_obj:
             best, best_obj = cand, obj
