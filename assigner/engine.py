@@ -13,7 +13,14 @@ from assigner.domain.arrays import ProblemArrays, build_arrays
 from assigner.domain.loading import validate_problem
 from assigner.domain.plan import Plan
 from assigner.domain.problem import Problem
-from assigner.eligibility import Candidates, GroupConstraints, build_candidates, group_constraints
+from assigner.eligibility import (
+    Candidates,
+    EligibilityTables,
+    GroupConstraints,
+    build_candidates,
+    eligibility_tables,
+    group_constraints,
+)
 from assigner.plan.build import build_plan
 from assigner.scoring.costs import EdgeCosts, score_edges
 from assigner.search.cpsat import ProgressFn, SearchParams
@@ -30,6 +37,7 @@ class Prepared:
     """Everything before search, kept so explain and recommend need not redo it."""
 
     arrays: ProblemArrays
+    tables: EligibilityTables
     candidates: Candidates
     costs: EdgeCosts
     groups: GroupConstraints
@@ -40,7 +48,8 @@ def prepare(problem: Problem) -> Prepared:
     validate_problem(problem)
     t0 = time.monotonic()
     arrays = build_arrays(problem)
-    candidates = build_candidates(arrays)
+    tables = eligibility_tables(arrays)
+    candidates = build_candidates(arrays, tables=tables)
     costs = score_edges(
         arrays, candidates.case_index, candidates.lawyer_index, candidates.travel_km
     )
@@ -53,7 +62,7 @@ def prepare(problem: Problem) -> Prepared:
         instance.n_edges,
         time.monotonic() - t0,
     )
-    return Prepared(arrays, candidates, costs, groups, instance)
+    return Prepared(arrays, tables, candidates, costs, groups, instance)
 
 
 def solve_problem(

@@ -150,7 +150,7 @@ def explain_case(
 
     detail = None
     if lawyer_id is not None:
-        exclusions = why_not(arrays, case_id, lawyer_id)
+        exclusions = why_not(arrays, case_id, lawyer_id, tables=prepared.tables)
         if exclusions:
             detail = WhyNot(
                 lawyer_id=lawyer_id,

@@ -10,6 +10,8 @@ integers, bounds the integer optimum from below.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -183,6 +185,27 @@ def build_highs_model(
 
 
 HIGHS_THREADS = 1
+_banner_shown = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A Highs object; the first one in a process prints a copyright banner straight to the C
+    stdout, which would land in the middle of a command's output, so that one is made with the
+    process's stdout pointed at /dev/null."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_shown = True
+    return h
 
 
 def _highs(lp: highspy.HighsLp, time_limit_s: float, threads: int, seed: int) -> highspy.Highs:
@@ -190,7 +213,7 @@ def _highs(lp: highspy.HighsLp, time_limit_s: float, threads: int, seed: int) ->
     to run with a different thread count, so the engine always uses ``HIGHS_THREADS``."""
     if threads != HIGHS_THREADS:
         raise ValueError(f"HiGHS runs with {HIGHS_THREADS} thread(s) in this engine")
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.1, float(time_limit_s)))
     h.setOptionValue("threads", int(threads))
