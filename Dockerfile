@@ -10,4 +10,5 @@ RUN pip install --no-cache-dir .
 RUN useradd --create-home assigner
 USER assigner
 WORKDIR /home/assigner
-CMD ["assigner", "demo"]
+EXPOSE 8000
+CMD ["assigner", "serve", "--host", "0.0.0.0", "--port", "8000"]

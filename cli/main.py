@@ -19,6 +19,7 @@ from assigner.engine import prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.verify import PlanViolation
+from api.cli import keys_app, serve_app
 from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(scenario_app, name="scenario", help="What-if scenarios and capacity planning.")
+app.add_typer(serve_app, name="serve")
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 out = Console()
 

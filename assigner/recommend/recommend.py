@@ -28,6 +28,7 @@ from assigner.eligibility import (
     group_constraints,
     why_not,
 )
+from assigner.eligibility.filters import pair_travel_km
 from assigner.recommend.roster_index import CaseView, RosterIndex
 from assigner.scoring.costs import EdgeCosts, score_edges
 
@@ -174,7 +175,7 @@ class CaseQuery:
         self.case = case
         cases = _prune_links(case, related)
         self.view: CaseView = index.view(cases, as_of, load_hours, open_cases)
-        self.groups = group_constraints(self.view.arrays)
+        self.groups = group_constraints(self.view.arrays)  # empty when the case stands alone
         self._assigned = self.view.arrays.current_lawyer.copy()
         self._assigned[_TARGET] = -1
         self._blocks = _group_blocks(self.groups, self._assigned)
@@ -257,8 +258,9 @@ class CaseQuery:
             blocked, group_counts = self._group_blocked()
             counts.update(group_counts)
             excluded |= blocked
-            keep = np.flatnonzero(~excluded)
-            self._ranked = self._scored(keep, block.travel_km[0, keep])
+            keep = np.flatnonzero(~excluded).astype(np.int32)
+            travel = pair_travel_km(self.view.arrays, np.zeros(keep.size, np.int32), keep)
+            self._ranked = self._scored(keep, travel)
             self._excluded_by = counts
         return self._ranked
 
@@ -314,9 +316,9 @@ class CaseQuery:
         reasons = self.reasons(lawyer_id)
         if reasons:
             return Verdict(lawyer_id, False, reasons, None)
-        lp = self._position(lawyer_id)
-        block = Block(self.view.tables, np.array([_TARGET], np.int32), np.array([lp], np.int32))
-        ranking = self._scored(np.array([lp]), block.travel_km[0])
+        lp = np.array([self._position(lawyer_id)], np.int32)
+        travel = pair_travel_km(self.view.arrays, np.array([_TARGET], np.int32), lp)
+        ranking = self._scored(lp, travel)
         return Verdict(lawyer_id, True, [], replace(self._entry(ranking, 0), rank=0))
 
     def conflicts(self, lawyer_ids: Iterable[str] | None = None) -> dict[str, list[Reason]]:

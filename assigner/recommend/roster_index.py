@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from assigner.domain.arrays import BoolArray, FloatArray, IntArray, ProblemArrays, build_arrays
 from assigner.domain.catalogue import Catalogue
@@ -69,7 +70,7 @@ _ARRAYS_LAWYER_SIDE = frozenset(
     }
 )
 _TABLES_CASE_SIDE = frozenset(
-    {"case_type", "qualification_applies", "case_last_day", "case_jurisdiction"}
+    {"case_type", "qualification_applies", "case_last_day", "case_jurisdiction", "case_unit"}
 )
 _TABLES_LAWYER_SIDE = frozenset(
     {
@@ -83,6 +84,8 @@ _TABLES_LAWYER_SIDE = frozenset(
         "as_of_day",
         "leave_first_day",
         "lawyer_restricted",
+        "lawyer_unit",
+        "cos_max_travel",
     }
 )
 _TABLES_MERGED = frozenset({"arrays", "jurisdiction_names", "serves"})
@@ -140,7 +143,7 @@ class RosterIndex:
     arrays: ProblemArrays
     tables: EligibilityTables
     speaks: dict[str, BoolArray]
-    gender: tuple[str | None, ...]
+    gender: npt.NDArray[np.object_]  # per lawyer, the gender or None
     id_rank: IntArray  # each lawyer's position in id order (ties in rankings go by id)
 
     @property
@@ -226,15 +229,18 @@ class RosterIndex:
             serves = np.vstack([serves, np.zeros((len(extra), n_l), dtype=np.bool_)])
         if serves.shape[0] == 0:
             serves = np.zeros((1, n_l), dtype=np.bool_)
+        copied = {
+            name: getattr(case_tables, name)
+            for name in _TABLES_CASE_SIDE
+            if name != "case_jurisdiction"
+        }
         tables = dataclasses.replace(
             self.tables,
             arrays=arrays,
             jurisdiction_names=names + extra,
             serves=serves,
             case_jurisdiction=mapped,
-            case_type=case_tables.case_type,
-            qualification_applies=case_tables.qualification_applies,
-            case_last_day=case_tables.case_last_day,
+            **copied,
         )
         return CaseView(arrays=arrays, tables=tables, features=self._features(arrays, case_list))
 
@@ -268,10 +274,9 @@ class RosterIndex:
             )
         )
         gender_code = {g: i for i, g in enumerate(genders)}
-        lawyer_gender = np.array(
-            [gender_code.get(g, -1) if g is not None else -1 for g in self.gender],
-            dtype=np.int32,
-        )
+        lawyer_gender = np.full(n_l, -1, dtype=np.int32)
+        for g, code in gender_code.items():
+            lawyer_gender[self.gender == g] = code
         return CaseLawyerFeatures(
             lawyer_speaks=speaks,
             lawyer_gender=lawyer_gender,
@@ -334,6 +339,6 @@ def build_roster_index(
         arrays=arrays,
         tables=tables,
         speaks=speaks,
-        gender=tuple(lw.gender for lw in lawyer_list),
+        gender=np.array([lw.gender for lw in lawyer_list], dtype=object),
         id_rank=np.argsort(np.argsort(np.array([lw.id for lw in lawyer_list]))).astype(np.int32),
     )

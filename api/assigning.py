@@ -1,0 +1,265 @@
+"""Assign and withdraw, safe under concurrent requests.
+
+Two clients assigning the same case, or taking the same lawyer's last capacity, can never both
+succeed:
+
+- SQLite: the request's transaction began with ``BEGIN IMMEDIATE`` (``api.db``), so writers run
+  one at a time and each sees the last one's commit.
+- PostgreSQL: the request locks, in one global order, the rows its checks read: the case and
+  its related cases (``SELECT ... FOR UPDATE``, sorted by id), then the load rows of the lawyers
+  involved (sorted by id).  A second request for the same case or lawyer waits, then reads the
+  committed version and load.
+
+Only then are the case version and the engine's hard rules (capacity with the fresh loads,
+conflicts, group rules against the related cases' lawyers) checked; a failed check is a 409
+naming the reason, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import audit, state
+from api.auth import Principal
+from api.caseload import get_case
+from api.models import (
+    AssignmentRow,
+    CaseExclusionRow,
+    CaseRow,
+    LawyerLoadRow,
+    LawyerRow,
+    utcnow,
+)
+from api.problems import ApiProblem, FieldError, conflict, invalid
+from api.recommending import RosterCache, case_context, case_rows, reason_out
+from api.schemas import WithdrawReason
+from api.versions import check_version
+from assigner.eligibility import Rule
+from assigner.recommend import Reason, UnknownLawyer
+
+
+def _lock_cases(session: Session, case_ids: list[str]) -> dict[str, CaseRow]:
+    rows = session.execute(
+        select(CaseRow)
+        .where(CaseRow.id.in_(sorted(case_ids)))
+        .order_by(CaseRow.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return {r.id: r for r in rows}
+
+
+def _lock_loads(session: Session, lawyer_ids: set[str]) -> dict[str, LawyerLoadRow]:
+    rows = session.execute(
+        select(LawyerLoadRow)
+        .where(LawyerLoadRow.lawyer_id.in_(sorted(lawyer_ids)))
+        .order_by(LawyerLoadRow.lawyer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return {r.lawyer_id: r for r in rows}
+
+
+def _refusal(case_id: str, lawyer_id: str, reasons: list[Reason]) -> ApiProblem:
+    """409 with the reason: conflict of interest first, then capacity, else ineligible."""
+    if any(r.is_conflict for r in reasons):
+        reason, title = "conflict", "Conflict of interest"
+    elif any(r.rule == Rule.CAPACITY for r in reasons):
+        reason, title = "capacity", "Capacity exceeded"
+    else:
+        reason, title = "ineligible", "Lawyer not eligible"
+    shown = "; ".join(f"{r.rule}: {r.detail}" for r in reasons)
+    return conflict(
+        reason,
+        title,
+        f"lawyer {lawyer_id} cannot take case {case_id}: {shown}",
+        case_id=case_id,
+        lawyer_id=lawyer_id,
+        reasons=[reason_out(r).model_dump() for r in reasons],
+    )
+
+
+@dataclass(frozen=True)
+class Assigned:
+    assignment: AssignmentRow
+    case: CaseRow
+    changed: bool
+
+
+def assign(
+    session: Session,
+    cache: RosterCache,
+    case_id: str,
+    lawyer_id: str,
+    expected_version: int,
+    who: Principal,
+    note: str | None = None,
+) -> Assigned:
+    _, related = case_rows(session, case_id)  # raises 404 for an unknown case
+    locked = _lock_cases(session, [case_id] + [r.id for r in related])
+    row = locked[case_id]
+    check_version("case", case_id, row.version, expected_version)
+    previous = row.assigned_lawyer_id
+    if previous == lawyer_id:
+        current = session.get(AssignmentRow, row.assignment_id) if row.assignment_id else None
+        if current is None:
+            raise RuntimeError(f"case {case_id} is assigned but has no active assignment row")
+        return Assigned(current, row, changed=False)
+    if session.get(LawyerRow, lawyer_id) is None:
+        raise invalid(
+            [
+                FieldError(
+                    field="lawyer_id", message=f"unknown lawyer {lawyer_id!r}", location="body"
+                )
+            ]
+        )
+    loads = _lock_loads(session, {lawyer_id} | ({previous} if previous else set()))
+
+    # Every check reads after the locks: the loads, the related cases' lawyers, the version.
+    ctx = case_context(
+        session,
+        cache,
+        case_id,
+        exact_loads={x: (load.assigned_hours, load.assigned_cases) for x, load in loads.items()},
+    )
+    try:
+        verdict = ctx.query.assess(lawyer_id)
+    except UnknownLawyer as exc:
+        raise invalid(
+            [FieldError(field="lawyer_id", message=str(exc.args[0]), location="body")]
+        ) from exc
+    if not verdict.eligible or verdict.scored is None:
+        raise _refusal(case_id, lawyer_id, verdict.reasons)
+    scored = verdict.scored
+    hours = ctx.query.workload_hours
+    now = utcnow()
+
+    moved_from = None
+    if previous is not None and row.assignment_id is not None:
+        old = session.get(AssignmentRow, row.assignment_id)
+        if old is not None:
+            old.withdrawn_at, old.withdrawn_by = now, who.actor
+            old.withdraw_reason, old.withdraw_note = "reassigned", f"reassigned to {lawyer_id}"
+        load = loads[previous]
+        load.assigned_hours = max(0.0, load.assigned_hours - (row.assigned_hours or 0.0))
+        load.assigned_cases = max(0, load.assigned_cases - 1)
+        moved_from = previous
+    target = loads[lawyer_id]
+    target.assigned_hours += hours
+    target.assigned_cases += 1
+    new = AssignmentRow(
+        case_id=case_id,
+        lawyer_id=lawyer_id,
+        workload_hours=hours,
+        cost_points=scored.cost_points,
+        terms=scored.terms,
+        policy_version=ctx.policy_version,
+        assigned_at=now,
+        assigned_by=who.actor,
+        note=note,
+        withdrawn_at=None,
+        withdrawn_by=None,
+        withdraw_reason=None,
+        withdraw_note=None,
+    )
+    session.add(new)
+    session.flush()
+    row.assigned_lawyer_id, row.assigned_hours, row.assignment_id = lawyer_id, hours, new.id
+    row.version += 1
+    state.bump_loads(session)
+    row.updated_at = now
+    top_terms = ", ".join(
+        f"{k} {v}" for k, v in sorted(scored.terms.items(), key=lambda kv: -kv[1]) if v
+    )
+    audit.record(
+        session,
+        who,
+        "assignment.create",
+        "case",
+        case_id,
+        f"case {case_id} assigned to {lawyer_id}"
+        + (f" (moved from {moved_from})" if moved_from else "")
+        + f": all hard rules pass; cost {scored.cost_points} points ({top_terms or 'no cost'});"
+        f" load after {scored.load_hours_after:g}/{scored.capacity_hours:g} h",
+        {
+            "lawyer_id": lawyer_id,
+            "moved_from": moved_from,
+            "cost_points": scored.cost_points,
+            "terms": scored.terms,
+            "workload_hours": hours,
+            "case_version": row.version,
+            "note": note,
+        },
+        policy_version=ctx.policy_version,
+    )
+    return Assigned(new, row, changed=True)
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    case: CaseRow
+    lawyer_id: str
+    excluded: bool
+
+
+def withdraw(
+    session: Session,
+    case_id: str,
+    reason: WithdrawReason,
+    note: str | None,
+    expected_version: int,
+    who: Principal,
+) -> Withdrawn:
+    row = _lock_cases(session, [case_id]).get(case_id)
+    if row is None:
+        row = get_case(session, case_id)  # raises 404
+    check_version("case", case_id, row.version, expected_version)
+    lawyer_id = row.assigned_lawyer_id
+    if lawyer_id is None or row.assignment_id is None:
+        raise ApiProblem(
+            404, "not-assigned", "Not assigned", f"case {case_id} has no assignment to withdraw"
+        )
+    load = _lock_loads(session, {lawyer_id})[lawyer_id]
+    now = utcnow()
+    current = session.get(AssignmentRow, row.assignment_id)
+    if current is not None:
+        current.withdrawn_at, current.withdrawn_by = now, who.actor
+        current.withdraw_reason, current.withdraw_note = str(reason), note
+    load.assigned_hours = max(0.0, load.assigned_hours - (row.assigned_hours or 0.0))
+    load.assigned_cases = max(0, load.assigned_cases - 1)
+    excluded = reason is WithdrawReason.COMPLAINT
+    if excluded and session.get(CaseExclusionRow, (case_id, lawyer_id)) is None:
+        row.complaint_exclusions = [*(row.complaint_exclusions or []), lawyer_id]
+        session.add(
+            CaseExclusionRow(
+                case_id=case_id,
+                lawyer_id=lawyer_id,
+                reason=note or "complaint",
+                created_at=now,
+                created_by=who.actor,
+            )
+        )
+    row.assigned_lawyer_id, row.assigned_hours, row.assignment_id = None, None, None
+    row.version += 1
+    state.bump_loads(session)
+    row.updated_at = now
+    audit.record(
+        session,
+        who,
+        "assignment.withdraw",
+        "case",
+        case_id,
+        f"lawyer {lawyer_id} withdrawn from case {case_id}: {reason}"
+        + (f" ({note})" if note else "")
+        + (
+            "; the client's complaint excludes this lawyer from the case from now on "
+            "(Legal Aid Law Art 55)"
+            if excluded
+            else ""
+        ),
+        {"lawyer_id": lawyer_id, "reason": str(reason), "note": note, "case_version": row.version},
+    )
+    return Withdrawn(row, lawyer_id, excluded)

@@ -1,0 +1,349 @@
+"""Cases: create or replace, read, list, delete, and the engine's view of a stored case.
+
+The stored document is what the caller sent, without ``current_assignment`` (the service owns
+assignments: ``PUT /v1/cases/{id}/assignment``).  The engine's view adds the current assignment
+and every complaint exclusion made by a withdrawal, which outlives any later replacement of the
+document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from api import audit
+from api.auth import Principal
+from api.models import (
+    AssignmentRow,
+    CaseRefRow,
+    CaseRow,
+    LawyerRow,
+    utcnow,
+)
+from api.problems import FieldError, conflict, invalid, not_found
+from api.roster import Written
+from api.schemas import AssignmentPublic, CasePublic
+from api.versions import check_version
+from assigner.domain import Case, Policy, Problem, default_catalogue
+from assigner.domain.loading import check_references
+
+REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_LINKED = (
+    "prior_lawyer",
+    "excluded_lawyer",
+    "complaint_lawyer",
+    "linked_case",
+)
+_EPOCH = utcnow()
+
+
+def _lawyer_refs(case: Case) -> list[tuple[str, str, str]]:
+    """(ref kind, field, lawyer id) for every lawyer the document names."""
+    refs = []
+    if case.prior_lawyer_id is not None:
+        refs.append((REF_PRIOR, "prior_lawyer_id", case.prior_lawyer_id))
+    refs += [(REF_EXCLUDED, "excluded_lawyer_ids", x) for x in case.excluded_lawyer_ids]
+    refs += [(REF_COMPLAINT, "complaint_lawyer_ids", x) for x in case.complaint_lawyer_ids]
+    return refs
+
+
+def case_issues(
+    case: Case,
+    session: Session,
+    *,
+    lawyer_ids: set[str] | None = None,
+    case_ids: set[str] | None = None,
+) -> list[FieldError]:
+    """Catalogue names by the engine's ``check_references``; lawyer and linked-case references
+    against the database (or the given id sets, for a bulk import)."""
+    bare = case.model_copy(
+        update={
+            "prior_lawyer_id": None,
+            "excluded_lawyer_ids": [],
+            "complaint_lawyer_ids": [],
+            "linked_case_ids": [],
+            "current_assignment": None,
+        }
+    )
+    problem = Problem.model_construct(
+        as_of=_EPOCH, policy=Policy(), catalogue=None, firms=[], lawyers=[], cases=[bare]
+    )
+    errors = [
+        FieldError(field=i.field, message=i.message, location="body")
+        for i in check_references(problem, default_catalogue())
+    ]
+    for _, field, lawyer_id in _lawyer_refs(case):
+        known = (
+            lawyer_id in lawyer_ids
+            if lawyer_ids is not None
+            else session.get(LawyerRow, lawyer_id) is not None
+        )
+        if not known:
+            errors.append(
+                FieldError(field=field, message=f"unknown lawyer {lawyer_id!r}", location="body")
+            )
+    for linked in case.linked_case_ids:
+        if linked == case.id:
+            errors.append(
+                FieldError(
+                    field="linked_case_ids", message="a case cannot link to itself", location="body"
+                )
+            )
+            continue
+        known = (
+            linked in case_ids if case_ids is not None else session.get(CaseRow, linked) is not None
+        )
+        if not known:
+            errors.append(
+                FieldError(
+                    field="linked_case_ids", message=f"unknown case {linked!r}", location="body"
+                )
+            )
+    return errors
+
+
+def assignment_field_error(case: Case, held: str | None) -> FieldError | None:
+    """A document may repeat the service's current assignment, never set one."""
+    if case.current_assignment is None or case.current_assignment.lawyer_id == held:
+        return None
+    return FieldError(
+        field="current_assignment",
+        message="assignments are made with PUT /v1/cases/{id}/assignment; the document may "
+        f"only repeat the current one ({held!r})",
+        location="body",
+    )
+
+
+def _groups(case: Case) -> str:
+    return "," + ",".join(case.priority_groups) + ","
+
+
+class CaseLike(Protocol):
+    """What the engine view needs of a stored case (an ORM row or a Core row)."""
+
+    @property
+    def document(self) -> dict[str, Any]: ...
+
+    @property
+    def assigned_lawyer_id(self) -> str | None: ...
+
+    @property
+    def complaint_exclusions(self) -> list[str]: ...
+
+
+def engine_case(row: CaseLike) -> Case:
+    """The case as the engine sees it: with its current assignment and every complaint."""
+    doc = dict(row.document)
+    complaints = list(doc.get("complaint_lawyer_ids") or [])
+    complaints += [x for x in row.complaint_exclusions or () if x not in complaints]
+    doc["complaint_lawyer_ids"] = complaints
+    doc["current_assignment"] = (
+        {"lawyer_id": row.assigned_lawyer_id} if row.assigned_lawyer_id is not None else None
+    )
+    return Case.model_validate(doc)
+
+
+def assignment_public(row: AssignmentRow, case_version: int) -> AssignmentPublic:
+    return AssignmentPublic(
+        id=row.id,
+        case_id=row.case_id,
+        lawyer_id=row.lawyer_id,
+        workload_hours=row.workload_hours,
+        cost_points=row.cost_points,
+        terms={k: int(v) for k, v in row.terms.items()},
+        policy_version=row.policy_version,
+        assigned_at=row.assigned_at,
+        assigned_by=row.assigned_by,
+        note=row.note,
+        case_version=case_version,
+    )
+
+
+def case_public(row: CaseRow, assignment: AssignmentRow | None) -> CasePublic:
+    case = engine_case(row)
+    return CasePublic.model_validate(
+        {
+            **case.model_dump(),
+            "version": row.version,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "assignment": assignment_public(assignment, row.version) if assignment else None,
+        }
+    )
+
+
+def get_case(session: Session, case_id: str, *, lock: bool = False) -> CaseRow:
+    row = session.get(CaseRow, case_id, with_for_update=lock)
+    if row is None:
+        raise not_found("case", case_id)
+    return row
+
+
+def active_assignment(session: Session, row: CaseRow) -> AssignmentRow | None:
+    if row.assignment_id is None:
+        return None
+    return session.get(AssignmentRow, row.assignment_id)
+
+
+def public_of(session: Session, row: CaseRow) -> CasePublic:
+    return case_public(row, active_assignment(session, row))
+
+
+def put_case(
+    session: Session,
+    case: Case,
+    who: Principal,
+    expected: int | None = None,
+    *,
+    lawyer_ids: set[str] | None = None,
+    case_ids: set[str] | None = None,
+    checked: bool = False,
+) -> Written:
+    """Create or replace a case.  An assigned case keeps its lawyer and the hours charged at
+    assignment; a ``current_assignment`` in the document must match the service's."""
+    row = session.get(CaseRow, case.id, with_for_update=True)
+    held = row.assigned_lawyer_id if row is not None else None
+    errors = [] if checked else case_issues(case, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
+    error = assignment_field_error(case, held)
+    if error is not None:
+        errors.append(error)
+    if errors:
+        raise invalid(errors)
+    now = utcnow()
+    doc = case.model_dump(mode="json")
+    doc["current_assignment"] = None
+    fields = {
+        "case_type": case.case_type,
+        "stage": case.stage,
+        "jurisdiction": case.jurisdiction,
+        "matter_id": case.matter_id,
+        "priority_groups": _groups(case),
+        "received_at": case.received_at,
+        "assign_by": case.assign_by,
+        "document": doc,
+    }
+    if row is None:
+        if expected is not None:
+            raise not_found("case", case.id)
+        row = CaseRow(
+            id=case.id,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            assigned_lawyer_id=None,
+            assigned_hours=None,
+            assignment_id=None,
+            complaint_exclusions=[],
+            **fields,
+        )
+        session.add(row)
+        created = True
+    else:
+        check_version("case", case.id, row.version, expected)
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.version += 1
+        row.updated_at = now
+        created = False
+        session.execute(delete(CaseRefRow).where(CaseRefRow.case_id == case.id))
+    session.flush()
+    refs = {(kind, ref) for kind, _, ref in _lawyer_refs(case)}
+    refs |= {(REF_LINKED, x) for x in case.linked_case_ids}
+    session.add_all(CaseRefRow(case_id=case.id, kind=k, ref_id=r) for k, r in sorted(refs))
+    audit.record(
+        session,
+        who,
+        "case.create" if created else "case.replace",
+        "case",
+        case.id,
+        f"case {case.id} {'created' if created else 'replaced'}",
+        {"version": row.version},
+    )
+    return Written(created, row.version)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    case_type: str | None = None
+    status: str | None = None  # "assigned" | "unassigned"
+    lawyer_id: str | None = None
+    jurisdiction: str | None = None
+    matter_id: str | None = None
+    priority_group: str | None = None
+    assign_by_before: datetime | None = None
+    assign_by_after: datetime | None = None
+
+
+def list_cases(
+    session: Session, f: CaseFilter, *, limit: int, offset: int
+) -> tuple[list[CasePublic], int]:
+    query = select(CaseRow)
+    if f.case_type is not None:
+        query = query.where(CaseRow.case_type == f.case_type)
+    if f.status == "assigned":
+        query = query.where(CaseRow.assigned_lawyer_id.is_not(None))
+    elif f.status == "unassigned":
+        query = query.where(CaseRow.assigned_lawyer_id.is_(None))
+    if f.lawyer_id is not None:
+        query = query.where(CaseRow.assigned_lawyer_id == f.lawyer_id)
+    if f.jurisdiction is not None:
+        query = query.where(CaseRow.jurisdiction == f.jurisdiction)
+    if f.matter_id is not None:
+        query = query.where(CaseRow.matter_id == f.matter_id)
+    if f.priority_group is not None:
+        query = query.where(CaseRow.priority_groups.contains(f",{f.priority_group},"))
+    if f.assign_by_before is not None:
+        query = query.where(CaseRow.assign_by < f.assign_by_before)
+    if f.assign_by_after is not None:
+        query = query.where(CaseRow.assign_by >= f.assign_by_after)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = list(session.execute(query.order_by(CaseRow.id).limit(limit).offset(offset)).scalars())
+    ids = [r.assignment_id for r in rows if r.assignment_id is not None]
+    assignments = (
+        {
+            a.id: a
+            for a in session.execute(
+                select(AssignmentRow).where(AssignmentRow.id.in_(ids))
+            ).scalars()
+        }
+        if ids
+        else {}
+    )
+    items = [
+        case_public(r, assignments.get(r.assignment_id) if r.assignment_id is not None else None)
+        for r in rows
+    ]
+    return items, int(total)
+
+
+def delete_case(session: Session, case_id: str, who: Principal, expected: int | None) -> None:
+    row = get_case(session, case_id, lock=True)
+    check_version("case", case_id, row.version, expected)
+    if row.assigned_lawyer_id is not None:
+        raise conflict(
+            "assigned",
+            "Case is assigned",
+            f"case {case_id} is assigned to {row.assigned_lawyer_id}; withdraw the assignment "
+            "first (DELETE /v1/cases/{id}/assignment)",
+        )
+    linking = (
+        session.execute(
+            select(CaseRefRow.case_id)
+            .where(CaseRefRow.kind == REF_LINKED, CaseRefRow.ref_id == case_id)
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    if linking:
+        raise conflict(
+            "referenced",
+            "Case linked from other cases",
+            f"cases {', '.join(linking)} link to case {case_id}; unlink them first",
+            referenced_by=list(linking),
+        )
+    session.delete(row)
+    audit.record(session, who, "case.delete", "case", case_id, f"case {case_id} deleted")

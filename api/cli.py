@@ -1,0 +1,148 @@
+"""Command-line parts of the service, as typer apps for the ``assigner`` command to mount:
+
+    app.add_typer(serve_app, name="serve")   # assigner serve [--host] [--port] [--workers]
+    app.add_typer(keys_app, name="keys")     # assigner keys create --role admin --name ops
+
+``python -m api serve`` / ``python -m api keys create`` run them without the main CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api import audit
+from api.app import prepare_database
+from api.auth import Role, create_key, revoke_key
+from api.db import Database, run_migrations
+from api.models import ApiKeyRow
+from api.recommending import RosterCache
+from api.settings import Settings
+
+serve_app = typer.Typer(
+    help="Run the REST service (embedded SQLite by default).",
+    invoke_without_command=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(
+    help="API keys: create, list, revoke.", no_args_is_help=True, add_completion=False
+)
+
+_DB_HELP = "Database URL (default: ASSIGNER_DATABASE_URL or sqlite:///./var/assigner.sqlite)."
+
+
+@serve_app.callback()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
+    seed_demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--seed-demo/--no-seed-demo",
+            help="Seed the demo county into an empty database (default on).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        bool | None, typer.Option("--jobs/--no-jobs", help="Run queued jobs in this server.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Start the service: migrations run, demo data is seeded on first start, jobs resume."""
+    # Settings travel by environment so that every worker process reads the same ones.
+    if database_url is not None:
+        os.environ["ASSIGNER_DATABASE_URL"] = database_url
+    if seed_demo is not None:
+        os.environ["ASSIGNER_SEED_DEMO"] = "true" if seed_demo else "false"
+    if jobs is not None:
+        os.environ["ASSIGNER_RUN_JOBS"] = "true" if jobs else "false"
+    settings = Settings()  # refuse bad settings before binding the port
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
+    # Migrations and the demo seed run once, here, not in each worker.
+    db = Database(settings)
+    try:
+        prepare_database(settings, db, RosterCache())
+    finally:
+        db.dispose()
+    os.environ["ASSIGNER_MIGRATE_ON_START"] = "false"
+    os.environ["ASSIGNER_SEED_DEMO"] = "false"
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def _database(database_url: str | None) -> Database:
+    settings = Settings() if database_url is None else Settings(database_url=database_url)
+    db = Database(settings)
+    run_migrations(db.engine)
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="case-system, admin or read-only.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "api-client",
+    database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
+) -> None:
+    """Make a key; it is printed once (stdout) and stored hashed."""
+    db = _database(database_url)
+    try:
+        with db.transaction(write=True) as session:
+            from api import policies
+
+            policies.ensure_initial(session)
+            new = create_key(session, role=role, name=name)
+            audit.record(
+                session,
+                new.principal,
+                "key.create",
+                "api_key",
+                new.principal.key_id,
+                f"API key {new.principal.key_id} ({name}, role {role}) created on the command line",
+            )
+    finally:
+        db.dispose()
+    typer.echo(f"key {new.principal.key_id} for {name!r}, role {role}:", err=True)
+    typer.echo(new.secret)
+
+
+@keys_app.command("list")
+def keys_list(database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None) -> None:
+    """Key ids, names, roles and states (never the secrets)."""
+    db = _database(database_url)
+    try:
+        with db.transaction(write=False) as session:
+            rows = session.query(ApiKeyRow).order_by(ApiKeyRow.created_at).all()
+            for r in rows:
+                state = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
+                typer.echo(f"{r.id}\t{r.role}\t{r.name}\t{state}")
+    finally:
+        db.dispose()
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the part after asg_).")],
+    database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
+) -> None:
+    db = _database(database_url)
+    try:
+        with db.transaction(write=True) as session:
+            if not revoke_key(session, key_id):
+                typer.echo(f"no active key {key_id}", err=True)
+                raise typer.Exit(code=2)
+    finally:
+        db.dispose()
+    typer.echo(f"key {key_id} revoked", err=True)

@@ -1,0 +1,127 @@
+"""Database engine and one transaction per request.
+
+SQLite (the default) runs in WAL mode so that readers never wait for the writer; a request that
+writes opens its transaction with ``BEGIN IMMEDIATE`` and so takes SQLite's single write lock
+before it reads anything it will check (version, load).  PostgreSQL requests lock the rows they
+check with ``SELECT ... FOR UPDATE`` (see ``api.assigning``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+_IMMEDIATE = "assigner_sqlite_immediate"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: str, settings: Settings) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+        },
+        pool_size=settings.db_pool_size,
+        max_overflow=2 * settings.db_pool_size,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling is off; BEGIN is issued in _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a crash of the process; only a power loss
+        # may lose the last transactions (never corrupts the file).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings)
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=2 * settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(ALEMBIC_INI.with_name("alembic")))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def run_migrations(engine: Engine) -> None:
+    """Bring the schema up to the newest Alembic revision."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+class Database:
+    """The engine and its sessions; one transaction is the unit of work of one request.
+
+    ``session(write=True)`` gives a session whose transaction, on SQLite, starts with
+    ``BEGIN IMMEDIATE`` (the write lock first, so that a check made inside the transaction
+    still holds when it commits).  Sessions connect lazily, on their first statement.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        writer = (
+            self.engine.execution_options(**{_IMMEDIATE: True})
+            if is_sqlite(self.engine)
+            else self.engine
+        )
+        self._writers = sessionmaker(writer, expire_on_commit=False, autoflush=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.engine)
+
+    def session(self, *, write: bool) -> Session:
+        return (self._writers if write else self._readers)()
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Session]:
+        """Commit when the block ends normally, roll back on any exception."""
+        with self.session(write=write) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,316 @@
+"""Bulk import of firms, lawyers and cases from JSON or CSV, with a report of rejected rows.
+
+JSON: a list of documents (or ``{"items": [...]}``).  CSV: one document per row; a header names a
+field, dotted for nested fields (``location.lat``); a cell starting with ``[`` or ``{`` is JSON
+(``practice_areas``: ``[{"area": "family", "level": 4, "years": 6}]``); a plain cell in a list
+of strings is split on ``;`` (``languages``: ``zh;en``); an empty cell leaves the field out.
+
+Every row is checked like a single PUT; valid rows are written (created or replaced), rejected
+rows are reported with the field of each error.  With ``all_or_nothing`` one rejected row means
+nothing is written.  Either way the import is one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import caseload, roster
+from api.auth import Principal
+from api.models import CaseRow, FirmRow, LawyerRow
+from api.problems import ApiProblem, FieldError
+from api.schemas import ImportReport, RejectedRow
+from assigner.domain import Case, Firm, Lawyer
+
+
+class RecordKind(StrEnum):
+    FIRM = "firm"
+    LAWYER = "lawyer"
+    CASE = "case"
+
+
+_MODELS: dict[RecordKind, type[BaseModel]] = {
+    RecordKind.FIRM: Firm,
+    RecordKind.LAWYER: Lawyer,
+    RecordKind.CASE: Case,
+}
+
+
+@dataclass(frozen=True)
+class RawRow:
+    row: int
+    data: dict[str, Any] | None
+    errors: list[FieldError]
+
+
+def _unsupported(content_type: str) -> ApiProblem:
+    return ApiProblem(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        f"send application/json or text/csv, not {content_type or 'nothing'}",
+    )
+
+
+def _parse_json(body: bytes) -> list[RawRow]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiProblem(400, "malformed-body", "Malformed body", f"not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]
+    if not isinstance(data, list):
+        raise ApiProblem(
+            400,
+            "malformed-body",
+            "Malformed body",
+            'expected a JSON list of records or {"items": [...]}',
+        )
+    out = []
+    for i, item in enumerate(data, start=1):
+        if isinstance(item, dict):
+            out.append(RawRow(i, item, []))
+        else:
+            out.append(
+                RawRow(
+                    i, None, [FieldError(field="", message="not a JSON object", location="body")]
+                )
+            )
+    return out
+
+
+def _list_of_str(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    return field is not None and field.annotation in (list[str], list[str] | None)
+
+
+def _cell(model: type[BaseModel], header: str, text: str) -> Any:
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        return json.loads(stripped)
+    if "." not in header and _list_of_str(model, header):
+        return [part.strip() for part in stripped.split(";") if part.strip()]
+    return stripped
+
+
+def _parse_csv(body: bytes, model: type[BaseModel]) -> list[RawRow]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiProblem(
+            400, "malformed-body", "Malformed body", f"CSV must be UTF-8: {exc}"
+        ) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise ApiProblem(400, "malformed-body", "Malformed body", "the CSV has no header row")
+    out = []
+    for i, cells in enumerate(reader, start=1):
+        data: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for header, value in cells.items():
+            if header is None:
+                errors.append(
+                    FieldError(field="", message="more cells than headers", location="body")
+                )
+                continue
+            if value is None or value.strip() == "":
+                continue
+            try:
+                parsed = _cell(model, header, value)
+            except json.JSONDecodeError as exc:
+                errors.append(
+                    FieldError(field=header, message=f"not valid JSON: {exc}", location="body")
+                )
+                continue
+            target = data
+            *parents, leaf = header.split(".")
+            for p in parents:
+                nested = target.setdefault(p, {})
+                if not isinstance(nested, dict):
+                    errors.append(
+                        FieldError(
+                            field=header, message="clashes with another column", location="body"
+                        )
+                    )
+                    break
+                target = nested
+            else:
+                target[leaf] = parsed
+        out.append(RawRow(i, None if errors else data, errors))
+    return out
+
+
+def parse_body(body: bytes, content_type: str, kind: RecordKind, max_rows: int) -> list[RawRow]:
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json":
+        rows = _parse_json(body)
+    elif media in ("text/csv", "application/csv"):
+        rows = _parse_csv(body, _MODELS[kind])
+    else:
+        raise _unsupported(media)
+    if len(rows) > max_rows:
+        raise ApiProblem(
+            413,
+            "too-many-rows",
+            "Content too large",
+            f"{len(rows)} rows; at most {max_rows} per import",
+        )
+    return rows
+
+
+def _validation_errors(exc: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(field=".".join(str(p) for p in e["loc"]), message=e["msg"], location="body")
+        for e in exc.errors()
+    ]
+
+
+def run_import(
+    session: Session,
+    kind: RecordKind,
+    rows: list[RawRow],
+    who: Principal,
+    *,
+    all_or_nothing: bool,
+) -> ImportReport:
+    model = _MODELS[kind]
+    parsed: list[tuple[int, BaseModel]] = []
+    rejected: list[RejectedRow] = []
+    seen: dict[str, int] = {}
+    for raw in rows:
+        rid = raw.data.get("id") if raw.data else None
+        record_id = str(rid) if rid is not None else None
+        if raw.data is None:
+            rejected.append(RejectedRow(row=raw.row, id=record_id, errors=raw.errors))
+            continue
+        try:
+            record = model.model_validate(raw.data)
+        except ValidationError as exc:
+            rejected.append(RejectedRow(row=raw.row, id=record_id, errors=_validation_errors(exc)))
+            continue
+        record_id = str(getattr(record, "id"))  # noqa: B009 - every record model has an id
+        if record_id in seen:
+            rejected.append(
+                RejectedRow(
+                    row=raw.row,
+                    id=record_id,
+                    errors=[
+                        FieldError(
+                            field="id",
+                            message=f"duplicate id in this import (row {seen[record_id]})",
+                            location="body",
+                        )
+                    ],
+                )
+            )
+            continue
+        seen[record_id] = raw.row
+        parsed.append((raw.row, record))
+
+    checks = _reference_checks(session, kind, [r for _, r in parsed])
+    valid: list[BaseModel] = []
+    for row_no, record in parsed:
+        errors = checks(record)
+        if errors:
+            rejected.append(RejectedRow(row=row_no, id=str(getattr(record, "id")), errors=errors))  # noqa: B009
+        else:
+            valid.append(record)
+    if kind is RecordKind.CASE:
+        valid = _drop_dangling_links(valid, rejected, seen)
+    rejected.sort(key=lambda r: r.row)
+    if rejected and all_or_nothing:
+        return ImportReport(
+            received=len(rows), created=0, replaced=0, rejected=rejected, written=False
+        )
+
+    created = replaced = 0
+    for record in valid:
+        if isinstance(record, Firm):
+            written = roster.put_firm(session, record, who)
+        elif isinstance(record, Lawyer):
+            written = roster.put_lawyer(session, record, who, checked=True)
+        elif isinstance(record, Case):
+            written = caseload.put_case(session, record, who, checked=True)
+        else:  # pragma: no cover - _MODELS holds exactly these
+            raise TypeError(type(record))
+        created += written.created
+        replaced += not written.created
+    return ImportReport(
+        received=len(rows), created=created, replaced=replaced, rejected=rejected, written=True
+    )
+
+
+def _drop_dangling_links(
+    valid: list[BaseModel], rejected: list[RejectedRow], row_of: dict[str, int]
+) -> list[BaseModel]:
+    """Reject, until none is left, valid cases that link to a case rejected in this import."""
+    rows = {str(getattr(r, "id")): r for r in valid}  # noqa: B009
+    gone = {r.id for r in rejected if r.id is not None}
+    changed = True
+    while changed:
+        changed = False
+        for case_id, record in list(rows.items()):
+            assert isinstance(record, Case)
+            dangling = [x for x in record.linked_case_ids if x in gone and x not in rows]
+            if dangling:
+                del rows[case_id]
+                gone.add(case_id)
+                rejected.append(
+                    RejectedRow(
+                        row=row_of[case_id],
+                        id=case_id,
+                        errors=[
+                            FieldError(
+                                field="linked_case_ids",
+                                message=f"linked case(s) {dangling} rejected in this import",
+                                location="body",
+                            )
+                        ],
+                    )
+                )
+                changed = True
+    return list(rows.values())
+
+
+def _reference_checks(
+    session: Session, kind: RecordKind, records: list[BaseModel]
+) -> Callable[[BaseModel], list[FieldError]]:
+    """Per-record checks against the database plus the records of this import."""
+    if kind is RecordKind.FIRM:
+        return lambda record: []
+    if kind is RecordKind.LAWYER:
+        firm_ids = set(session.execute(select(FirmRow.id)).scalars())
+
+        def lawyer_check(record: BaseModel) -> list[FieldError]:
+            assert isinstance(record, Lawyer)
+            return roster.lawyer_issues(record, firm_ids, session)
+
+        return lawyer_check
+    lawyer_ids = set(session.execute(select(LawyerRow.id)).scalars())
+    held = {
+        case_id: lawyer_id
+        for case_id, lawyer_id in session.execute(
+            select(CaseRow.id, CaseRow.assigned_lawyer_id).where(
+                CaseRow.assigned_lawyer_id.is_not(None)
+            )
+        )
+    }
+    case_ids = set(session.execute(select(CaseRow.id)).scalars())
+    case_ids |= {str(getattr(r, "id")) for r in records}  # noqa: B009
+
+    def case_check(record: BaseModel) -> list[FieldError]:
+        assert isinstance(record, Case)
+        errors = caseload.case_issues(record, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
+        error = caseload.assignment_field_error(record, held.get(record.id))
+        return errors + ([error] if error else [])
+
+    return case_check

@@ -1,0 +1,327 @@
+"""Firms and lawyers: create or replace, read, list, delete, with the checks the engine needs.
+
+A record is checked whole before anything is written: the document by its pydantic model, the
+catalogue names (practice areas, certifications, subsidy class) by the engine's own
+``check_references``, and references to other records against the database.  Every write bumps
+the roster revision, which tells each process that its warm roster index is stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from api import audit, state
+from api.auth import Principal
+from api.models import (
+    AssignmentRow,
+    CaseExclusionRow,
+    CaseRefRow,
+    CaseRow,
+    FirmRow,
+    LawyerLoadRow,
+    LawyerRow,
+    utcnow,
+)
+from api.problems import FieldError, conflict, invalid, not_found
+from api.schemas import FirmPublic, LawyerPublic
+from api.versions import check_version
+from assigner.domain import Firm, FirmKind, Lawyer, Policy, Problem, default_catalogue
+from assigner.domain.loading import check_references
+
+_EPOCH = utcnow()
+
+
+def _catalogue_issues(lawyer: Lawyer) -> list[FieldError]:
+    """Practice areas, certifications and subsidy class against the catalogue (the engine's
+    check; the firm reference is checked against the database instead)."""
+    stub_firm = Firm.model_construct(id=lawyer.firm_id, name="", kind=FirmKind.LAW_FIRM)
+    problem = Problem.model_construct(
+        as_of=_EPOCH, policy=Policy(), catalogue=None, firms=[stub_firm], lawyers=[lawyer], cases=[]
+    )
+    return [
+        FieldError(field=i.field, message=i.message, location="body")
+        for i in check_references(problem, default_catalogue())
+    ]
+
+
+def lawyer_issues(lawyer: Lawyer, firm_ids: set[str] | None, session: Session) -> list[FieldError]:
+    errors = _catalogue_issues(lawyer)
+    known = (
+        lawyer.firm_id in firm_ids
+        if firm_ids is not None
+        else session.get(FirmRow, lawyer.firm_id) is not None
+    )
+    if not known:
+        errors.append(
+            FieldError(field="firm_id", message=f"unknown firm {lawyer.firm_id!r}", location="body")
+        )
+    return errors
+
+
+def _areas(lawyer: Lawyer) -> str:
+    return "," + ",".join(pa.area for pa in lawyer.practice_areas) + ","
+
+
+def firm_public(row: FirmRow) -> FirmPublic:
+    return FirmPublic.model_validate(
+        {
+            **row.document,
+            "version": row.version,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+        }
+    )
+
+
+def lawyer_public(row: LawyerRow, load: LawyerLoadRow | None) -> LawyerPublic:
+    doc = row.document
+    hours = load.assigned_hours if load else 0.0
+    cases = load.assigned_cases if load else 0
+    return LawyerPublic.model_validate(
+        {
+            **doc,
+            "version": row.version,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "assigned_hours": hours,
+            "assigned_cases": cases,
+            "effective_load_hours": float(doc.get("current_load_hours", 0.0)) + hours,
+            "effective_open_cases": int(doc.get("current_open_cases", 0)) + cases,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Written:
+    created: bool
+    version: int
+
+
+# ---- firms ---------------------------------------------------------------------------------
+
+
+def put_firm(session: Session, firm: Firm, who: Principal, expected: int | None = None) -> Written:
+    now = utcnow()
+    doc = firm.model_dump(mode="json")
+    row = session.get(FirmRow, firm.id)
+    if row is None:
+        if expected is not None:
+            raise not_found("firm", firm.id)
+        row = FirmRow(
+            id=firm.id,
+            name=firm.name,
+            kind=str(firm.kind),
+            document=doc,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        created = True
+    else:
+        check_version("firm", firm.id, row.version, expected)
+        row.name, row.kind, row.document = firm.name, str(firm.kind), doc
+        row.version += 1
+        row.updated_at = now
+        created = False
+    state.bump_roster(session)
+    audit.record(
+        session,
+        who,
+        "firm.create" if created else "firm.replace",
+        "firm",
+        firm.id,
+        f"firm {firm.id} {'created' if created else 'replaced'}",
+        {"version": row.version},
+    )
+    return Written(created, row.version)
+
+
+def get_firm(session: Session, firm_id: str) -> FirmRow:
+    row = session.get(FirmRow, firm_id)
+    if row is None:
+        raise not_found("firm", firm_id)
+    return row
+
+
+def list_firms(
+    session: Session, *, kind: str | None, name: str | None, limit: int, offset: int
+) -> tuple[list[FirmRow], int]:
+    query = select(FirmRow)
+    if kind is not None:
+        query = query.where(FirmRow.kind == kind)
+    if name is not None:
+        query = query.where(func.lower(FirmRow.name).contains(name.lower()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(FirmRow.id).limit(limit).offset(offset)).scalars()
+    return list(rows), int(total)
+
+
+def delete_firm(session: Session, firm_id: str, who: Principal, expected: int | None) -> None:
+    row = get_firm(session, firm_id)
+    check_version("firm", firm_id, row.version, expected)
+    members = (
+        session.execute(select(LawyerRow.id).where(LawyerRow.firm_id == firm_id).limit(5))
+        .scalars()
+        .all()
+    )
+    if members:
+        raise conflict(
+            "referenced",
+            "Firm in use",
+            f"firm {firm_id} still has lawyers ({', '.join(members)}...); move or delete them",
+            referenced_by=list(members),
+        )
+    session.delete(row)
+    state.bump_roster(session)
+    audit.record(session, who, "firm.delete", "firm", firm_id, f"firm {firm_id} deleted")
+
+
+# ---- lawyers -------------------------------------------------------------------------------
+
+
+def put_lawyer(
+    session: Session,
+    lawyer: Lawyer,
+    who: Principal,
+    expected: int | None = None,
+    *,
+    firm_ids: set[str] | None = None,
+    checked: bool = False,
+) -> Written:
+    """Create or replace; ``checked`` when ``lawyer_issues`` already ran (bulk import)."""
+    if not checked:
+        errors = lawyer_issues(lawyer, firm_ids, session)
+        if errors:
+            raise invalid(errors)
+    now = utcnow()
+    doc = lawyer.model_dump(mode="json")
+    row = session.get(LawyerRow, lawyer.id)
+    fields: dict[str, Any] = {
+        "firm_id": lawyer.firm_id,
+        "name": lawyer.name,
+        "kind": str(lawyer.kind),
+        "accepting_new_cases": lawyer.accepting_new_cases,
+        "areas": _areas(lawyer),
+        "document": doc,
+    }
+    if row is None:
+        if expected is not None:
+            raise not_found("lawyer", lawyer.id)
+        row = LawyerRow(id=lawyer.id, version=1, created_at=now, updated_at=now, **fields)
+        session.add(row)
+        session.flush()  # the load row's foreign key needs the lawyer row first
+        session.add(LawyerLoadRow(lawyer_id=lawyer.id, assigned_hours=0.0, assigned_cases=0))
+        created = True
+    else:
+        check_version("lawyer", lawyer.id, row.version, expected)
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.version += 1
+        row.updated_at = now
+        created = False
+    state.bump_roster(session)
+    audit.record(
+        session,
+        who,
+        "lawyer.create" if created else "lawyer.replace",
+        "lawyer",
+        lawyer.id,
+        f"lawyer {lawyer.id} {'created' if created else 'replaced'}",
+        {"version": row.version},
+    )
+    return Written(created, row.version)
+
+
+def get_lawyer(session: Session, lawyer_id: str) -> tuple[LawyerRow, LawyerLoadRow | None]:
+    row = session.get(LawyerRow, lawyer_id)
+    if row is None:
+        raise not_found("lawyer", lawyer_id)
+    return row, session.get(LawyerLoadRow, lawyer_id)
+
+
+def list_lawyers(
+    session: Session,
+    *,
+    firm_id: str | None,
+    kind: str | None,
+    area: str | None,
+    accepting: bool | None,
+    name: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[LawyerRow, LawyerLoadRow | None]], int]:
+    query = select(LawyerRow)
+    if firm_id is not None:
+        query = query.where(LawyerRow.firm_id == firm_id)
+    if kind is not None:
+        query = query.where(LawyerRow.kind == kind)
+    if area is not None:
+        query = query.where(LawyerRow.areas.contains(f",{area},"))
+    if accepting is not None:
+        query = query.where(LawyerRow.accepting_new_cases == accepting)
+    if name is not None:
+        query = query.where(func.lower(LawyerRow.name).contains(name.lower()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    page = query.order_by(LawyerRow.id).limit(limit).offset(offset).subquery()
+    rows = session.execute(
+        select(LawyerRow, LawyerLoadRow)
+        .join(page, page.c.id == LawyerRow.id)
+        .outerjoin(LawyerLoadRow, LawyerLoadRow.lawyer_id == LawyerRow.id)
+        .order_by(LawyerRow.id)
+    ).all()
+    return [(r[0], r[1]) for r in rows], int(total)
+
+
+def delete_lawyer(session: Session, lawyer_id: str, who: Principal, expected: int | None) -> None:
+    row, _ = get_lawyer(session, lawyer_id)
+    check_version("lawyer", lawyer_id, row.version, expected)
+    assigned = (
+        session.execute(select(CaseRow.id).where(CaseRow.assigned_lawyer_id == lawyer_id).limit(5))
+        .scalars()
+        .all()
+    )
+    if assigned:
+        raise conflict(
+            "referenced",
+            "Lawyer has cases",
+            f"lawyer {lawyer_id} holds cases ({', '.join(assigned)}); withdraw them first",
+            referenced_by=list(assigned),
+        )
+    referring = (
+        session.execute(
+            select(CaseRefRow.case_id)
+            .where(CaseRefRow.ref_id == lawyer_id, CaseRefRow.kind != "linked_case")
+            .union(select(CaseExclusionRow.case_id).where(CaseExclusionRow.lawyer_id == lawyer_id))
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    if referring:
+        raise conflict(
+            "referenced",
+            "Lawyer referenced by cases",
+            f"cases {', '.join(referring)} name lawyer {lawyer_id} (prior lawyer, exclusion or "
+            "complaint); the engine refuses unknown references, so it cannot be deleted",
+            referenced_by=list(referring),
+        )
+    history = session.execute(
+        select(exists().where(AssignmentRow.lawyer_id == lawyer_id))
+    ).scalar_one()
+    session.execute(delete(LawyerLoadRow).where(LawyerLoadRow.lawyer_id == lawyer_id))
+    session.delete(row)
+    state.bump_roster(session)
+    audit.record(
+        session,
+        who,
+        "lawyer.delete",
+        "lawyer",
+        lawyer_id,
+        f"lawyer {lawyer_id} deleted",
+        {"had_assignments": bool(history)},
+    )

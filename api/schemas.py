@@ -1,0 +1,323 @@
+"""Request and response shapes of the API (the domain documents are the engine's own models).
+
+Roster and case records are the engine's ``Firm``, ``Lawyer`` and ``Case`` documents, exactly as
+``assigner solve`` reads them inside a Problem; the public shapes add the record's version,
+times and what the service knows on top (loads, the current assignment).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import Role
+from api.problems import FieldError
+from assigner.domain import Case, Firm, Lawyer, Policy
+from assigner.domain.problem import Timestamp
+
+
+class PageMeta(BaseModel):
+    total: int = Field(description="Records matching the filters.")
+    limit: int
+    offset: int
+
+
+class RecordMeta(BaseModel):
+    version: int = Field(description="Grows by one with every change; send it as If-Match.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class FirmPublic(RecordMeta, Firm):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LawyerPublic(RecordMeta, Lawyer):
+    model_config = ConfigDict(extra="forbid")
+
+    assigned_hours: float = Field(description="Workload hours the service has assigned.")
+    assigned_cases: int = Field(description="Open cases the service has assigned.")
+    effective_load_hours: float = Field(description="current_load_hours + assigned_hours.")
+    effective_open_cases: int = Field(description="current_open_cases + assigned_cases.")
+
+
+class AssignmentPublic(BaseModel):
+    id: int
+    case_id: str
+    lawyer_id: str
+    workload_hours: float = Field(description="Hours charged to the lawyer's load.")
+    cost_points: int
+    terms: dict[str, int] = Field(description="The edge cost broken into named terms (points).")
+    policy_version: int
+    assigned_at: datetime
+    assigned_by: str
+    note: str | None = None
+    case_version: int = Field(description="The case's version after the assignment.")
+
+
+class CasePublic(RecordMeta, Case):
+    model_config = ConfigDict(extra="forbid")
+
+    assignment: AssignmentPublic | None = None
+
+
+class FirmPage(PageMeta):
+    items: list[FirmPublic]
+
+
+class LawyerPage(PageMeta):
+    items: list[LawyerPublic]
+
+
+class CasePage(PageMeta):
+    items: list[CasePublic]
+
+
+class RejectedRow(BaseModel):
+    row: int = Field(
+        description="1-based position of the record (CSV: data row, after the header)."
+    )
+    id: str | None = None
+    errors: list[FieldError]
+
+
+class ImportReport(BaseModel):
+    received: int
+    created: int
+    replaced: int
+    rejected: list[RejectedRow]
+    written: bool = Field(
+        description="False when all_or_nothing was asked and a row was rejected: nothing written."
+    )
+
+
+class RecommendationRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"top_k": 5, "why_not": ["L0042", "L0107"]}]},
+    )
+
+    top_k: int = Field(default=5, ge=1, le=100)
+    why_not: list[str] = Field(
+        default_factory=list, max_length=100, description="Lawyers to explain, eligible or not."
+    )
+    as_of: datetime | None = Field(
+        default=None,
+        description="The moment to judge availability and deadlines at; now by default.",
+    )
+
+
+class ScoredLawyer(BaseModel):
+    rank: int = Field(description="1 = cheapest eligible lawyer (0 in an assignment check).")
+    lawyer_id: str
+    lawyer_name: str
+    firm_id: str
+    cost_points: int = Field(description="Sum of terms; lower is better.")
+    terms: dict[str, int] = Field(
+        description="The solver's edge cost terms (score_edges): travel, fit, experience, "
+        "rating, language, preference, continuity, subsidy, stability."
+    )
+    travel_km: float
+    subsidy_cny: float
+    load_hours_after: float
+    open_cases_after: int
+    capacity_hours: float
+    max_open_cases: int
+
+
+class ReasonOut(BaseModel):
+    rule: str = Field(examples=["adverse_party"])
+    citation: str
+    detail: str
+    conflict: bool = Field(description="True for conflict-of-interest rules.")
+
+
+class WhyNotOut(BaseModel):
+    lawyer_id: str
+    eligible: bool
+    reasons: list[ReasonOut]
+    score: ScoredLawyer | None = Field(default=None, description="When eligible.")
+
+
+class RecommendationResponse(BaseModel):
+    case_id: str
+    case_version: int
+    as_of: datetime
+    policy_version: int
+    workload_hours: float
+    eligible_count: int
+    excluded_by: dict[str, int] = Field(
+        description="Rule -> lawyers it excludes (a lawyer may count under several rules)."
+    )
+    recommendations: list[ScoredLawyer]
+    why_not: list[WhyNotOut]
+
+
+class ConflictCheckRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"lawyer_ids": ["L0042"]}, {}]}
+    )
+
+    lawyer_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Lawyers to check; every lawyer when absent."
+    )
+    as_of: Timestamp | None = None
+
+
+class ConflictOut(BaseModel):
+    lawyer_id: str
+    firm_id: str
+    reasons: list[ReasonOut]
+
+
+class ConflictCheckResponse(BaseModel):
+    case_id: str
+    checked: int
+    conflicts: list[ConflictOut] = Field(description="Only lawyers with a conflict of interest.")
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"lawyer_id": "L0042", "expected_version": 3, "note": "duty roster"}]
+        },
+    )
+
+    lawyer_id: str = Field(min_length=1)
+    expected_version: int | None = Field(
+        default=None, ge=1, description="The case version the caller saw (or send If-Match)."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class WithdrawReason(StrEnum):
+    COMPLAINT = "complaint"
+    CONFLICT_DISCOVERED = "conflict_discovered"
+    LAWYER_UNAVAILABLE = "lawyer_unavailable"
+    CLIENT_REQUEST = "client_request"
+    CASE_CLOSED = "case_closed"
+    OTHER = "other"
+
+
+class WithdrawalPublic(BaseModel):
+    case_id: str
+    lawyer_id: str
+    reason: WithdrawReason
+    note: str | None
+    excluded_from_now_on: bool = Field(
+        description="True for a complaint: the lawyer is excluded from this case from now on."
+    )
+    case_version: int
+
+
+class JobKind(StrEnum):
+    BATCH_ASSIGNMENT = "batch_assignment"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BatchAssignmentParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_limit_s: float = Field(default=10.0, gt=0)
+    seed: int = 0
+    workers: int = Field(default=2, ge=1, le=16)
+    deterministic: bool = False
+    apply: bool = Field(
+        default=False,
+        description="Commit the plan's assignments when the job ends (each re-checked under "
+        "locks); otherwise the plan is kept for review.",
+    )
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "batch_assignment", "params": {"time_limit_s": 20, "seed": 7}}]
+        },
+    )
+
+    kind: JobKind
+    params: BatchAssignmentParams = Field(default_factory=BatchAssignmentParams)
+
+
+class JobProgress(BaseModel):
+    phase: str | None = None
+    objective: int | None = None
+    bound: float | None = None
+    gap: float | None = None
+    elapsed_s: float = 0.0
+
+
+class JobPublic(BaseModel):
+    id: str
+    kind: JobKind
+    status: JobStatus
+    params: dict[str, Any]
+    progress: JobProgress | None = None
+    result: dict[str, Any] | None = Field(
+        default=None, description="When succeeded: the Plan and, with apply, what was applied."
+    )
+    error: str | None = None
+    attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    created_by: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobPage(PageMeta):
+    items: list[JobPublic]
+
+
+class PolicyVersionPublic(BaseModel):
+    version: int
+    policy: Policy
+    note: str
+    created_at: datetime
+    created_by: str
+
+
+class PolicyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Policy = Field(description="The new policy; its version field is set by the service.")
+    note: str = Field(min_length=1, max_length=2000, description="Why the policy changes.")
+
+
+class PolicyPage(PageMeta):
+    items: list[PolicyVersionPublic]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: Role
+    action: str
+    entity_type: str
+    entity_id: str
+    policy_version: int
+    explanation: str
+    details: dict[str, Any]
+
+
+class AuditPage(PageMeta):
+    items: list[AuditEntry]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,53 @@
+"""The service-state counters (see ``api.models.ServiceState``): read them, bump them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.models import PolicyRow, ServiceState
+
+
+@dataclass(frozen=True)
+class State:
+    roster_revision: int
+    loads_revision: int
+    policy_version: int
+
+
+def ensure(session: Session) -> None:
+    if session.get(ServiceState, 1) is None:
+        session.add(ServiceState(id=1, roster_revision=0, loads_revision=0))
+
+
+_READ = select(
+    ServiceState.roster_revision,
+    ServiceState.loads_revision,
+    select(func.max(PolicyRow.version)).scalar_subquery(),
+).where(ServiceState.id == 1)
+
+
+def read(session: Session) -> State:
+    """All three counters in one round trip."""
+    row = session.connection().execute(_READ).one_or_none()
+    if row is None or row[2] is None:
+        raise RuntimeError("service state or policy missing; the service writes them on start")
+    return State(int(row[0]), int(row[1]), int(row[2]))
+
+
+def bump_roster(session: Session) -> None:
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.id == 1)
+        .values(roster_revision=ServiceState.roster_revision + 1)
+    )
+
+
+def bump_loads(session: Session) -> None:
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.id == 1)
+        .values(loads_revision=ServiceState.loads_revision + 1)
+    )

@@ -1,0 +1,90 @@
+"""Probes, Prometheus metrics, the OpenAPI document and the keys command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.app import prepare_database
+from api.auth import Role
+from api.cli import keys_app
+from api.db import Database
+from api.recommending import RosterCache
+from api.seed import demo_problem, seed_problem
+from tests.api.conftest import Api, settings_for
+
+
+def test_probes_need_no_key(api: Api) -> None:
+    """Tests that /healthz answers ok and /readyz reports the database and migrations."""
+    assert api.get("/healthz", role=None).json() == {"status": "ok", "checks": {}}
+    ready = api.get("/readyz", role=None)
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+def test_metrics_count_requests_by_route(world_api: Api) -> None:
+    """Tests that /metrics exposes request durations labelled by route template and the
+    assignment outcomes, and that responses carry Server-Timing."""
+    r = world_api.post("/v1/cases/C3/recommendations", json={})
+    assert r.headers["Server-Timing"].startswith("app;dur=")
+    world_api.assign("C1", "L1")  # a conflict
+    text = world_api.get("/metrics", role=None).text
+    assert 'route="/v1/cases/{case_id}/recommendations"' in text
+    assert "assigner_http_request_duration_seconds_bucket" in text
+    assert 'assigner_assignment_requests_total{action="assign",outcome="conflict"} 1.0' in text
+
+
+def test_openapi_is_complete(api: Api) -> None:
+    """Tests that the OpenAPI document declares both key schemes on /v1 operations, names
+    the problem responses, and carries examples for the request bodies."""
+    spec = api.get("/openapi.json", role=None).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert {"APIKeyHeader", "HTTPBearer"} <= set(schemes)
+    put_case = spec["paths"]["/v1/cases/{case_id}"]["put"]
+    assert put_case["security"]
+    assert "examples" in put_case["requestBody"]["content"]["application/json"]
+    assign = spec["paths"]["/v1/cases/{case_id}/assignment"]["put"]
+    assert "application/problem+json" in assign["responses"]["409"]["content"]
+    assert "example" in assign["responses"]["409"]["content"]["application/problem+json"]
+    solve = spec["paths"]["/v1/solve"]["post"]
+    assert "examples" in solve["requestBody"]["content"]["application/json"]
+    imports = spec["paths"]["/v1/lawyers/import"]["post"]["requestBody"]["content"]
+    assert {"application/json", "text/csv"} <= set(imports)
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            assert op.get("summary") or op.get("description"), path
+
+
+def test_keys_create_prints_a_working_key(tmp_path: Path, api: Api) -> None:
+    """Tests that `keys create --role` on a new database prints one key, stored hashed, that
+    the service accepts with that role."""
+    url = f"sqlite:///{tmp_path / 'keys.sqlite'}"
+    result = CliRunner().invoke(
+        keys_app, ["create", "--role", "read-only", "--name", "ops", "--database-url", url]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("asg_")
+    listed = CliRunner().invoke(keys_app, ["list", "--database-url", url])
+    assert "read-only\tops\tactive" in listed.stdout
+    assert key.split("_")[2] not in (tmp_path / "keys.sqlite").read_bytes().decode("latin-1")
+    assert Role.READ_ONLY in api.keys
+
+
+def test_demo_seed_writes_once(tmp_path: Path) -> None:
+    """Tests that seeding writes a generated county through the service (records, checked
+    current assignments) into an empty database, and that a second seed finds it not empty
+    and writes nothing."""
+    db = Database(settings_for(f"sqlite:///{tmp_path / 'seed.sqlite'}"))
+    try:
+        prepare_database(settings_for(str(db.engine.url)), db, RosterCache())
+        problem = demo_problem("tiny", 3)
+        counts = seed_problem(db, RosterCache(), problem)
+        assert counts is not None
+        assert (counts["lawyers"], counts["cases"]) == (len(problem.lawyers), len(problem.cases))
+        assigned = sum(1 for c in problem.cases if c.current_assignment)
+        assert counts["assigned"] + counts["assignments_refused"] == assigned
+        assert seed_problem(db, RosterCache(), problem) is None
+    finally:
+        db.dispose()

@@ -1,0 +1,79 @@
+"""Jobs in-process: submit (202), progress, result kept, apply, cancel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.api.conftest import Api, make_keys, settings_for
+
+
+@pytest.fixture
+def job_api(sqlite_url: str) -> Iterator[Api]:
+    """The app with its job runner on."""
+    app = create_app(settings_for(sqlite_url, run_jobs=True, job_poll_s=0.1))
+    with TestClient(app) as client:
+        api = Api(client, make_keys(app.state.services.db))
+        api.load_world()
+        yield api
+
+
+def wait_for(api: Api, job_id: str, statuses: set[str], timeout_s: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = api.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s} s")
+
+
+def test_batch_job_runs_keeps_its_result_and_applies(job_api: Api) -> None:
+    """Tests that a batch assignment job answers 202 with a Location, runs to success with
+    progress (objective, bound, gap, elapsed), keeps the verified plan, and with apply commits
+    the assignments through the checked path."""
+    r = job_api.post(
+        "/v1/jobs", json={"kind": "batch_assignment", "params": {"time_limit_s": 3, "apply": True}}
+    )
+    assert r.status_code == 202
+    assert r.headers["Location"] == f"/v1/jobs/{r.json()['id']}"
+    job = wait_for(job_api, r.json()["id"], {"succeeded", "failed"})
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1
+    progress = job["progress"]
+    assert {"objective", "bound", "gap", "elapsed_s"} <= set(progress)
+    plan = job["result"]["plan"]
+    assert plan["verification"]["passed"] is True
+    applied = job["result"]["applied"]
+    assert len(applied["applied"]) == len(plan["assignments"]) == 4
+    assert applied["skipped"] == []
+    for a in plan["assignments"]:
+        case = job_api.get(f"/v1/cases/{a['case_id']}").json()
+        assert case["assignment"]["lawyer_id"] == a["lawyer_id"]
+    listed = job_api.get("/v1/jobs", params={"status": "succeeded"}).json()
+    assert [j["id"] for j in listed["items"]] == [job["id"]]
+    again = job_api.post("/v1/jobs", json={"kind": "batch_assignment"}).json()
+    done = wait_for(job_api, again["id"], {"succeeded", "failed"})
+    assert done["result"] == {"plan": None, "note": "no unassigned cases"}
+
+
+def test_cancel_a_queued_job(api: Api) -> None:
+    """Tests that a queued job (no runner here) is cancelled at once, and a second cancel is a
+    409: the job has finished."""
+    job = api.post("/v1/jobs", json={"kind": "batch_assignment"}).json()
+    assert job["status"] == "queued"
+    r = api.post(f"/v1/jobs/{job['id']}/cancel")
+    assert r.status_code == 202
+    assert r.json()["status"] == "cancelled"
+    again = api.post(f"/v1/jobs/{job['id']}/cancel")
+    assert again.status_code == 409
+    assert again.json()["reason"] == "finished"
+    assert api.get("/v1/jobs/nope").status_code == 404
+    bad = api.post("/v1/jobs", json={"kind": "rebalance"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "kind"

@@ -1,0 +1,81 @@
+"""Versioned policy and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from api.auth import Role
+from assigner.domain import Policy
+from tests.api.conftest import Api
+
+
+def test_policy_versions(api: Api) -> None:
+    """Tests that version 1 is in force on a new database, that an administrator adds version
+    2 (which then is current), and that other roles may read but not write it."""
+    current = api.get("/v1/policy", role=Role.READ_ONLY).json()
+    assert current["version"] == 1
+    new = Policy(codefendants_same_firm_forbidden=True, version=99).model_dump(mode="json")
+    body = {"policy": new, "note": "one office counts as one firm"}
+    assert api.post("/v1/policy/versions", json=body, role=Role.CASE_SYSTEM).status_code == 403
+    r = api.post("/v1/policy/versions", json=body)
+    assert r.status_code == 201
+    assert r.json()["version"] == 2
+    assert r.json()["policy"]["version"] == 2
+    assert api.get("/v1/policy").json()["policy"]["codefendants_same_firm_forbidden"] is True
+    history = api.get("/v1/policy/versions").json()
+    assert [v["version"] for v in history["items"]] == [2, 1]
+    assert (
+        api.get("/v1/policy/versions/1").json()["policy"]["codefendants_same_firm_forbidden"]
+        is False
+    )
+    assert api.get("/v1/policy/versions/7").status_code == 404
+
+
+def test_new_policy_changes_eligibility_at_once(world_api: Api) -> None:
+    """Tests that switching on the same-firm rule for co-defendants keeps C4 off L4 once C3 is
+    with L4's colleague L1."""
+    assert world_api.assign("C3", "L1").status_code == 201
+    before = world_api.post("/v1/cases/C4/recommendations", json={"why_not": ["L4"]}).json()
+    assert before["why_not"][0]["eligible"] is True
+    policy = Policy(codefendants_same_firm_forbidden=True).model_dump(mode="json")
+    world_api.post("/v1/policy/versions", json={"policy": policy, "note": "firm rule"})
+    after = world_api.post("/v1/cases/C4/recommendations", json={"why_not": ["L4"]}).json()
+    assert after["policy_version"] == 2
+    assert after["why_not"][0]["reasons"][0]["rule"] == "co_defendants_same_firm"
+
+
+def test_audit_records_who_when_policy_and_why(world_api: Api) -> None:
+    """Tests that an assignment and a withdrawal are in the audit log with the actor, role,
+    policy version and an explanation, and that the filters narrow the log."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    world_api.assign("C3", "L2")
+    world_api.delete(
+        "/v1/cases/C3/assignment",
+        params={"reason": "complaint"},
+        headers={"If-Match": '"2"'},
+        role=Role.CASE_SYSTEM,
+    )
+    log = world_api.get(
+        "/v1/audit", params={"entity_type": "case", "entity_id": "C3"}, role=Role.READ_ONLY
+    ).json()
+    actions = [e["action"] for e in log["items"]]
+    assert actions == ["assignment.withdraw", "assignment.create", "case.create"]
+    assigned = log["items"][1]
+    assert assigned["role"] == "case-system"
+    assert assigned["actor"].startswith("test case-system")
+    assert assigned["policy_version"] == 1
+    assert "C3 assigned to L2" in assigned["explanation"]
+    assert assigned["details"]["terms"]
+    withdrawn = log["items"][0]
+    assert "complaint" in withdrawn["explanation"]
+    only = world_api.get("/v1/audit", params={"action": "assignment.create"}).json()
+    assert only["total"] == 1
+    by_actor = world_api.get("/v1/audit", params={"actor": "test admin"}).json()
+    assert {e["action"] for e in by_actor["items"]} == {"firm.create", "lawyer.create"}
+    since = world_api.get("/v1/audit", params={"since": start.isoformat()}).json()
+    assert since["total"] >= 3
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert world_api.get("/v1/audit", params={"since": future}).json()["total"] == 0
+    naive = world_api.get("/v1/audit", params={"since": "2000-01-01T00:00:00"})
+    assert naive.status_code == 200  # a time without a zone is read as UTC
+    assert naive.json()["total"] == world_api.get("/v1/audit").json()["total"] == 14
