@@ -20,6 +20,7 @@ from assigner.explain.explain import explain_case
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.verify import PlanViolation
 from api.cli import keys_app, serve_app
+from cli.rebalance import rebalance_app
 from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(scenario_app, name="scenario", help="What-if scenarios and capacity planning.")
 app.add_typer(serve_app, name="serve")
 app.add_typer(keys_app, name="keys")
+app.add_typer(rebalance_app, name="rebalance")
 console = Console(stderr=True)
 out = Console()
 

@@ -1,0 +1,261 @@
+"""Explain each move (from, to, why, score change) and list the backlog placements.
+
+Reasons are read off the states before and after, not off the search that found the plan, so a
+plan from the MIP and one from the heuristic are explained the same way.  The first reason
+that applies is the move's kind; the others follow in ``details``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assigner.domain.arrays import ProblemArrays
+from assigner.eligibility import Rule, eligibility_tables, why_not
+from assigner.engine import Prepared
+from assigner.rebalance.budget import KeepStart
+from assigner.rebalance.documents import Move, MoveKind, NewAssignment
+from assigner.search.instance import I32, I64, chosen_edges
+
+
+@dataclass(frozen=True)
+class Loads:
+    """Workload hours and open cases per lawyer, with the outside load."""
+
+    hours: np.ndarray
+    count: I64
+
+    @classmethod
+    def of(cls, arrays: ProblemArrays, lawyer_of_case: np.ndarray) -> Loads:
+        held = lawyer_of_case >= 0
+        hours = arrays.current_load_hours + np.bincount(
+            lawyer_of_case[held], weights=arrays.workload_hours[held], minlength=arrays.n_lawyers
+        )
+        count = arrays.current_open_cases + np.bincount(
+            lawyer_of_case[held], minlength=arrays.n_lawyers
+        )
+        return cls(hours, count.astype(np.int64))
+
+    def utilisation(self, arrays: ProblemArrays, lawyer: int) -> float:
+        cap = float(arrays.capacity_hours[lawyer])
+        return float(self.hours[lawyer]) / cap if cap > 0 else float("inf")
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if np.isfinite(x) else "n/a (no capacity)"
+
+
+class _Explainer:
+    def __init__(self, prepared: Prepared, start: KeepStart, current: I32, after: I32) -> None:
+        self.p = prepared
+        self.arrays = prepared.arrays
+        self.inst = prepared.instance
+        self.start = start
+        self.current = current
+        self.after = after
+        self.before_loads = Loads.of(self.arrays, current)
+        self.after_loads = Loads.of(self.arrays, after)
+        self.after_rows = chosen_edges(self.inst, after)
+        self.tables = eligibility_tables(self.arrays) if start.ineligible.any() else None
+        first_band = prepared.arrays.problem.policy.weights.utilisation_bands
+        self.balance_from = first_band[0].above_share if first_band else 1.0
+        used = self.after_rows[self.after_rows >= 0]
+        self.held_weight = np.bincount(
+            self.inst.edge_agent[used],
+            weights=self.inst.edge_weight[used],
+            minlength=self.inst.n_agents,
+        ).astype(np.int64)
+        self.held_count = np.bincount(self.inst.edge_agent[used], minlength=self.inst.n_agents)
+        backlog = (current < 0) & (after >= 0)
+        self.backlog_at: dict[int, list[int]] = {}
+        for i in np.flatnonzero(backlog):
+            self.backlog_at.setdefault(int(after[i]), []).append(int(i))
+
+    def lawyer_id(self, li: int) -> str:
+        return self.arrays.lawyer_ids[li]
+
+    def ineligible_reason(self, ci: int, li: int) -> tuple[MoveKind, str]:
+        """Why the current lawyer may no longer hold the case; a lawyer excluded only by the
+        capacity rule (their other work alone leaves no room for it) is an overload."""
+        arrays = self.arrays
+        case, lawyer = arrays.problem.cases[ci], arrays.problem.lawyers[li]
+        exclusions = why_not(arrays, case.id, lawyer.id, tables=self.tables)
+        for ex in exclusions:
+            if ex.rule is Rule.AVAILABILITY:
+                first = arrays.problem.as_of.date()
+                last = max(first, case.assign_by.date())
+                for lv in lawyer.leave:
+                    if lv.start <= last and lv.end >= first:
+                        return (
+                            MoveKind.LAWYER_INELIGIBLE,
+                            f"lawyer on leave from {lv.start} to {lv.end}",
+                        )
+                if not lawyer.accepting_new_cases:
+                    return MoveKind.LAWYER_INELIGIBLE, "lawyer no longer accepts cases"
+        if exclusions and all(ex.rule is Rule.CAPACITY for ex in exclusions):
+            return MoveKind.OVERLOAD, self.overload_reason(li)
+        if exclusions:
+            ex = exclusions[0]
+            return (
+                MoveKind.LAWYER_INELIGIBLE,
+                f"lawyer no longer eligible ({ex.rule.value}: {ex.detail})",
+            )
+        return MoveKind.LAWYER_INELIGIBLE, "lawyer no longer eligible"
+
+    def over_before(self, li: int) -> bool:
+        """The lawyer was over capacity (hours or open cases) in the current state."""
+        arrays, before = self.arrays, self.before_loads
+        return bool(
+            before.hours[li] > arrays.capacity_hours[li] + 1e-9
+            or before.count[li] > arrays.max_open_cases[li]
+        )
+
+    def overload_reason(self, li: int) -> str:
+        arrays = self.arrays
+        before, after = self.before_loads, self.after_loads
+        if before.hours[li] > arrays.capacity_hours[li] + 1e-9:
+            u0, u1 = before.utilisation(arrays, li), after.utilisation(arrays, li)
+            return (
+                f"relieves overload of {self.lawyer_id(li)} (utilisation {_pct(u0)} -> {_pct(u1)})"
+            )
+        return (
+            f"relieves overload of {self.lawyer_id(li)} (open cases {before.count[li]} -> "
+            f"{after.count[li]}, at most {arrays.max_open_cases[li]})"
+        )
+
+    def room_reason(self, ci: int, li: int, row_before: int) -> str | None:
+        """The lawyer took backlog cases that would not fit had this case stayed."""
+        placed = self.backlog_at.get(li)
+        if not placed or row_before < 0:
+            return None
+        inst = self.inst
+        w = int(inst.edge_weight[row_before])
+        fits = (
+            self.held_weight[li] + w <= inst.capacity[li]
+            and self.held_count[li] + 1 <= inst.max_count[li]
+        )
+        if fits:
+            return None
+        placed = sorted(placed, key=lambda j: (-int(inst.unassigned_penalty[j]), j))
+        first = self.arrays.case_ids[placed[0]]
+        if len(placed) == 1:
+            return f"makes room at {self.lawyer_id(li)} for backlog case {first}"
+        return (
+            f"makes room at {self.lawyer_id(li)}, which takes {len(placed)} backlog cases "
+            f"(e.g. {first})"
+        )
+
+    def move(self, ci: int) -> Move:
+        arrays, inst, costs = self.arrays, self.inst, self.p.costs
+        case = arrays.problem.cases[ci]
+        cur = case.current_assignment
+        assert cur is not None
+        c, b = int(self.current[ci]), int(self.after[ci])
+        penalty = int(inst.unassigned_penalty[ci])
+        sl = inst.edges_of(ci)
+        cur_hit = np.flatnonzero(inst.edge_agent[sl] == c)
+        row_before = sl.start + int(cur_hit[0]) if cur_hit.size else -1
+        row_after = int(self.after_rows[ci])
+        cost_before = int(costs.total[row_before]) if row_before >= 0 else penalty
+        cost_after = int(costs.total[row_after]) if row_after >= 0 else penalty
+        terms_before = costs.breakdown(row_before) if row_before >= 0 else None
+        terms_after = costs.breakdown(row_after) if row_after >= 0 else None
+
+        reasons: list[tuple[MoveKind, str]] = []
+        if self.start.ineligible[ci]:
+            reasons.append(self.ineligible_reason(ci, c))
+        if self.start.over_capacity[ci] or self.over_before(c):
+            reasons.append((MoveKind.OVERLOAD, self.overload_reason(c)))
+        if self.start.group_rule[ci]:
+            reasons.append(
+                (
+                    MoveKind.GROUP_RULE,
+                    f"a co-defendant, linked-case or opposing-side rule no longer allows "
+                    f"{self.lawyer_id(c)}",
+                )
+            )
+        room = self.room_reason(ci, c, row_before)
+        if room is not None:
+            reasons.append((MoveKind.ROOM_FOR_BACKLOG, room))
+        if (
+            terms_after is not None
+            and terms_before is not None
+            and terms_after["continuity"] < terms_before["continuity"]
+        ):
+            prior = case.prior_lawyer_id == self.lawyer_id(b)
+            reasons.append(
+                (
+                    MoveKind.CONTINUITY,
+                    "to the client's prior lawyer" if prior else "to the lawyer of a linked case",
+                )
+            )
+        if b >= 0:
+            u0c = self.before_loads.utilisation(arrays, c)
+            u1c = self.after_loads.utilisation(arrays, c)
+            u0b = self.before_loads.utilisation(arrays, b)
+            u1b = self.after_loads.utilisation(arrays, b)
+            if u0c > self.balance_from and u1b < u0c:
+                reasons.append(
+                    (
+                        MoveKind.BALANCE,
+                        f"balances load: {self.lawyer_id(c)} {_pct(u0c)} -> {_pct(u1c)}, "
+                        f"{self.lawyer_id(b)} {_pct(u0b)} -> {_pct(u1b)}",
+                    )
+                )
+        if cost_after < cost_before and terms_before is not None and terms_after is not None:
+            lower = sorted(
+                (name for name in terms_after if terms_after[name] < terms_before[name]),
+                key=lambda name: terms_after[name] - terms_before[name],
+            )
+            reasons.append(
+                (
+                    MoveKind.COST,
+                    f"lowers the case's cost by {cost_before - cost_after} points"
+                    + (f" ({', '.join(lower[:3])})" if lower else ""),
+                )
+            )
+        if not reasons:
+            reasons.append((MoveKind.COST, "lowers the plan's objective (utilisation, quota)"))
+        if b < 0:
+            reasons.append(
+                (reasons[0][0], "left unassigned: no eligible lawyer with room within the budget")
+            )
+        kind, reason = reasons[0]
+        return Move(
+            case_id=case.id,
+            from_lawyer_id=cur.lawyer_id,
+            to_lawyer_id=self.lawyer_id(b) if b >= 0 else None,
+            kind=kind,
+            reason=reason,
+            details=[r for _, r in reasons[1:]],
+            started=cur.started,
+            pinned=cur.pinned,
+            cost_before_points=cost_before,
+            cost_after_points=cost_after,
+            score_change_points=cost_after - cost_before,
+            terms_before=terms_before,
+            terms_after=terms_after,
+        )
+
+
+def explain_moves(
+    prepared: Prepared, start: KeepStart, current: I32, after: I32
+) -> tuple[list[Move], list[NewAssignment]]:
+    """The moves (cases with a current lawyer that change) and the backlog placements."""
+    ex = _Explainer(prepared, start, current, after)
+    moved = np.flatnonzero((current >= 0) & (after != current))
+    moves = [ex.move(int(i)) for i in moved]
+    new = []
+    costs = prepared.costs
+    for i in np.flatnonzero((current < 0) & (after >= 0)):
+        row = int(ex.after_rows[i])
+        new.append(
+            NewAssignment(
+                case_id=prepared.arrays.case_ids[int(i)],
+                lawyer_id=ex.lawyer_id(int(after[i])),
+                cost_points=int(costs.total[row]),
+                terms=costs.breakdown(row),
+            )
+        )
+    return moves, new

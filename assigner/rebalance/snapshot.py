@@ -1,0 +1,167 @@
+"""The state a rebalance plan was made from, its fingerprint, and the check before applying.
+
+A plan is reviewed by a person and applied later; by then cases may have been reassigned,
+capacities changed or a lawyer gone on leave.  ``apply_check`` compares the state now with
+the one the plan recorded and refuses (``StateChanged``, HTTP 409 in the API) listing every
+difference.  Additions that cannot invalidate the plan are not changes: a new case without a
+lawyer (the plan neither places it nor counts its hours) and a new lawyer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from assigner.domain.problem import CurrentAssignment, Problem
+from assigner.rebalance.documents import CaseState, LawyerState, PlannedState, RebalancePlan
+
+DIGEST_CHARS = 16
+
+
+class StateChanged(Exception):
+    """The state differs from the one the plan was made from; ``changes`` says how."""
+
+    def __init__(self, changes: list[str]) -> None:
+        shown = "; ".join(changes[:10]) + (
+            f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
+        )
+        super().__init__(f"the state changed since the plan was made: {shown}")
+        self.changes = changes
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
+def planned_state(problem: Problem, versions: Mapping[str, int] | None = None) -> PlannedState:
+    """The parts of ``problem`` a plan depends on; ``versions`` are record versions per case id
+    when the state comes from a database."""
+    versions = versions or {}
+    cases = {}
+    for case in sorted(problem.cases, key=lambda c: c.id):
+        cur = case.current_assignment
+        cases[case.id] = CaseState(
+            lawyer_id=cur.lawyer_id if cur is not None else None,
+            started=cur.started if cur is not None else False,
+            pinned=cur.pinned if cur is not None else False,
+            version=versions.get(case.id),
+            digest=_digest(case.model_dump_json(exclude={"current_assignment"})),
+        )
+    lawyers = {
+        lw.id: LawyerState(
+            capacity_hours=lw.capacity_hours,
+            max_open_cases=lw.max_open_cases,
+            current_load_hours=lw.current_load_hours,
+            current_open_cases=lw.current_open_cases,
+            accepting_new_cases=lw.accepting_new_cases,
+            leave=[(lv.start, lv.end) for lv in lw.leave],
+            digest=_digest(lw.model_dump_json()),
+        )
+        for lw in sorted(problem.lawyers, key=lambda x: x.id)
+    }
+    firms = sorted(problem.firms, key=lambda f: f.id)
+    return PlannedState(
+        policy_version=problem.policy.version,
+        policy_digest=_digest(problem.policy.model_dump_json()),
+        catalogue_digest=_digest(
+            problem.catalogue.model_dump_json() if problem.catalogue is not None else "default"
+        ),
+        firms_digest=_digest(json.dumps([f.model_dump(mode="json") for f in firms])),
+        cases=cases,
+        lawyers=lawyers,
+    )
+
+
+def fingerprint(state: PlannedState) -> str:
+    """sha256 of the state in canonical JSON (keys sorted): equal states, equal fingerprints."""
+    text = json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
+    """Every difference that may invalidate a plan made in ``before``."""
+    out: list[str] = []
+    if before.policy_version != now.policy_version:
+        out.append(f"policy version {before.policy_version} -> {now.policy_version}")
+    elif before.policy_digest != now.policy_digest:
+        out.append("policy changed")
+    if before.catalogue_digest != now.catalogue_digest:
+        out.append("catalogue changed")
+    if before.firms_digest != now.firms_digest:
+        out.append("firms changed")
+    for case_id, was in before.cases.items():
+        cur = now.cases.get(case_id)
+        if cur is None:
+            out.append(f"case {case_id} no longer open")
+            continue
+        if cur.lawyer_id != was.lawyer_id:
+            out.append(
+                f"case {case_id}: lawyer {was.lawyer_id or 'none'} -> {cur.lawyer_id or 'none'}"
+            )
+        for flag in ("started", "pinned"):
+            if getattr(cur, flag) != getattr(was, flag):
+                out.append(f"case {case_id}: {flag} {getattr(was, flag)} -> {getattr(cur, flag)}")
+        if cur.version != was.version:
+            out.append(f"case {case_id}: version {was.version} -> {cur.version}")
+        elif cur.digest != was.digest:
+            out.append(f"case {case_id}: record changed")
+    for case_id, cur in now.cases.items():
+        if case_id not in before.cases and cur.lawyer_id is not None:
+            out.append(f"case {case_id} added with lawyer {cur.lawyer_id}")
+    fields = (
+        "capacity_hours",
+        "max_open_cases",
+        "current_load_hours",
+        "current_open_cases",
+        "accepting_new_cases",
+        "leave",
+    )
+    for lawyer_id, was_lw in before.lawyers.items():
+        now_lw = now.lawyers.get(lawyer_id)
+        if now_lw is None:
+            out.append(f"lawyer {lawyer_id} removed")
+            continue
+        diffs = [
+            f"{name} {getattr(was_lw, name)} -> {getattr(now_lw, name)}"
+            for name in fields
+            if getattr(was_lw, name) != getattr(now_lw, name)
+        ]
+        if diffs:
+            out.append(f"lawyer {lawyer_id}: " + ", ".join(diffs))
+        elif was_lw.digest != now_lw.digest:
+            out.append(f"lawyer {lawyer_id}: record changed")
+    return out
+
+
+def apply_check(
+    plan: RebalancePlan, problem_now: Problem, versions_now: Mapping[str, int] | None = None
+) -> None:
+    """Raise :class:`StateChanged` when ``problem_now`` differs from the planned state."""
+    changes = state_changes(plan.state, planned_state(problem_now, versions_now))
+    if changes:
+        raise StateChanged(changes)
+
+
+def apply_to_problem(
+    plan: RebalancePlan, problem_now: Problem, versions_now: Mapping[str, int] | None = None
+) -> Problem:
+    """``problem_now`` with the plan's assignments as its current assignments (after
+    :func:`apply_check`).  A case that keeps its lawyer keeps its flags; a moved or newly
+    assigned case starts afresh (not started, not pinned); a case the plan leaves open has none.
+    """
+    apply_check(plan, problem_now, versions_now)
+    lawyer_of = {a.case_id: a.lawyer_id for a in plan.plan.assignments}
+    cases = []
+    for case in problem_now.cases:
+        if case.id not in plan.state.cases:
+            cases.append(case)
+            continue
+        new = lawyer_of.get(case.id)
+        cur = case.current_assignment
+        if cur is not None and cur.lawyer_id == new:
+            cases.append(case)
+            continue
+        assignment = CurrentAssignment(lawyer_id=new) if new is not None else None
+        cases.append(case.model_copy(update={"current_assignment": assignment}))
+    return problem_now.model_copy(update={"cases": cases})

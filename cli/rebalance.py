@@ -1,0 +1,240 @@
+"""``assigner rebalance``: the nightly plan of moves, its review summary, applying it.
+
+Mounted by ``cli/main.py`` as ``app.add_typer(rebalance_app, name="rebalance")``.
+
+    assigner rebalance --problem STATE.json [--max-moves N] [--max-moves-per-lawyer K]
+                       [--time-limit S] [--seed N] [--out PLAN.json] [--apply [--applied OUT.json]]
+    assigner rebalance --db URL ...          (needs the API's state export; see _from_database)
+    assigner rebalance apply PLAN.json --problem STATE.json [--applied OUT.json]
+    assigner rebalance schema
+
+Exit codes: 0 done; 2 bad input, a budget the hard rules already exceed, or pinned / started
+cases that break a rule together; 3 the state changed since the plan was made (the API's 409).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from assigner.domain import InputError, Problem, load_problem
+from assigner.rebalance import (
+    BudgetTooSmall,
+    RebalanceInfeasible,
+    RebalancePlan,
+    StateChanged,
+    apply_to_problem,
+    rebalance,
+)
+from assigner.search.cpsat import Progress, SearchParams
+from assigner.verify import PlanViolation
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MOVE_SHARE = 0.02
+"""Without --max-moves, the budget is this share of the cases in the state (at least 1)."""
+EXIT_INPUT = 2
+EXIT_STATE_CHANGED = 3
+
+rebalance_app = typer.Typer(
+    help="Rebalance the open caseload: assign the backlog, relieve overload, within a move "
+    "budget; review, then apply.",
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    console.print(f"[red]error:[/] {message}")
+    raise typer.Exit(code=code)
+
+
+def _load(path: Path) -> Problem:
+    try:
+        return load_problem(path)
+    except InputError as exc:
+        for issue in exc.issues:
+            console.print(f"[red]input error:[/] {issue}")
+        raise typer.Exit(code=EXIT_INPUT) from exc
+
+
+def _from_database(url: str) -> NoReturn:
+    """The stored state as a Problem (all open cases with their current lawyer and started /
+    pinned flags, case versions) must come from the API, which owns the schema; it has no such
+    export yet (``api.jobs.batch_problem`` exports only the unassigned cases, with every
+    assigned case pinned), so planning from a database is refused rather than guessed."""
+    _fail(
+        f"--db {url}: the API does not export the rebalance state yet (open cases with their "
+        "current lawyer, started and pinned flags and versions); use --problem FILE"
+    )
+
+
+def _budget(problem: Problem, max_moves: int | None) -> int:
+    if max_moves is not None:
+        return max_moves
+    return max(1, int(DEFAULT_MOVE_SHARE * len(problem.cases)))
+
+
+def _summary(plan: RebalancePlan, show: int) -> None:
+    c, b = plan.counts, plan.budget
+    t = Table(title=f"Rebalance plan for {plan.problem_name}", show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    per = f", per lawyer {b.max_moves_per_lawyer}" if b.max_moves_per_lawyer is not None else ""
+    t.add_row("moves used / budget", f"{b.moves_used} / {b.max_moves}{per}")
+    t.add_row("  forced by the hard rules", f"{b.moves_required}")
+    t.add_row(
+        "  to another lawyer / left open", f"{c.moved_to_another_lawyer} / {c.moved_to_unassigned}"
+    )
+    t.add_row("cases kept with their lawyer", f"{c.kept:,} of {c.currently_assigned:,}")
+    t.add_row("backlog assigned", f"{c.backlog_assigned:,} of {c.backlog:,}")
+    t.add_row("objective before (points)", f"{plan.before.total_points:,}")
+    t.add_row("objective after (points)", f"{plan.after.total_points:,}")
+    t.add_row("lower bound (points)", f"{plan.bound_points:,.0f}")
+    t.add_row("gap", f"{plan.gap:.2%}")
+    t.add_row("method", plan.method)
+    t.add_row("time", f"{plan.wall_time_s:.1f} s")
+    verified = plan.plan.verification is not None and plan.plan.verification.passed
+    t.add_row("verified", "yes" if verified else "NO")
+    t.add_row("fingerprint", plan.fingerprint[:16])
+    out.print(t)
+    for issue in plan.before_issues[:show]:
+        out.print(f"[yellow]before:[/] {issue}")
+    if plan.moves and show > 0:
+        m = Table(title=f"Moves ({len(plan.moves)}, first {min(show, len(plan.moves))})")
+        for col in ("case", "from", "to", "why", "score change"):
+            m.add_column(col, justify="right" if col == "score change" else "left")
+        for mv in plan.moves[:show]:
+            m.add_row(
+                mv.case_id,
+                mv.from_lawyer_id,
+                mv.to_lawyer_id or "(open)",
+                mv.reason,
+                f"{mv.score_change_points:+,}",
+            )
+        out.print(m)
+
+
+class _ProgressLine:
+    def __init__(self) -> None:
+        self.live = Live(console=console, refresh_per_second=4, transient=True)
+
+    def __call__(self, p: Progress) -> None:
+        self.live.update(
+            f"[bold]{p.phase[:48]:<48}[/] objective {p.objective:>14,}  bound "
+            f"{p.bound:>14,.0f}  {p.wall_time_s:6.1f} s"
+        )
+
+
+def _write_applied(plan: RebalancePlan, path: Path, applied: Path | None) -> None:
+    """Re-read the state file and apply the plan to it (refused when it changed)."""
+    problem_now = _load(path)
+    try:
+        updated = apply_to_problem(plan, problem_now)
+    except StateChanged as exc:
+        for change in exc.changes[:50]:
+            console.print(f"[red]changed:[/] {change}")
+        _fail(f"not applied: {exc}", EXIT_STATE_CHANGED)
+    target = applied or path.with_name(f"{path.stem}.rebalanced.json")
+    target.write_text(updated.model_dump_json(), encoding="utf-8")
+    console.print(f"applied: the state with the plan's assignments written to {target}")
+
+
+@rebalance_app.callback(invoke_without_command=True)
+def plan_command(
+    ctx: typer.Context,
+    problem_path: Annotated[
+        Path | None, typer.Option("--problem", help="The state as a Problem JSON file.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL of the service.")] = None,
+    max_moves: Annotated[
+        int | None,
+        typer.Option(help="Move budget (default: 2% of the cases in the state).", min=0),
+    ] = None,
+    max_moves_per_lawyer: Annotated[
+        int | None, typer.Option(help="Moves away from / onto any one lawyer.", min=0)
+    ] = None,
+    time_limit: Annotated[float, typer.Option(help="Search wall-clock seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workers: Annotated[int, typer.Option(help="Solver threads.")] = 2,
+    deterministic: Annotated[
+        bool, typer.Option(help="Work limits instead of wall-clock limits where possible.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the plan (JSON) here.")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Apply the plan at once (no review).")
+    ] = False,
+    applied: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --problem --apply: where the updated state goes "
+            "(default: STATE.rebalanced.json)."
+        ),
+    ] = None,
+    show: Annotated[int, typer.Option(help="Moves to list.")] = 20,
+) -> None:
+    """Plan the moves from the stored state, print the review summary, optionally apply."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if (problem_path is None) == (db is None):
+        _fail("give exactly one of --problem FILE and --db URL")
+    if db is not None:
+        _from_database(db)
+    assert problem_path is not None
+    problem = _load(problem_path)
+    params = SearchParams(time_limit, workers, seed, deterministic)
+    view = _ProgressLine()
+    try:
+        with view.live:
+            plan = rebalance(
+                problem, _budget(problem, max_moves), max_moves_per_lawyer, params, view
+            )
+    except InputError as exc:
+        for issue in exc.issues:
+            console.print(f"[red]input error:[/] {issue}")
+        raise typer.Exit(code=EXIT_INPUT) from exc
+    except (BudgetTooSmall, RebalanceInfeasible) as exc:
+        _fail(str(exc))
+    except PlanViolation as exc:
+        _fail(f"the plan failed verification and was not written: {exc}")
+    _summary(plan, show)
+    if output is not None:
+        output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+        console.print(f"plan written to {output}")
+    if apply:
+        _write_applied(plan, problem_path, applied)
+
+
+@rebalance_app.command("apply")
+def apply_command(
+    plan_path: Annotated[Path, typer.Argument(help="Plan JSON written by --out.", exists=True)],
+    problem_path: Annotated[
+        Path, typer.Option("--problem", help="The state now, as a Problem JSON file.", exists=True)
+    ],
+    applied: Annotated[
+        Path | None,
+        typer.Option(help="Where the updated state goes (default: STATE.rebalanced.json)."),
+    ] = None,
+) -> None:
+    """Apply a reviewed plan to the state file; refused (exit 3) when the state changed."""
+    try:
+        plan = RebalancePlan.model_validate_json(plan_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        _fail(f"{plan_path} is not a rebalance plan: {exc}")
+    _write_applied(plan, problem_path, applied)
+
+
+@rebalance_app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the rebalance plan document."""
+    out.print_json(json.dumps(RebalancePlan.model_json_schema()))

@@ -1,0 +1,114 @@
+"""Tests that `assigner rebalance` plans from a state file, writes and applies the plan, refuses
+a changed state with exit code 3, and refuses --db until the API exports the state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from assigner.domain import Problem, load_problem
+from assigner.rebalance import RebalancePlan
+from cli.rebalance import EXIT_INPUT, EXIT_STATE_CHANGED, rebalance_app
+from tests.rebalance.states import StateSpec, make_state
+
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(rebalance_app, name="rebalance")
+    return app
+
+
+@pytest.fixture()
+def state_file(tmp_path: Path) -> Path:
+    path = tmp_path / "state.json"
+    path.write_text(make_state(StateSpec(seed=5)).model_dump_json(), encoding="utf-8")
+    return path
+
+
+def test_plan_write_and_apply(state_file: Path, tmp_path: Path) -> None:
+    """Tests that a run plans, prints the summary, writes the plan, and with --apply writes the
+    state with the plan's assignments."""
+    plan_path, applied = tmp_path / "plan.json", tmp_path / "applied.json"
+    result = runner.invoke(
+        _app(),
+        [
+            "rebalance",
+            "--problem",
+            str(state_file),
+            "--max-moves",
+            "30",
+            "--time-limit",
+            "1",
+            "--out",
+            str(plan_path),
+            "--apply",
+            "--applied",
+            str(applied),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "moves used / budget" in result.output
+    plan = RebalancePlan.model_validate_json(plan_path.read_text(encoding="utf-8"))
+    state = load_problem(applied)
+    lawyer_of = {a.case_id: a.lawyer_id for a in plan.plan.assignments}
+    for case in state.cases:
+        cur = case.current_assignment
+        assert (cur.lawyer_id if cur else None) == lawyer_of.get(case.id)
+
+
+def test_apply_refuses_a_changed_state(state_file: Path, tmp_path: Path) -> None:
+    """Tests that `rebalance apply` exits 3 listing the change when the state file changed
+    after planning, and applies to the unchanged file."""
+    plan_path = tmp_path / "plan.json"
+    args = ["rebalance", "--problem", str(state_file), "--max-moves", "30", "--time-limit", "1"]
+    assert runner.invoke(_app(), [*args, "--out", str(plan_path)]).exit_code == 0
+    problem = Problem.model_validate_json(state_file.read_text(encoding="utf-8"))
+    lawyers = [
+        lw.model_copy(update={"max_open_cases": lw.max_open_cases + 1}) if k == 0 else lw
+        for k, lw in enumerate(problem.lawyers)
+    ]
+    changed = tmp_path / "changed.json"
+    changed.write_text(problem.model_copy(update={"lawyers": lawyers}).model_dump_json())
+    refused = runner.invoke(
+        _app(), ["rebalance", "apply", str(plan_path), "--problem", str(changed)]
+    )
+    assert refused.exit_code == EXIT_STATE_CHANGED
+    assert "max_open_cases" in refused.output
+    out = tmp_path / "out.json"
+    ok = runner.invoke(
+        _app(),
+        ["rebalance", "apply", str(plan_path), "--problem", str(state_file), "--applied", str(out)],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert out.exists()
+
+
+def test_budget_below_forced_moves_exits_2(state_file: Path) -> None:
+    """Tests that a budget below the moves the hard rules force is refused with exit code 2."""
+    result = runner.invoke(
+        _app(), ["rebalance", "--problem", str(state_file), "--max-moves", "0", "--time-limit", "1"]
+    )
+    assert result.exit_code == EXIT_INPUT
+    assert "needs at least" in result.output
+
+
+def test_db_is_refused_until_the_api_exports_the_state() -> None:
+    """Tests that --db is refused with a clear message and exit code 2 (no exporter yet), and
+    that giving neither or both sources is refused."""
+    result = runner.invoke(_app(), ["rebalance", "--db", "sqlite:///nowhere.db"])
+    assert result.exit_code == EXIT_INPUT
+    assert "does not export" in result.output
+    assert runner.invoke(_app(), ["rebalance"]).exit_code == EXIT_INPUT
+
+
+def test_schema_is_printed() -> None:
+    """Tests that `rebalance schema` prints the plan document's JSON Schema."""
+    result = runner.invoke(_app(), ["rebalance", "schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "RebalancePlan"

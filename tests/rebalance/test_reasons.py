@@ -1,0 +1,78 @@
+"""Tests that each kind of move gets its reason: a lawyer on leave, an overloaded lawyer, the
+client's prior lawyer; and that a pinned case whose lawyer is gone is refused as input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from assigner.domain import CurrentAssignment, InputError, Leave, Policy, Problem, Weights
+from assigner.rebalance import MoveKind, rebalance
+from assigner.search.cpsat import SearchParams
+from tests.factory import AS_OF, make_case, make_lawyer, make_problem
+
+PARAMS = SearchParams(time_limit_s=2.0, workers=1, seed=0)
+LEAVE = Leave(start=AS_OF.date(), end=AS_OF.date() + timedelta(days=10))
+
+
+def _state(pinned_on_leave: bool = False) -> Problem:
+    """L1 on leave holds C1; L2, cut to 100 h with 40 h outside work, holds two 57 h cases;
+    L3 holds C3 whose client's prior lawyer is L4 (continuity 300 > stability 100)."""
+    lawyers = [
+        make_lawyer("L1", leave=[LEAVE]),
+        make_lawyer("L2", capacity_hours=100.0),
+        make_lawyer("L3"),
+        make_lawyer("L4"),
+        make_lawyer("L5"),
+    ]
+    cases = [
+        make_case(
+            "C1", current_assignment=CurrentAssignment(lawyer_id="L1", pinned=pinned_on_leave)
+        ),
+        make_case("C2a", current_assignment=CurrentAssignment(lawyer_id="L2")),
+        make_case("C2b", current_assignment=CurrentAssignment(lawyer_id="L2")),
+        make_case("C3", prior_lawyer_id="L4", current_assignment=CurrentAssignment(lawyer_id="L3")),
+        make_case("C4"),
+    ]
+    policy = Policy(weights=Weights(stability_points=100))
+    return make_problem(lawyers=lawyers, cases=cases, policy=policy)
+
+
+def test_each_move_says_why() -> None:
+    """Tests that the leave, overload and continuity moves carry their kind and reason, the
+    backlog case is a new assignment (not a move), and score changes add up."""
+    plan = rebalance(_state(), 5, None, PARAMS)
+    by_case = {m.case_id: m for m in plan.moves}
+    assert by_case["C1"].kind is MoveKind.LAWYER_INELIGIBLE
+    assert by_case["C1"].reason.startswith(f"lawyer on leave from {LEAVE.start}")
+    assert by_case["C1"].terms_before is None
+    overload = [m for m in plan.moves if m.from_lawyer_id == "L2"]
+    assert len(overload) == 1
+    assert overload[0].kind is MoveKind.OVERLOAD
+    assert "relieves overload of L2 (utilisation" in overload[0].reason
+    assert by_case["C3"].kind is MoveKind.CONTINUITY
+    assert by_case["C3"].to_lawyer_id == "L4"
+    assert by_case["C3"].reason == "to the client's prior lawyer"
+    assert by_case["C3"].score_change_points == -200  # continuity -300, stability +100
+    assert [n.case_id for n in plan.new_assignments] == ["C4"]
+    assert plan.new_assignments[0].reason == "backlog: assigned"
+    for m in plan.moves:
+        assert m.score_change_points == m.cost_after_points - m.cost_before_points
+    assert plan.budget.moves_required == 2
+    assert plan.budget.required_away_by_lawyer == {"L1": 1, "L2": 1}
+
+
+def test_budget_decides_the_optional_move() -> None:
+    """Tests that with a budget equal to the forced moves the optional continuity move is not
+    made, and the plan is still valid."""
+    plan = rebalance(_state(), 2, None, PARAMS)
+    assert plan.budget.moves_used == 2
+    assert "C3" not in {m.case_id for m in plan.moves}
+
+
+def test_pinned_case_with_a_lawyer_on_leave_is_refused() -> None:
+    """Tests that a pinned case whose lawyer is no longer eligible is refused as input (only a
+    person can resolve it), naming the case."""
+    with pytest.raises(InputError, match="C1"):
+        rebalance(_state(pinned_on_leave=True), 5, None, PARAMS)
