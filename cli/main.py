@@ -1,4 +1,4 @@
-"""The `assigner` command: solve, explain, demo (and, as they land, serve, keys, scenario)."""
+"""The `assigner` command: solve, explain, demo, schema, serve, keys, scenario, rebalance."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from api.cli import keys_app, serve_app
 from assigner.domain import InputError, Plan, Problem, load_problem
 from assigner.engine import prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.verify import PlanViolation
-from api.cli import keys_app, serve_app
 from cli.rebalance import rebalance_app
 from scenarios.whatif.cli import scenario_app
 

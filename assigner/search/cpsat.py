@@ -3,8 +3,9 @@
 One Boolean per candidate edge (never a cases x lawyers matrix).  Hard rules are constraints,
 never big costs: capacity in weight and in count, cliques that may not share an agent or an agent
 group, opposing sides, fixed items, must-assign items.  Each optional item has an "unassigned"
-literal in its exactly-one row, so every objective coefficient is a non-negative cost and the
-LP relaxation inside CP-SAT sees the same bound as the HiGHS one.
+literal in its exactly-one row, so every objective coefficient is a non-negative cost.  The main
+search uses the HiGHS models (lp_bound.py); this model serves deterministic mode, the
+LP-restricted start on tight instances, and LNS subproblems when asked for.
 """
 
 from __future__ import annotations
