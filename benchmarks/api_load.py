@@ -54,6 +54,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from benchmarks.machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE = 200.0
 TARGETS = {"recommend_server_p99_ms": 10.0, "recommend_e2e_p99_ms": 25.0, "assign_p99_ms": 20.0}
@@ -389,15 +391,7 @@ async def run_load(
 
 
 def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version()}
+    return {"cores": str(os.cpu_count()), "cpu": cpu_model(), "python": platform.python_version()}
 
 
 def _row(name: str, stats: dict[str, float], target: float | None) -> str:

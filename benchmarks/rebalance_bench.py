@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -44,6 +43,7 @@ from assigner.domain import Leave, Problem, load_problem
 from assigner.domain.loading import resolve_catalogue
 from assigner.rebalance import RebalancePlan, rebalance
 from assigner.search.cpsat import SearchParams
+from benchmarks.machine import load_averages, short_machine_line
 from scenarios.generator import generate_county
 
 TARGET_S = 120.0
@@ -126,20 +126,6 @@ def _child(
     conn.close()
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _loads(values: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in values)
-
-
 def _markdown(
     plan: RebalancePlan,
     run: dict[str, float],
@@ -165,9 +151,9 @@ def _markdown(
         "",
         "| what | value |",
         "| --- | --- |",
-        f"| machine | {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()} |",
-        f"| load average before / after (1, 5, 15 min) | {_loads(load_before)} / "
-        f"{_loads(load_after)} |",
+        f"| machine | {short_machine_line()} |",
+        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
+        f"{load_averages(load_after)} |",
         f"| state | {tier} seed {seed}: {c.cases:,} open cases, {c.currently_assigned:,} with a "
         f"lawyer, {c.pinned_or_started_kept:,} of them pinned or started; "
         f"{touched['on_leave']} lawyers on leave, {touched['capacity_cut']} capacity cuts |",

@@ -16,7 +16,6 @@ goes to ``benchmarks/results/scenario-<date>.md``; the HTML report to ``--report
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import time
 from datetime import date
@@ -27,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from benchmarks.machine import load_averages, short_machine_line
 from scenarios.whatif.report import write_report
 from scenarios.whatif.runner import RunProgress, ScenarioResult, run_scenario
 from scenarios.whatif.spec import Scenario, scenario_from_data
@@ -65,20 +65,6 @@ def bench_scenario(tier: str, samples: int, time_limit_s: float, jobs: int) -> S
     )
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _loads(values: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in values)
-
-
 def _markdown(
     result: ScenarioResult,
     wall_s: float,
@@ -96,9 +82,9 @@ def _markdown(
         "",
         "| what | value |",
         "| --- | --- |",
-        f"| machine | {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()} |",
-        f"| load average before / after (1, 5, 15 min) | {_loads(load_before)} / "
-        f"{_loads(load_after)} |",
+        f"| machine | {short_machine_line()} |",
+        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
+        f"{load_averages(load_after)} |",
         f"| solves | {len(times)} ({1 + len(spec.variants)} variants x {spec.samples} samples), "
         f"{spec.jobs} side by side, {spec.workers} CP-SAT worker each |",
         f"| search budget per solve | {spec.time_limit_s:g} s wall clock |",

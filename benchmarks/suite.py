@@ -31,6 +31,7 @@ import numpy as np
 
 from assigner.search.instance import I64, AssignmentInstance, evaluate, feasibility_issues
 from benchmarks.gap_instances import BestKnown, load_best_known, read_gap, resolve_gap_dir
+from benchmarks.machine import cpu_model
 
 log = logging.getLogger(__name__)
 
@@ -528,14 +529,7 @@ def add_reference_gaps(rows: list[Row]) -> None:
 
 def machine_description() -> dict[str, str]:
     """CPU, cores, memory and versions, for the header of every result file."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = "unknown"
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
