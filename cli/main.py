@@ -112,9 +112,9 @@ def _fail(message: str) -> None:
 @app.command()
 def solve(
     problem_path: Annotated[Path, typer.Argument(help="Problem JSON file.", exists=True)],
-    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.")] = 10.0,
+    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 10.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    workers: Annotated[int, typer.Option(help="Solver threads.")] = 2,
+    workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Same input and seed give the same plan (deterministic budget).")
     ] = False,
@@ -207,7 +207,7 @@ def _problem_beside(plan_path: Path) -> Path:
 def demo(
     tier: Annotated[str, typer.Option(help="Generated county tier.")] = "demo",
     seed: Annotated[int, typer.Option(help="Generator and solver seed.")] = 7,
-    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.")] = 5.0,
+    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 5.0,
     out_dir: Annotated[Path, typer.Option(help="Where to write problem and plan.")] = Path("out"),
 ) -> None:
     """Generate a demo county, solve it, verify the plan and print the summary."""

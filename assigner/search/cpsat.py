@@ -48,6 +48,12 @@ class SearchParams:
     deterministic: bool = False
     log: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+
 
 @dataclass(frozen=True)
 class CpSatResult:

@@ -31,6 +31,7 @@ from assigner.search.lp_bound import solve_mip
 # A full descent pass costs a few passes over all edges; above this size it would take longer
 # than the LNS step it follows.
 DESCENT_AFTER_STEP_MAX_EDGES = 300_000
+SUB_SOLVERS = ("cpsat", "highs")
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,10 @@ def improve(
     max_steps: int | None = None,
 ) -> tuple[I32, int, int]:
     """LNS from ``start`` until ``deadline`` (time.monotonic); returns (best, objective, steps)."""
+    if sub_solver not in SUB_SOLVERS:
+        raise ValueError(
+            f"unknown subproblem solver {sub_solver!r}; known: {', '.join(SUB_SOLVERS)}"
+        )
     best = start.copy()
     best_obj = evaluate(inst, best).total
     hoods = Neighbourhoods(inst, lp_x, params.seed)

@@ -86,3 +86,10 @@ def test_lns_improves_or_keeps() -> None:
     assert steps > 0
     assert feasibility_issues(inst, best) == []
     assert objective == evaluate(inst, best).total <= evaluate(inst, start).total
+
+
+def test_unknown_subproblem_solver_is_refused() -> None:
+    """Tests that LNS names an unknown subproblem solver instead of falling back."""
+    inst = random_instance(1)
+    with pytest.raises(ValueError, match="unknown subproblem solver 'gurobi'"):
+        improve(inst, greedy(inst), SearchParams(1), time.monotonic() + 1, sub_solver="gurobi")
