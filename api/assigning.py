@@ -35,7 +35,7 @@ from api.models import (
 )
 from api.problems import ApiProblem, FieldError, conflict, invalid
 from api.recommending import RosterCache, case_context, case_rows, reason_out
-from api.schemas import WithdrawReason
+from api.schemas import AssignmentFlags, WithdrawReason
 from api.versions import check_version
 from assigner.eligibility import Rule
 from assigner.recommend import Reason, UnknownLawyer
@@ -263,3 +263,41 @@ def withdraw(
         {"lawyer_id": lawyer_id, "reason": str(reason), "note": note, "case_version": row.version},
     )
     return Withdrawn(row, lawyer_id, excluded)
+
+
+def set_flags(
+    session: Session, case_id: str, flags: AssignmentFlags, expected_version: int, who: Principal
+) -> Assigned:
+    """Mark the case's current assignment started and/or pinned (or clear the marks); the case
+    version grows by one, as for any change the rebalance plan depends on."""
+    row = _lock_cases(session, [case_id]).get(case_id)
+    if row is None:
+        row = get_case(session, case_id)  # raises 404
+    check_version("case", case_id, row.version, expected_version)
+    current = session.get(AssignmentRow, row.assignment_id) if row.assignment_id else None
+    if row.assigned_lawyer_id is None or current is None:
+        raise ApiProblem(
+            404, "not-assigned", "Not assigned", f"case {case_id} has no assignment to mark"
+        )
+    before = {"started": current.started, "pinned": current.pinned}
+    if flags.started is not None:
+        current.started = flags.started
+    if flags.pinned is not None:
+        current.pinned = flags.pinned
+    after = {"started": current.started, "pinned": current.pinned}
+    if after == before:
+        return Assigned(current, row, changed=False)
+    row.version += 1
+    row.updated_at = utcnow()
+    shown = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in after.items())
+    audit.record(
+        session,
+        who,
+        "assignment.flags",
+        "case",
+        case_id,
+        f"case {case_id} with {current.lawyer_id}: {shown}"
+        + (f" ({flags.note})" if flags.note else ""),
+        {"before": before, "after": after, "note": flags.note, "case_version": row.version},
+    )
+    return Assigned(current, row, changed=True)

@@ -158,6 +158,8 @@ def assignment_public(row: AssignmentRow, case_version: int) -> AssignmentPublic
         assigned_at=row.assigned_at,
         assigned_by=row.assigned_by,
         note=row.note,
+        started=row.started,
+        pinned=row.pinned,
         case_version=case_version,
     )
 

@@ -83,7 +83,8 @@ def serve(
     )
 
 
-def _database(database_url: str | None) -> Database:
+def open_database(database_url: str | None) -> Database:
+    """The service's database (the setting's URL unless one is given), migrated to head."""
     settings = Settings() if database_url is None else Settings(database_url=database_url)
     db = Database(settings)
     run_migrations(db.engine)
@@ -97,7 +98,7 @@ def keys_create(
     database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
 ) -> None:
     """Make a key; it is printed once (stdout) and stored hashed."""
-    db = _database(database_url)
+    db = open_database(database_url)
     try:
         with db.transaction(write=True) as session:
             from api import policies
@@ -121,7 +122,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None) -> None:
     """Key ids, names, roles and states (never the secrets)."""
-    db = _database(database_url)
+    db = open_database(database_url)
     try:
         with db.transaction(write=False) as session:
             rows = session.query(ApiKeyRow).order_by(ApiKeyRow.created_at).all()
@@ -137,7 +138,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (the part after asg_).")],
     database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
 ) -> None:
-    db = _database(database_url)
+    db = open_database(database_url)
     try:
         with db.transaction(write=True) as session:
             if not revoke_key(session, key_id):

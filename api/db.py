@@ -125,3 +125,45 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class DatabaseNotReady(RuntimeError):
+    """The URL does not lead to a service database at the newest schema."""
+
+
+def open_existing(url: str) -> Database:
+    """A service database that must already exist at the newest schema (a tool reading or
+    planning on the service's data must not create or migrate one by mistake)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseNotReady(f"{url!r} is not a database URL: {exc}") from exc
+    file = parsed.database
+    is_file = parsed.get_backend_name() == "sqlite" and bool(file) and file != ":memory:"
+    if is_file and not Path(str(file)).exists():  # connecting would create an empty file
+        raise DatabaseNotReady(f"{url!r}: no such database file {file}")
+    try:
+        db = Database(Settings(database_url=url))
+    except Exception as exc:  # a malformed URL or a missing driver: say which
+        raise DatabaseNotReady(f"cannot open {url!r}: {exc}") from exc
+    try:
+        head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
+        try:
+            with db.engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception as exc:
+            raise DatabaseNotReady(
+                f"{url!r} is not a service database (no schema version): {type(exc).__name__}"
+            ) from exc
+        if current != head:
+            raise DatabaseNotReady(
+                f"{url!r} has schema version {current}, this version reads {head}; start the "
+                "service on it once (it migrates) and try again"
+            )
+    except DatabaseNotReady:
+        db.dispose()
+        raise
+    return db

@@ -78,3 +78,118 @@ def run_batch_assignment(
         _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def run_rebalance(
+    conn: Connection,
+    problem_json: str,
+    versions: dict[str, int],
+    params: dict[str, Any],
+    parent_pid: int,
+) -> None:
+    """Plan a rebalance of the state in ``problem_json``; sends the RebalancePlan as JSON."""
+    _die_with_parent(parent_pid)
+    from assigner.domain import InputError, Problem
+    from assigner.rebalance import (
+        BudgetTooSmall,
+        RebalanceInfeasible,
+        default_move_budget,
+        rebalance,
+    )
+    from assigner.search.cpsat import Progress, SearchParams
+
+    start = time.monotonic()
+
+    def progress(p: Progress) -> None:
+        gap = (p.objective - p.bound) / max(1.0, abs(p.objective))
+        _send(
+            conn,
+            (
+                "progress",
+                {
+                    "phase": p.phase,
+                    "objective": int(p.objective),
+                    "bound": float(p.bound),
+                    "gap": float(gap),
+                    "elapsed_s": round(time.monotonic() - start, 3),
+                },
+            ),
+        )
+
+    try:
+        problem = Problem.model_validate_json(problem_json)
+        search = SearchParams(
+            time_limit_s=float(params["time_limit_s"]),
+            workers=int(params["workers"]),
+            seed=int(params["seed"]),
+            deterministic=bool(params["deterministic"]),
+        )
+        budget = params.get("max_moves")
+        max_moves = int(budget) if budget is not None else default_move_budget(len(problem.cases))
+        plan = rebalance(
+            problem, max_moves, params.get("max_moves_per_lawyer"), search, progress, versions
+        )
+        _send(conn, ("plan", plan.model_dump_json()))
+    except InputError as exc:
+        _send(conn, ("error", f"the stored state is not a valid problem: {exc}"))
+    except (BudgetTooSmall, RebalanceInfeasible) as exc:
+        _send(conn, ("error", str(exc)))
+    except Exception as exc:  # reported to the runner, which marks the job failed
+        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def run_scenario_job(
+    conn: Connection,
+    scenario: dict[str, Any],
+    baseline_json: str | None,
+    parent_pid: int,
+) -> None:
+    """Run a what-if scenario (solves one at a time: the server's cores serve requests too);
+    sends progress per solve, then ``("plan", {"results": ..., "report_html": ...})``."""
+    _die_with_parent(parent_pid)
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from assigner.domain import Problem
+    from scenarios.whatif.errors import ScenarioError
+    from scenarios.whatif.report import write_report
+    from scenarios.whatif.runner import RunProgress, run_scenario
+    from scenarios.whatif.spec import scenario_from_data
+
+    start = time.monotonic()
+
+    def progress(p: RunProgress) -> None:
+        sample = f"sample {p.sample + 1}"
+        _send(
+            conn,
+            (
+                "progress",
+                {
+                    "phase": f"{p.variant}, {sample}",
+                    "done": p.done,
+                    "total": p.total,
+                    "elapsed_s": round(time.monotonic() - start, 3),
+                },
+            ),
+        )
+
+    try:
+        spec = scenario_from_data(scenario, None).model_copy(update={"jobs": 1})
+        baseline = Problem.model_validate_json(baseline_json) if baseline_json else None
+        result = run_scenario(spec, progress, baseline=baseline)
+        with tempfile.TemporaryDirectory(prefix="assigner-scenario-") as tmp:
+            files = write_report(result, Path(tmp))
+            payload = {
+                "results": json.loads(files.results_json.read_text(encoding="utf-8")),
+                "report_html": files.report_html.read_text(encoding="utf-8"),
+            }
+        _send(conn, ("plan", json.dumps(payload)))
+    except ScenarioError as exc:
+        _send(conn, ("error", f"the scenario is refused: {exc}"))
+    except Exception as exc:  # reported to the runner, which marks the job failed
+        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()

@@ -8,18 +8,27 @@ server was killed or restarted): it is re-queued and run again from the start, o
 once it has been tried ``job_max_attempts`` times.  A graceful shutdown re-queues its job at
 once, without counting the attempt.
 
-Kinds: ``batch_assignment`` (assign the open, unassigned caseload now; with ``apply`` the plan's
-assignments are committed, each re-checked under the same locks as a single assignment).
+Kinds:
+
+- ``batch_assignment``: assign the open, unassigned caseload now; with ``apply`` the plan's
+  assignments are committed, each re-checked under the same locks as a single assignment;
+- ``rebalance``: a plan of moves from the full stored state within a move budget
+  (``assigner.rebalance``), kept for review (``api.rebalancing``: apply or reject); with
+  ``apply`` it is applied when the job ends (refused, and left pending, when the state changed);
+- ``scenario``: a what-if scenario (``scenarios.whatif``) on a generated tier or on the stored
+  state; the KPIs are the result, the HTML report a job artifact.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,18 +36,28 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api import assigning, audit, policies
+from api import assigning, audit, rebalancing
 from api.auth import Principal, Role
-from api.caseload import engine_case
 from api.db import Database
-from api.job_worker import run_batch_assignment
+from api.job_worker import run_batch_assignment, run_rebalance, run_scenario_job
 from api.metrics import Metrics
-from api.models import CaseRefRow, CaseRow, FirmRow, JobRow, LawyerLoadRow, LawyerRow, utcnow
+from api.models import JobArtifactRow, JobRow, utcnow
 from api.problems import ApiProblem, conflict, not_found
 from api.recommending import RosterCache
-from api.schemas import JobCreate, JobKind, JobProgress, JobPublic, JobStatus
+from api.scenario_jobs import REPORT_ARTIFACT, check_scenario_document, uses_service_state
+from api.schemas import (
+    JobCreate,
+    JobKind,
+    JobProgress,
+    JobPublic,
+    JobStatus,
+    ReviewStatus,
+    ScenarioJobCreate,
+)
 from api.settings import Settings
-from assigner.domain import Case, CurrentAssignment, Firm, Lawyer, Plan, Problem
+from api.state_export import Scope, StateInput, export_state
+from assigner.domain import Plan
+from assigner.rebalance import RebalancePlan
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +83,16 @@ def job_public(row: JobRow) -> JobPublic:
         created_by=row.created_by,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        review_status=ReviewStatus(row.review_status) if row.review_status else None,
+        reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by,
+        review_note=row.review_note,
     )
 
 
 def create_job(session: Session, body: JobCreate, who: Principal) -> JobRow:
+    if isinstance(body, ScenarioJobCreate):
+        check_scenario_document(body.params.scenario)
     row = JobRow(
         id=uuid.uuid4().hex,
         kind=str(body.kind),
@@ -114,6 +139,18 @@ def list_jobs(
     return list(rows), int(total)
 
 
+def get_artifact(session: Session, job_id: str, name: str) -> JobArtifactRow:
+    get_job(session, job_id)  # 404 for an unknown job
+    row = session.get(JobArtifactRow, (job_id, name))
+    if row is None:
+        raise not_found("job artifact", f"{job_id}/{name}")
+    return row
+
+
+def get_report(session: Session, job_id: str) -> JobArtifactRow:
+    return get_artifact(session, job_id, REPORT_ARTIFACT)
+
+
 def cancel_job(session: Session, job_id: str, who: Principal) -> JobRow:
     row = session.get(JobRow, job_id, with_for_update=True)
     if row is None:
@@ -129,114 +166,17 @@ def cancel_job(session: Session, job_id: str, who: Principal) -> JobRow:
     return row
 
 
-# ---- the batch assignment problem -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    problem: Problem
-    versions: dict[str, int]  # unassigned case id -> version seen
-
-
-def batch_problem(session: Session, as_of: datetime) -> BatchInput:
-    """Roster + the unassigned cases + the assigned cases they are related to (pinned to their
-    lawyers, so group rules hold against them), with loads net of those pinned cases."""
-    _, policy = policies.current(session)
-    open_rows = list(
-        session.execute(
-            select(CaseRow).where(CaseRow.assigned_lawyer_id.is_(None)).order_by(CaseRow.id)
-        ).scalars()
-    )
-    open_ids = {r.id for r in open_rows}
-    matters = {r.matter_id for r in open_rows if r.matter_id is not None}
-    linked = {x for r in open_rows for x in r.document.get("linked_case_ids") or []}
-    linking = (
-        set(
-            session.execute(
-                select(CaseRefRow.case_id).where(
-                    CaseRefRow.kind == "linked_case", CaseRefRow.ref_id.in_(open_ids)
-                )
-            ).scalars()
-        )
-        if open_ids
-        else set()
-    )
-    pinned_rows = [
-        r
-        for r in session.execute(
-            select(CaseRow).where(CaseRow.assigned_lawyer_id.is_not(None)).order_by(CaseRow.id)
-        ).scalars()
-        if r.matter_id in matters or r.id in linked or r.id in linking
-    ]
-    rows = open_rows + pinned_rows
-    included = {r.id for r in rows}
-    cases: list[Case] = []
-    pinned_hours: dict[str, float] = {}
-    for r in rows:
-        case = engine_case(r)
-        update_: dict[str, Any] = {
-            "linked_case_ids": [x for x in case.linked_case_ids if x in included]
-        }
-        if r.assigned_lawyer_id is not None:
-            update_["current_assignment"] = CurrentAssignment(
-                lawyer_id=r.assigned_lawyer_id, pinned=True
-            )
-            pinned_hours[r.assigned_lawyer_id] = pinned_hours.get(r.assigned_lawyer_id, 0.0) + (
-                r.assigned_hours or 0.0
-            )
-        cases.append(case.model_copy(update=update_))
-    pinned_count: dict[str, int] = {}
-    for r in pinned_rows:
-        assert r.assigned_lawyer_id is not None
-        pinned_count[r.assigned_lawyer_id] = pinned_count.get(r.assigned_lawyer_id, 0) + 1
-
-    loads = {
-        lawyer_id: (hours, count)
-        for lawyer_id, hours, count in session.execute(
-            select(
-                LawyerLoadRow.lawyer_id, LawyerLoadRow.assigned_hours, LawyerLoadRow.assigned_cases
-            )
-        )
-    }
-    lawyers = []
-    for doc in session.execute(select(LawyerRow.document).order_by(LawyerRow.id)).scalars():
-        lw = Lawyer.model_validate(doc)
-        hours, count = loads.get(lw.id, (0.0, 0))
-        lawyers.append(
-            lw.model_copy(
-                update={
-                    "current_load_hours": max(
-                        0.0, lw.current_load_hours + hours - pinned_hours.get(lw.id, 0.0)
-                    ),
-                    "current_open_cases": max(
-                        0, lw.current_open_cases + count - pinned_count.get(lw.id, 0)
-                    ),
-                }
-            )
-        )
-    firms = [
-        Firm.model_validate(doc)
-        for doc in session.execute(select(FirmRow.document).order_by(FirmRow.id)).scalars()
-    ]
-    problem = Problem(
-        name="batch-assignment",
-        as_of=as_of,
-        policy=policy,
-        firms=firms,
-        lawyers=lawyers,
-        cases=cases,
-    )
-    return BatchInput(problem, {r.id: r.version for r in open_rows})
+# ---- what each kind does ---------------------------------------------------------------------
 
 
 def apply_plan(
-    db: Database, cache: RosterCache, plan: Plan, batch: BatchInput, who: Principal, job_id: str
+    db: Database, cache: RosterCache, plan: Plan, batch: StateInput, who: Principal, job_id: str
 ) -> dict[str, Any]:
     """Commit the plan's assignments of the open cases, in chunks; each is re-checked under
     locks like a single assignment and skipped, with its reason, when it no longer holds."""
     applied: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    todo = [a for a in plan.assignments if a.case_id in batch.versions]
+    todo = [a for a in plan.assignments if a.case_id in batch.open_case_ids]
     for start in range(0, len(todo), _APPLY_CHUNK):
         with db.transaction(write=True) as session:
             for a in todo[start : start + _APPLY_CHUNK]:
@@ -268,7 +208,7 @@ def apply_plan(
                         }
                     )
     moved = [
-        a.case_id for a in plan.assignments if a.case_id not in batch.versions and a.moved_from
+        a.case_id for a in plan.assignments if a.case_id not in batch.open_case_ids and a.moved_from
     ]
     return {"applied": applied, "skipped": skipped, "not_moved": moved}
 
@@ -400,6 +340,7 @@ class JobRunner:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         progress: dict[str, Any] | None = None,
+        review: ReviewStatus | None = None,
     ) -> None:
         with self.db.transaction(write=True) as session:
             row = session.get(JobRow, job_id, with_for_update=True)
@@ -413,6 +354,11 @@ class JobRunner:
                 row.error = error
             if progress is not None:
                 row.progress = progress
+            if review is not None:
+                row.review_status = str(review)
+                if review is ReviewStatus.APPLIED:
+                    row.reviewed_at, row.reviewed_by = utcnow(), row.created_by
+                    row.review_note = "applied by the job (apply: true), without review"
             self.metrics.jobs.labels(row.kind, row.status).inc()
 
     def _requeue(self, job_id: str) -> None:
@@ -444,31 +390,109 @@ class JobRunner:
                 row.progress = progress
             return bool(row.cancel_requested)
 
+    def _prepare(self, job: JobRow) -> _ChildWork | dict[str, Any]:
+        """What the job's child process runs, or the result at once when there is nothing
+        to solve."""
+        params = dict(job.params)
+        now = datetime.now(UTC)
+        if job.kind == JobKind.BATCH_ASSIGNMENT:
+            with self.db.transaction(write=False) as session:
+                batch = export_state(session, now, Scope.BATCH, name="batch-assignment")
+            if not batch.open_case_ids:
+                return {"plan": None, "note": "no unassigned cases"}
+            return _ChildWork(
+                run_batch_assignment,
+                (batch.problem.model_dump_json(), params),
+                lambda text: self._batch_result(job, params, batch, text),
+            )
+        if job.kind == JobKind.REBALANCE:
+            with self.db.transaction(write=False) as session:
+                full = export_state(session, now, Scope.FULL, name="rebalance")
+            if not full.problem.cases:
+                return {"rebalance": None, "note": "no open cases"}
+            return _ChildWork(
+                run_rebalance,
+                (full.problem.model_dump_json(), full.versions, params),
+                lambda text: self._rebalance_result(job, params, text),
+                review=ReviewStatus.PENDING,
+            )
+        if job.kind == JobKind.SCENARIO:
+            scenario = params["scenario"]
+            baseline_json = None
+            if uses_service_state(scenario):
+                with self.db.transaction(write=False) as session:
+                    baseline_json = export_state(
+                        session, now, Scope.FULL, name="service-state"
+                    ).problem.model_dump_json()
+            return _ChildWork(
+                run_scenario_job,
+                (scenario, baseline_json),
+                lambda text: self._scenario_result(job, text),
+            )
+        raise RuntimeError(f"job {job.id}: unknown kind {job.kind!r}")
+
+    def _batch_result(
+        self, job: JobRow, params: dict[str, Any], batch: StateInput, text: str
+    ) -> dict[str, Any]:
+        plan = Plan.model_validate_json(text)
+        result: dict[str, Any] = {"plan": plan.model_dump(mode="json")}
+        if params.get("apply"):
+            result["applied"] = apply_plan(
+                self.db, self.cache, plan, batch, _job_actor(job), job.id
+            )
+        return result
+
+    def _rebalance_result(self, job: JobRow, params: dict[str, Any], text: str) -> dict[str, Any]:
+        plan = RebalancePlan.model_validate_json(text)
+        result: dict[str, Any] = {"rebalance": plan.model_dump(mode="json")}
+        if params.get("apply"):
+            try:
+                with self.db.transaction(write=True) as session:
+                    result["applied"] = rebalancing.write_plan(
+                        session, plan, _job_actor(job), f"rebalance job {job.id}"
+                    )
+            except ApiProblem as exc:
+                result["apply_refused"] = {"detail": exc.detail, **exc.extensions}
+        return result
+
+    def _scenario_result(self, job: JobRow, text: str) -> dict[str, Any]:
+        payload = json.loads(text)
+        with self.db.transaction(write=True) as session:
+            session.merge(
+                JobArtifactRow(
+                    job_id=job.id,
+                    name=REPORT_ARTIFACT,
+                    media_type="text/html; charset=utf-8",
+                    content=payload["report_html"],
+                    created_at=utcnow(),
+                )
+            )
+        return {"scenario": payload["results"], "report": f"/v1/jobs/{job.id}/report"}
+
     def _run(self, job: JobRow) -> None:
-        job_id, params = job.id, dict(job.params)
+        job_id = job.id
         log.info("job %s (%s) started, attempt %d", job_id, job.kind, job.attempts)
         started = time.monotonic()
-        with self.db.transaction(write=False) as session:
-            batch = batch_problem(session, datetime.now(UTC))
-        if not batch.versions:
+        work = self._prepare(job)
+        if isinstance(work, dict):
             self._finish(
                 job_id,
                 JobStatus.SUCCEEDED,
-                result={"plan": None, "note": "no unassigned cases"},
-                progress=JobProgress(elapsed_s=0.0).model_dump(),
+                result=work,
+                progress=JobProgress(elapsed_s=round(time.monotonic() - started, 3)).model_dump(),
             )
             return
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
-            target=run_batch_assignment,
-            args=(sender, batch.problem.model_dump_json(), params, os.getpid()),
+            target=work.target,
+            args=(sender, *work.args, os.getpid()),
             name=f"job-{job_id[:8]}",
             daemon=True,
         )
         child.start()
         sender.close()
         latest: dict[str, Any] | None = None
-        plan_json: str | None = None
+        output: str | None = None
         error: str | None = None
         beat_every = max(0.1, min(1.0, self.settings.job_lease_s / 3))
         last_beat = 0.0
@@ -482,7 +506,7 @@ class JobRunner:
                     if kind == "progress":
                         latest = payload
                     elif kind == "plan":
-                        plan_json = payload
+                        output = payload
                         break
                     else:
                         error = str(payload)
@@ -512,7 +536,7 @@ class JobRunner:
                 child.kill()
             receiver.close()
         final = {**(latest or {}), "elapsed_s": round(time.monotonic() - started, 3)}
-        if plan_json is None:
+        if output is None:
             self._finish(
                 job_id,
                 JobStatus.FAILED,
@@ -520,12 +544,26 @@ class JobRunner:
                 progress=final,
             )
             return
-        plan = Plan.model_validate_json(plan_json)
-        result: dict[str, Any] = {"plan": plan.model_dump(mode="json")}
-        if params.get("apply"):
-            who = Principal(
-                key_id=f"job-{job_id[:8]}", name=f"job {job_id} ({job.created_by})", role=Role.ADMIN
-            )
-            result["applied"] = apply_plan(self.db, self.cache, plan, batch, who, job_id)
-        self._finish(job_id, JobStatus.SUCCEEDED, result=result, progress=final)
+        result = work.finish(output)
+        review = work.review
+        if review is ReviewStatus.PENDING and "applied" in result:
+            review = ReviewStatus.APPLIED
+        self._finish(job_id, JobStatus.SUCCEEDED, result=result, progress=final, review=review)
         log.info("job %s succeeded in %.1f s", job_id, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class _ChildWork:
+    """A job's solve: the child entry point (``api.job_worker``), its arguments after the
+    pipe, and how its output becomes the job's result (run in the runner's thread)."""
+
+    target: Callable[..., None]
+    args: tuple[Any, ...]
+    finish: Callable[[str], dict[str, Any]]
+    review: ReviewStatus | None = None
+
+
+def _job_actor(job: JobRow) -> Principal:
+    return Principal(
+        key_id=f"job-{job.id[:8]}", name=f"job {job.id} ({job.created_by})", role=Role.ADMIN
+    )

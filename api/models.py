@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -197,6 +198,18 @@ class AssignmentRow(Base):
     withdrawn_by: Mapped[str | None] = mapped_column(String(128))
     withdraw_reason: Mapped[str | None] = mapped_column(String(32))
     withdraw_note: Mapped[str | None] = mapped_column(Text)
+    started: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="Work on the case has started with this lawyer (moved only if the policy allows).",
+    )
+    pinned: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="Kept with this lawyer by a person's decision (moved only if the policy allows).",
+    )
 
 
 class PolicyRow(Base):
@@ -227,6 +240,26 @@ class JobRow(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    review_status: Mapped[str | None] = mapped_column(
+        String(32), doc="Rebalance plans: pending, applied or rejected."
+    )
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class JobArtifactRow(Base):
+    """A file a job produced (the HTML report of a scenario job), served by the API."""
+
+    __tablename__ = "job_artifacts"
+
+    job_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class AuditRow(Base):

@@ -131,6 +131,10 @@ def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     errors = []
     for err in exc.errors():
         where, field = _field_path(tuple(err.get("loc", ())))
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            # a body that is one of several kinds: the field at fault is the discriminator
+            tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+            field = ".".join(p for p in (field, tag) if p)
         errors.append(FieldError(field=field, message=str(err.get("msg", "")), location=where))
     return _on_problem(request, invalid(errors))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,12 @@ class AssignmentPublic(BaseModel):
     assigned_at: datetime
     assigned_by: str
     note: str | None = None
+    started: bool = Field(
+        default=False, description="Work has started with this lawyer (rebalancing keeps it)."
+    )
+    pinned: bool = Field(
+        default=False, description="Kept with this lawyer by a decision (rebalancing keeps it)."
+    )
     case_version: int = Field(description="The case's version after the assignment.")
 
 
@@ -194,6 +200,23 @@ class AssignmentRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class AssignmentFlags(BaseModel):
+    """Mark the current assignment started or pinned (or clear the marks).  Rebalancing never
+    moves a started or pinned case unless the policy allows it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"started": True, "expected_version": 4}]},
+    )
+
+    started: bool | None = Field(default=None, description="Unchanged when omitted.")
+    pinned: bool | None = Field(default=None, description="Unchanged when omitted.")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="The case version the caller saw (or send If-Match)."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class WithdrawReason(StrEnum):
     COMPLAINT = "complaint"
     CONFLICT_DISCOVERED = "conflict_discovered"
@@ -216,6 +239,8 @@ class WithdrawalPublic(BaseModel):
 
 class JobKind(StrEnum):
     BATCH_ASSIGNMENT = "batch_assignment"
+    REBALANCE = "rebalance"
+    SCENARIO = "scenario"
 
 
 class JobStatus(StrEnum):
@@ -226,13 +251,22 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class BatchAssignmentParams(BaseModel):
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class SolveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time_limit_s: float = Field(default=10.0, gt=0)
+    time_limit_s: float = Field(default=10.0, gt=0, le=3600)
     seed: int = 0
     workers: int = Field(default=2, ge=1, le=16)
     deterministic: bool = False
+
+
+class BatchAssignmentParams(SolveSettings):
     apply: bool = Field(
         default=False,
         description="Commit the plan's assignments when the job ends (each re-checked under "
@@ -240,16 +274,96 @@ class BatchAssignmentParams(BaseModel):
     )
 
 
-class JobCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"kind": "batch_assignment", "params": {"time_limit_s": 20, "seed": 7}}]
-        },
+class RebalanceParams(SolveSettings):
+    time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    max_moves: int | None = Field(
+        default=None,
+        ge=0,
+        description="Move budget (default: 2% of the open cases, at least 1).  Assigning a "
+        "backlog case is not a move.",
+    )
+    max_moves_per_lawyer: int | None = Field(
+        default=None, ge=0, description="Moves away from / onto any one lawyer."
+    )
+    apply: bool = Field(
+        default=False,
+        description="Apply the plan when the job ends, without review (refused like a review "
+        "apply when the state changed meanwhile); otherwise it waits for review.",
     )
 
-    kind: JobKind
+
+class ScenarioParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: dict[str, Any] = Field(
+        description="The scenario document (the YAML/JSON file format of `assigner scenario "
+        "run`, as JSON).  Its baseline is a generated tier, or `database_url: service://` for "
+        "this service's stored state (roster, open cases, policy) when the job starts."
+    )
+
+
+class BatchJobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal[JobKind.BATCH_ASSIGNMENT]
     params: BatchAssignmentParams = Field(default_factory=BatchAssignmentParams)
+
+
+class RebalanceJobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal[JobKind.REBALANCE]
+    params: RebalanceParams = Field(default_factory=RebalanceParams)
+
+
+class ScenarioJobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal[JobKind.SCENARIO]
+    params: ScenarioParams
+
+
+JobCreate = Annotated[
+    BatchJobCreate | RebalanceJobCreate | ScenarioJobCreate,
+    Field(
+        discriminator="kind",
+        json_schema_extra={
+            "examples": [
+                {"kind": "batch_assignment", "params": {"time_limit_s": 20, "seed": 7}},
+                {"kind": "rebalance", "params": {"time_limit_s": 60, "max_moves": 40}},
+                {
+                    "kind": "scenario",
+                    "params": {
+                        "scenario": {
+                            "name": "summer leave",
+                            "baseline": {"database_url": "service://"},
+                            "samples": 3,
+                            "time_limit_s": 2,
+                            "variants": [
+                                {
+                                    "name": "10% on leave",
+                                    "changes": [{"kind": "leave", "share": 0.1, "days": 14}],
+                                }
+                            ],
+                        }
+                    },
+                },
+            ]
+        },
+    ),
+]
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000, description="Why; kept in the audit.")
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=2000, description="Why the plan is rejected.")
 
 
 class JobProgress(BaseModel):
@@ -257,6 +371,8 @@ class JobProgress(BaseModel):
     objective: int | None = None
     bound: float | None = None
     gap: float | None = None
+    done: int | None = Field(default=None, description="Scenario jobs: solves done.")
+    total: int | None = Field(default=None, description="Scenario jobs: solves in all.")
     elapsed_s: float = 0.0
 
 
@@ -267,7 +383,11 @@ class JobPublic(BaseModel):
     params: dict[str, Any]
     progress: JobProgress | None = None
     result: dict[str, Any] | None = Field(
-        default=None, description="When succeeded: the Plan and, with apply, what was applied."
+        default=None,
+        description="When succeeded: batch_assignment, the Plan and, with apply, what was "
+        "applied; rebalance, the RebalancePlan (`assigner rebalance schema`) and, once applied, "
+        "what was written; scenario, the KPIs per variant (the HTML report is at "
+        "/v1/jobs/{id}/report).",
     )
     error: str | None = None
     attempts: int
@@ -276,6 +396,12 @@ class JobPublic(BaseModel):
     created_by: str
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    review_status: ReviewStatus | None = Field(
+        default=None, description="Rebalance jobs: the plan's review (pending, applied, rejected)."
+    )
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
 
 
 class JobPage(PageMeta):

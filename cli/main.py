@@ -21,6 +21,7 @@ from assigner.explain.explain import explain_case
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.verify import PlanViolation
 from cli.rebalance import rebalance_app
+from scenarios.whatif.baseline import set_snapshot_loader
 from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
@@ -34,6 +35,20 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(rebalance_app, name="rebalance")
 console = Console(stderr=True)
 out = Console()
+
+
+def _database_snapshot(url: str) -> Problem:
+    from api.state_export import snapshot_from_url
+
+    return snapshot_from_url(url)
+
+
+@app.callback()
+def _register_snapshot_loader() -> None:
+    """Legal aid assignment: qualified, conflict-free, nearby, not overloaded."""
+    # Scenario baselines `database_url: sqlite:///...` read the service's database through
+    # its exporter (``scenarios`` does not import the service).
+    set_snapshot_loader(_database_snapshot)
 
 
 class _ProgressView:

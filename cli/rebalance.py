@@ -4,7 +4,8 @@ Mounted by ``cli/main.py`` as ``app.add_typer(rebalance_app, name="rebalance")``
 
     assigner rebalance --problem STATE.json [--max-moves N] [--max-moves-per-lawyer K]
                        [--time-limit S] [--seed N] [--out PLAN.json] [--apply [--applied OUT.json]]
-    assigner rebalance --db URL ...          (needs the API's state export; see _from_database)
+    assigner rebalance --db URL [--max-moves N] [--apply] ...   (the service's database: the
+        plan is kept there as a rebalance job pending review, or applied at once with --apply)
     assigner rebalance apply PLAN.json --problem STATE.json [--applied OUT.json]
     assigner rebalance schema
 
@@ -14,8 +15,10 @@ cases that break a rule together; 3 the state changed since the plan was made (t
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -24,6 +27,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from api.auth import Principal, Role
 from assigner.domain import InputError, Problem, load_problem
 from assigner.rebalance import (
     BudgetTooSmall,
@@ -31,6 +35,7 @@ from assigner.rebalance import (
     RebalancePlan,
     StateChanged,
     apply_to_problem,
+    default_move_budget,
     rebalance,
 )
 from assigner.search.cpsat import Progress, SearchParams
@@ -38,8 +43,6 @@ from assigner.verify import PlanViolation
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MOVE_SHARE = 0.02
-"""Without --max-moves, the budget is this share of the cases in the state (at least 1)."""
 EXIT_INPUT = 2
 EXIT_STATE_CHANGED = 3
 
@@ -66,21 +69,98 @@ def _load(path: Path) -> Problem:
         raise typer.Exit(code=EXIT_INPUT) from exc
 
 
-def _from_database(url: str) -> NoReturn:
-    """The stored state as a Problem (all open cases with their current lawyer and started /
-    pinned flags, case versions) must come from the API, which owns the schema; it has no such
-    export yet (``api.jobs.batch_problem`` exports only the unassigned cases, with every
-    assigned case pinned), so planning from a database is refused rather than guessed."""
-    _fail(
-        f"--db {url}: the API does not export the rebalance state yet (open cases with their "
-        "current lawyer, started and pinned flags and versions); use --problem FILE"
-    )
+def _cli_principal() -> Principal:
+    user = getpass.getuser()
+    return Principal(key_id="cli", name=f"assigner rebalance ({user})", role=Role.ADMIN)
 
 
-def _budget(problem: Problem, max_moves: int | None) -> int:
-    if max_moves is not None:
-        return max_moves
-    return max(1, int(DEFAULT_MOVE_SHARE * len(problem.cases)))
+def _plan_database(
+    url: str,
+    max_moves: int | None,
+    max_moves_per_lawyer: int | None,
+    params: SearchParams,
+    apply: bool,
+    output: Path | None,
+    show: int,
+) -> None:
+    """Plan from the service's stored state; keep the plan there as a rebalance job pending
+    review (``POST /v1/jobs/{id}/apply`` or ``/reject``), or apply it at once with --apply."""
+    from api.db import DatabaseNotReady, open_existing
+    from api.problems import ApiProblem
+    from api.rebalancing import apply as apply_job
+    from api.rebalancing import store
+    from api.state_export import Scope, export_state
+
+    try:
+        db = open_existing(url)
+    except DatabaseNotReady as exc:
+        _fail(f"--db: {exc}")
+    try:
+        try:
+            with db.transaction(write=False) as session:
+                state = export_state(session, datetime.now(UTC), Scope.FULL, name="rebalance")
+        except RuntimeError as exc:  # no policy: not a service database
+            _fail(f"--db {url}: {exc}")
+        if not state.problem.cases:
+            out.print("no open cases: nothing to rebalance")
+            return
+        plan = _make_plan(state.problem, max_moves, max_moves_per_lawyer, params, state.versions)
+        _summary(plan, show)
+        if output is not None:
+            output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+            console.print(f"plan written to {output}")
+        who = _cli_principal()
+        job_params = {
+            "max_moves": plan.budget.max_moves,
+            "max_moves_per_lawyer": max_moves_per_lawyer,
+            "time_limit_s": params.time_limit_s,
+            "seed": params.seed,
+            "workers": params.workers,
+            "deterministic": params.deterministic,
+            "apply": apply,
+            "source": "assigner rebalance --db",
+        }
+        with db.transaction(write=True) as session:
+            job_id = store(session, plan, job_params, who).id
+        console.print(f"plan kept for review as rebalance job {job_id}")
+        if not apply:
+            return
+        try:
+            with db.transaction(write=True) as session:
+                written = apply_job(session, job_id, who, "applied by assigner rebalance --apply")
+                result = dict(written.result or {}).get("applied", {})
+        except ApiProblem as exc:
+            for change in exc.extensions.get("changes", [])[:50]:
+                console.print(f"[red]changed:[/] {change}")
+            _fail(f"not applied (the plan stays pending): {exc.detail}", EXIT_STATE_CHANGED)
+        out.print(
+            f"applied: {result.get('moved', 0)} moves, {result.get('assigned', 0)} backlog "
+            f"cases assigned, {result.get('left_open', 0)} left open (job {job_id})"
+        )
+    finally:
+        db.dispose()
+
+
+def _make_plan(
+    problem: Problem,
+    max_moves: int | None,
+    max_moves_per_lawyer: int | None,
+    params: SearchParams,
+    versions: dict[str, int] | None = None,
+) -> RebalancePlan:
+    view = _ProgressLine()
+    budget = max_moves if max_moves is not None else default_move_budget(len(problem.cases))
+    try:
+        with view.live:
+            return rebalance(problem, budget, max_moves_per_lawyer, params, view, versions)
+    except InputError as exc:
+        for issue in exc.issues:
+            console.print(f"[red]input error:[/] {issue}")
+        raise typer.Exit(code=EXIT_INPUT) from exc
+    except (BudgetTooSmall, RebalanceInfeasible) as exc:
+        _fail(str(exc))
+    except PlanViolation as exc:
+        _fail(f"the plan failed verification and was not written: {exc}")
 
 
 def _summary(plan: RebalancePlan, show: int) -> None:
@@ -154,17 +234,20 @@ def plan_command(
     problem_path: Annotated[
         Path | None, typer.Option("--problem", help="The state as a Problem JSON file.")
     ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL of the service.")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL of the service (e.g. sqlite:///assigner.db)."),
+    ] = None,
     max_moves: Annotated[
         int | None,
-        typer.Option(help="Move budget (default: 2% of the cases in the state).", min=0),
+        typer.Option(help="Move budget (default: 2% of the open cases, at least 1).", min=0),
     ] = None,
     max_moves_per_lawyer: Annotated[
         int | None, typer.Option(help="Moves away from / onto any one lawyer.", min=0)
     ] = None,
-    time_limit: Annotated[float, typer.Option(help="Search wall-clock seconds.")] = 60.0,
+    time_limit: Annotated[float, typer.Option(help="Search wall-clock seconds.", min=0.001)] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    workers: Annotated[int, typer.Option(help="Solver threads.")] = 2,
+    workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Work limits instead of wall-clock limits where possible.")
     ] = False,
@@ -172,7 +255,12 @@ def plan_command(
         Path | None, typer.Option("--out", "-o", help="Write the plan (JSON) here.")
     ] = None,
     apply: Annotated[
-        bool, typer.Option("--apply", help="Apply the plan at once (no review).")
+        bool,
+        typer.Option(
+            "--apply",
+            help="Apply the plan at once (no review); with --db the plan is otherwise kept "
+            "in the database pending review.",
+        ),
     ] = False,
     applied: Annotated[
         Path | None,
@@ -188,25 +276,15 @@ def plan_command(
         return
     if (problem_path is None) == (db is None):
         _fail("give exactly one of --problem FILE and --db URL")
+    params = SearchParams(time_limit, workers, seed, deterministic)
     if db is not None:
-        _from_database(db)
+        if applied is not None:
+            _fail("--applied is for --problem files; with --db the database is updated")
+        _plan_database(db, max_moves, max_moves_per_lawyer, params, apply, output, show)
+        return
     assert problem_path is not None
     problem = _load(problem_path)
-    params = SearchParams(time_limit, workers, seed, deterministic)
-    view = _ProgressLine()
-    try:
-        with view.live:
-            plan = rebalance(
-                problem, _budget(problem, max_moves), max_moves_per_lawyer, params, view
-            )
-    except InputError as exc:
-        for issue in exc.issues:
-            console.print(f"[red]input error:[/] {issue}")
-        raise typer.Exit(code=EXIT_INPUT) from exc
-    except (BudgetTooSmall, RebalanceInfeasible) as exc:
-        _fail(str(exc))
-    except PlanViolation as exc:
-        _fail(f"the plan failed verification and was not written: {exc}")
+    plan = _make_plan(problem, max_moves, max_moves_per_lawyer, params)
     _summary(plan, show)
     if output is not None:
         output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")

@@ -1,4 +1,5 @@
-"""/v1/cases/{id}/assignment: assign (optimistic concurrency) and withdraw (with a reason)."""
+"""/v1/cases/{id}/assignment: assign (optimistic concurrency), mark started / pinned, and
+withdraw (with a reason)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from api import assigning, caseload
 from api.deps import CaseWriter, IfMatch, Reader, ServicesDep, SessionDep, WriteSessionDep
 from api.problems import ApiProblem, problem_response
 from api.routes.common import NOT_FOUND
-from api.schemas import AssignmentPublic, AssignmentRequest, WithdrawalPublic, WithdrawReason
+from api.schemas import (
+    AssignmentFlags,
+    AssignmentPublic,
+    AssignmentRequest,
+    WithdrawalPublic,
+    WithdrawReason,
+)
 from api.versions import etag, require_version
 
 router = APIRouter(prefix="/v1/cases/{case_id}/assignment", tags=["assignment"])
@@ -86,6 +93,28 @@ def put_assignment(
     finally:
         services.metrics.assignments.labels("assign", outcome).inc()
     response.status_code = 201 if done.changed else 200
+    response.headers["ETag"] = etag(done.case.version)
+    return caseload.assignment_public(done.assignment, done.case.version)
+
+
+@router.patch(
+    "",
+    response_model=AssignmentPublic,
+    responses={404: NOT_FOUND, 409: REFUSED, 428: PRECONDITION},
+)
+def mark_assignment(
+    case_id: str,
+    body: Annotated[AssignmentFlags, Body()],
+    who: CaseWriter,
+    session: WriteSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssignmentPublic:
+    """Mark the current assignment started (work has begun) or pinned (keep this lawyer), or
+    clear a mark.  Nightly rebalancing never moves a started or pinned case unless the policy
+    allows it.  The case version you saw is required; it grows by one when a mark changes."""
+    expected = require_version(if_match, body.expected_version)
+    done = assigning.set_flags(session, case_id, body, expected, who)
     response.headers["ETag"] = etag(done.case.version)
     return caseload.assignment_public(done.assignment, done.case.version)
 

@@ -1,16 +1,26 @@
-"""/v1/jobs: batch work that outlives a request (and a server restart)."""
+"""/v1/jobs: batch work that outlives a request (and a server restart); the review of rebalance
+plans (apply / reject) and the reports of scenario jobs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import HTMLResponse
 
-from api import jobs
+from api import jobs, rebalancing
 from api.deps import Admin, PagingDep, Reader, SessionDep, WriteSessionDep
 from api.problems import problem_response
 from api.routes.common import NOT_FOUND
-from api.schemas import JobCreate, JobKind, JobPage, JobPublic, JobStatus
+from api.schemas import (
+    JobCreate,
+    JobKind,
+    JobPage,
+    JobPublic,
+    JobStatus,
+    RejectRequest,
+    ReviewRequest,
+)
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -57,3 +67,60 @@ def list_jobs(
 def cancel_job(job_id: str, who: Admin, session: WriteSessionDep) -> JobPublic:
     """Cancel a queued job at once, or stop a running one within a moment (administrator)."""
     return jobs.job_public(jobs.cancel_job(session, job_id, who))
+
+
+STATE_CHANGED = problem_response(
+    "Not applied: the state changed since the plan was made (`changes` lists how), or the "
+    "plan is not pending review; nothing was written",
+    {
+        "type": "/problems/state-changed",
+        "title": "State changed since planning",
+        "status": 409,
+        "detail": "not applied: the state changed since the plan was made: case C0107: "
+        "version 3 -> 4",
+        "instance": "/v1/jobs/6f1c.../apply",
+        "reason": "state-changed",
+        "changes": ["case C0107: version 3 -> 4"],
+        "changes_total": 1,
+    },
+)
+
+
+@router.post(
+    "/{job_id}/apply",
+    response_model=JobPublic,
+    responses={404: NOT_FOUND, 409: STATE_CHANGED},
+)
+def apply_plan(
+    job_id: str,
+    who: Admin,
+    session: WriteSessionDep,
+    body: Annotated[ReviewRequest | None, Body()] = None,
+) -> JobPublic:
+    """Apply a rebalance job's plan after review (administrator): every move and backlog
+    assignment in one transaction, or nothing.  409 ``state-changed`` when any case, lawyer,
+    load, mark or the policy changed since planning; plan again then."""
+    return jobs.job_public(rebalancing.apply(session, job_id, who, body.note if body else None))
+
+
+@router.post(
+    "/{job_id}/reject",
+    response_model=JobPublic,
+    responses={404: NOT_FOUND, 409: problem_response("The plan is not pending review")},
+)
+def reject_plan(
+    job_id: str, who: Admin, session: WriteSessionDep, body: Annotated[RejectRequest, Body()]
+) -> JobPublic:
+    """Reject a rebalance job's plan (administrator), saying why; nothing is changed."""
+    return jobs.job_public(rebalancing.reject(session, job_id, who, body.note))
+
+
+@router.get(
+    "/{job_id}/report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, 404: NOT_FOUND},
+)
+def scenario_report(job_id: str, _: Reader, session: SessionDep) -> HTMLResponse:
+    """The HTML report of a finished scenario job (charts embedded)."""
+    row = jobs.get_report(session, job_id)
+    return HTMLResponse(row.content, media_type=row.media_type)

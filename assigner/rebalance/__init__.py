@@ -1,6 +1,11 @@
 """Rebalancing: a plan of moves from the current state within a move budget, explained."""
 
-from assigner.rebalance.budget import BudgetTooSmall, RebalanceInfeasible
+from assigner.rebalance.budget import (
+    DEFAULT_MOVE_SHARE,
+    BudgetTooSmall,
+    RebalanceInfeasible,
+    default_move_budget,
+)
 from assigner.rebalance.documents import (
     BudgetReport,
     Move,
@@ -20,6 +25,7 @@ from assigner.rebalance.snapshot import (
 )
 
 __all__ = [
+    "DEFAULT_MOVE_SHARE",
     "BudgetReport",
     "BudgetTooSmall",
     "Move",
@@ -33,6 +39,7 @@ __all__ = [
     "StateChanged",
     "apply_check",
     "apply_to_problem",
+    "default_move_budget",
     "fingerprint",
     "planned_state",
     "rebalance",

@@ -40,6 +40,13 @@ from assigner.search.instance import (
 )
 
 UNLIMITED = np.iinfo(np.int64).max // 4
+DEFAULT_MOVE_SHARE = 0.02
+"""Without an explicit budget, a nightly run may move this share of the open cases (the issue's
+benchmark budget: 2% of open cases), at least one."""
+
+
+def default_move_budget(open_cases: int) -> int:
+    return max(1, int(DEFAULT_MOVE_SHARE * open_cases))
 
 
 class BudgetTooSmall(ValueError):

@@ -74,6 +74,9 @@ def test_cancel_a_queued_job(api: Api) -> None:
     assert again.status_code == 409
     assert again.json()["reason"] == "finished"
     assert api.get("/v1/jobs/nope").status_code == 404
-    bad = api.post("/v1/jobs", json={"kind": "rebalance"})
+    bad = api.post("/v1/jobs", json={"kind": "tidy_up"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "kind"
+    no_scenario = api.post("/v1/jobs", json={"kind": "scenario"})
+    assert no_scenario.status_code == 422
+    assert no_scenario.json()["errors"][0]["field"] == "scenario.params"

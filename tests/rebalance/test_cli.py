@@ -98,12 +98,19 @@ def test_budget_below_forced_moves_exits_2(state_file: Path) -> None:
     assert "needs at least" in result.output
 
 
-def test_db_is_refused_until_the_api_exports_the_state() -> None:
-    """Tests that --db is refused with a clear message and exit code 2 (no exporter yet), and
-    that giving neither or both sources is refused."""
-    result = runner.invoke(_app(), ["rebalance", "--db", "sqlite:///nowhere.db"])
+def test_db_that_is_not_a_service_database_is_refused(tmp_path: Path) -> None:
+    """Tests that --db on a database that is not the service's is refused with a clear
+    message and exit code 2, without creating anything, and that giving neither or both
+    sources is refused."""
+    target = tmp_path / "nowhere.db"
+    result = runner.invoke(_app(), ["rebalance", "--db", f"sqlite:///{target}"])
     assert result.exit_code == EXIT_INPUT
-    assert "does not export" in result.output
+    assert "no such database file" in result.output
+    assert not target.exists()
+    target.write_bytes(b"")
+    foreign = runner.invoke(_app(), ["rebalance", "--db", f"sqlite:///{target}"])
+    assert foreign.exit_code == EXIT_INPUT
+    assert "not a service database" in foreign.output
     assert runner.invoke(_app(), ["rebalance"]).exit_code == EXIT_INPUT
 
 
