@@ -62,18 +62,18 @@ def set_snapshot_loader(loader: SnapshotLoader | None) -> None:
 def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
     """The service's stored state as a Problem.
 
-    Uses ``loader``, else the registered loader; without either, ``file:PATH`` or a path
-    ending in ``.json`` is read as a Problem document dumped by the service.
+    ``file:PATH`` or a path ending in ``.json`` is read as a Problem document dumped by the
+    service; any other URL goes to ``loader``, else the registered loader.
     """
-    chosen = loader or _snapshot_loader
-    if chosen is not None:
-        return chosen(url)
     path_text = url.removeprefix("file://").removeprefix("file:")
     if url.startswith("file:") or path_text.endswith(".json"):
         path = Path(path_text)
         if not path.exists():
             raise SnapshotUnavailableError(f"snapshot file {path} does not exist")
         return load_problem(path)
+    chosen = loader or _snapshot_loader
+    if chosen is not None:
+        return chosen(url)
     raise SnapshotUnavailableError(
         f"cannot read the database snapshot {url!r}: no exporter is registered (the service "
         "registers one with scenarios.whatif.baseline.set_snapshot_loader). Export the stored "

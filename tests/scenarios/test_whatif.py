@@ -223,9 +223,12 @@ def test_scenario_error_survives_pickling() -> None:
     assert back.issues == err.issues and back.source == "x.yaml" and str(back) == str(err)
 
 
-def test_snapshot_baseline_reads_dumped_problem(tmp_path: Path) -> None:
+def test_snapshot_baseline_reads_dumped_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tests that a database URL without an exporter is refused clearly, and that a Problem
     JSON dumped by the service serves as the snapshot."""
+    monkeypatch.setattr("scenarios.whatif.baseline._snapshot_loader", None)
     with pytest.raises(SnapshotUnavailableError, match="no exporter is registered"):
         load_snapshot("sqlite:///nowhere.db")
     problem = generate_county("tiny", 2)
