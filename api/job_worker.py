@@ -11,8 +11,12 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assigner.search.cpsat import Progress
 
 
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
@@ -36,14 +40,9 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
-def run_batch_assignment(
-    conn: Connection, problem_json: str, params: dict[str, Any], parent_pid: int
-) -> None:
-    _die_with_parent(parent_pid)
-    from assigner.domain import InputError, Problem
-    from assigner.engine import solve_problem
-    from assigner.search.cpsat import Progress, SearchParams
-
+def _solver_progress(conn: Connection) -> Callable[[Progress], None]:
+    """A search progress callback (``assigner.search.cpsat.Progress``) that reports each
+    improving solution to the runner with the gap and the time since the job's solve began."""
     start = time.monotonic()
 
     def progress(p: Progress) -> None:
@@ -61,6 +60,19 @@ def run_batch_assignment(
                 },
             ),
         )
+
+    return progress
+
+
+def run_batch_assignment(
+    conn: Connection, problem_json: str, params: dict[str, Any], parent_pid: int
+) -> None:
+    _die_with_parent(parent_pid)
+    from assigner.domain import InputError, Problem
+    from assigner.engine import solve_problem
+    from assigner.search.cpsat import SearchParams
+
+    progress = _solver_progress(conn)
 
     try:
         problem = Problem.model_validate_json(problem_json)
@@ -96,25 +108,9 @@ def run_rebalance(
         default_move_budget,
         rebalance,
     )
-    from assigner.search.cpsat import Progress, SearchParams
+    from assigner.search.cpsat import SearchParams
 
-    start = time.monotonic()
-
-    def progress(p: Progress) -> None:
-        gap = (p.objective - p.bound) / max(1.0, abs(p.objective))
-        _send(
-            conn,
-            (
-                "progress",
-                {
-                    "phase": p.phase,
-                    "objective": int(p.objective),
-                    "bound": float(p.bound),
-                    "gap": float(gap),
-                    "elapsed_s": round(time.monotonic() - start, 3),
-                },
-            ),
-        )
+    progress = _solver_progress(conn)
 
     try:
         problem = Problem.model_validate_json(problem_json)
