@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from assigner.domain.catalogue import Catalogue, default_catalogue
 from assigner.domain.errors import InputError, InputIssue
-from assigner.domain.problem import Problem
+from assigner.domain.problem import Problem, Side
 
 
 def _record_name(data: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -51,6 +51,23 @@ def _duplicates(kind: str, ids: list[str]) -> list[InputIssue]:
         for i, n in counts.items()
         if n > 1
     ]
+
+
+CRIMINAL_DEFENCE_AREA = "criminal_defence"
+CRIMINAL_VICTIM_AREA = "criminal_victim"
+
+
+def sides_of_area(practice_area: str) -> frozenset[Side]:
+    """The sides a case of this practice area can take in a matter: the accused in criminal
+    defence, the victim in victim representation, claimant or respondent in civil,
+    administrative and other matters.  ``side`` defaults to defendant, so a civil case in a
+    matter must say its side (both sides defaulting to defendant would read as co-defendants,
+    and the rule that opposing sides never share a firm would not see them)."""
+    if practice_area == CRIMINAL_DEFENCE_AREA:
+        return frozenset({Side.DEFENDANT})
+    if practice_area == CRIMINAL_VICTIM_AREA:
+        return frozenset({Side.VICTIM})
+    return frozenset({Side.CLAIMANT, Side.RESPONDENT})
 
 
 def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]:
@@ -104,6 +121,19 @@ def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]
                     f"({known})",
                 )
             )
+        if ct is not None and case.matter_id is not None:
+            allowed = sides_of_area(ct.practice_area)
+            if case.side not in allowed:
+                shown = " or ".join(repr(str(x)) for x in sorted(allowed))
+                issues.append(
+                    InputIssue(
+                        rec,
+                        "side",
+                        f"side {str(case.side)!r} does not fit a {ct.practice_area} case in "
+                        f"matter {case.matter_id!r}: use {shown} (the conflict rules between "
+                        "the sides of a matter depend on it)",
+                    )
+                )
         for g in case.priority_groups:
             if g not in groups:
                 issues.append(InputIssue(rec, "priority_groups", f"unknown priority group {g!r}"))

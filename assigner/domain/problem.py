@@ -170,7 +170,12 @@ class Case(BaseModel):
         description="Cases of one matter (co-defendants, the victim and the defendants, both "
         "sides of a civil dispute) share a matter id.",
     )
-    side: Side = Side.DEFENDANT
+    side: Side = Field(
+        default=Side.DEFENDANT,
+        description="The client's side in the matter: defendant (criminal defence), victim "
+        "(victim representation), claimant or respondent (every other matter); checked "
+        "against the case type when matter_id is set.",
+    )
     linked_case_ids: list[str] = Field(default_factory=list)
     parties: list[Party] = Field(default_factory=list)
     prior_lawyer_id: str | None = None

@@ -120,3 +120,18 @@ def test_all_issues_reported_together() -> None:
     data["cases"][0]["case_type"] = "piracy"
     issues = refused(data)
     assert len(issues) == 2
+
+
+def test_side_must_fit_the_case_type_in_a_matter() -> None:
+    """Tests that a civil case in a matter left on the default side (defendant) is refused
+    naming the side field (both sides defaulting would read as co-defendants and hide the
+    opposing-sides rule), and that claimant against respondent loads."""
+    data = valid()
+    for c in data["cases"]:
+        c["matter_id"] = "W1"
+    issues = refused(data)
+    assert len(issues) == 2
+    assert issues[0].startswith("cases[0] (id C1).side: side 'defendant' does not fit a labour")
+    data["cases"][0]["side"] = "claimant"
+    data["cases"][1]["side"] = "respondent"
+    assert len(load_problem(data).cases) == 2

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from assigner.domain import Problem, ProviderKind, default_catalogue, validate_problem
+from assigner.domain.loading import sides_of_area
 from tests.factory import AS_OF, HERE
 
 NAME_POOL: tuple[str, ...] = (
@@ -82,6 +83,7 @@ def random_problem_data(
     cat = default_catalogue()
     areas = list(cat.practice_areas)
     types = list(cat.case_types)
+    area_of = {name: ct.practice_area for name, ct in cat.case_types.items()}
     kinds = list(ProviderKind)
     jurisdictions = ["J1", "J2", "J3"]
     n_firms = max(1, n_firms)
@@ -167,7 +169,7 @@ def random_problem_data(
                 "priority_groups": [g for g in ("minor", "detained") if rng.random() < 0.2],
                 "flags": (["possible_life_or_death_sentence"] if rng.random() < 0.15 else []),
                 "matter_id": f"M{rng.randrange(n_matters) + 1}" if rng.random() < 0.5 else None,
-                "side": rng.choice(["defendant", "defendant", "victim", "claimant", "respondent"]),
+                "side": rng.choice(sorted(sides_of_area(area_of[case_type]))),
                 "linked_case_ids": [f"C{other + 1}"] if other != c and rng.random() < 0.1 else [],
                 "parties": parties,
                 "excluded_lawyer_ids": (

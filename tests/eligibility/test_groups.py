@@ -30,7 +30,7 @@ def _criminal_matter(forbid_same_firm: bool = False) -> Problem:
         make_case("C1", matter_id="M1"),
         make_case("C2", matter_id="M1"),
         make_case("C3", matter_id="M1"),
-        make_case("C4", matter_id="M1", side="victim"),
+        make_case("C4", matter_id="M1", side="victim", case_type="victim_representation"),
         make_case("C5", matter_id="M2"),
     ]
     lawyers = [
