@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from api import policies
@@ -41,6 +41,35 @@ def record(
     )
     session.add(row)
     return row
+
+
+def entry(
+    who: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    explanation: str,
+    details: dict[str, Any],
+    policy_version: int,
+) -> dict[str, Any]:
+    """One audit entry as column values, for :func:`record_many`."""
+    return {
+        "at": utcnow(),
+        "actor": who.actor,
+        "role": str(who.role),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "policy_version": policy_version,
+        "explanation": explanation,
+        "details": details,
+    }
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Add many entries in one batched INSERT, in the request's transaction."""
+    if entries:
+        session.execute(insert(AuditRow), entries)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from api import audit, state
@@ -174,12 +174,7 @@ def write_plan(
         for case_id, before in plan.state.cases.items()
         if (target[case_id].lawyer_id if case_id in target else None) != before.lawyer_id
     ]
-    rows = {
-        r.id: r
-        for r in session.execute(
-            select(CaseRow).where(CaseRow.id.in_(changed)).execution_options(populate_existing=True)
-        ).scalars()
-    }
+    rows = now_state.case_rows  # read (and locked) by export_state: no further reads
     loads = {
         r.lawyer_id: r
         for r in session.execute(
@@ -187,94 +182,129 @@ def write_plan(
         ).scalars()
     }
     now = utcnow()
-    moved = assigned = opened = 0
+    # The writes go as batched statements (one INSERT of the new assignments with their ids
+    # returned, one of the audit entries, one UPDATE per column set of the cases), not one
+    # ORM object per row: a county writes tens of thousands of rows here.
+    new_rows: list[dict[str, Any]] = []
+    withdrawn: list[dict[str, Any]] = []
     for case_id in changed:
         row = rows[case_id]
         new = target.get(case_id)
         previous = row.assigned_lawyer_id
-        move = moves.get(case_id)
         if previous is not None:
+            move = moves.get(case_id)
             if move is None:
                 raise RuntimeError(f"plan moves case {case_id} without a move record")
-            old = session.get(AssignmentRow, row.assignment_id) if row.assignment_id else None
-            if old is not None:
-                old.withdrawn_at, old.withdrawn_by = now, who.actor
-                old.withdraw_reason = "rebalanced"
-                old.withdraw_note = f"{origin}: {move.reason}"
+            if row.assignment_id is not None:
+                withdrawn.append(
+                    {
+                        "id": row.assignment_id,
+                        "withdrawn_at": now,
+                        "withdrawn_by": who.actor,
+                        "withdraw_reason": "rebalanced",
+                        "withdraw_note": f"{origin}: {move.reason}",
+                    }
+                )
             load = loads[previous]
             load.assigned_hours = max(0.0, load.assigned_hours - (row.assigned_hours or 0.0))
             load.assigned_cases = max(0, load.assigned_cases - 1)
-        if new is None:
-            row.assigned_lawyer_id, row.assigned_hours, row.assignment_id = None, None, None
-            opened += 1
-        else:
-            assignment = AssignmentRow(
-                case_id=case_id,
-                lawyer_id=new.lawyer_id,
-                workload_hours=new.workload_hours,
-                cost_points=new.cost_points,
-                terms=new.terms,
-                policy_version=plan.policy_version,
-                assigned_at=now,
-                assigned_by=who.actor,
-                note=origin,
-                withdrawn_at=None,
-                withdrawn_by=None,
-                withdraw_reason=None,
-                withdraw_note=None,
-                started=False,
-                pinned=False,
+        if new is not None:
+            new_rows.append(
+                {
+                    "case_id": case_id,
+                    "lawyer_id": new.lawyer_id,
+                    "workload_hours": new.workload_hours,
+                    "cost_points": new.cost_points,
+                    "terms": new.terms,
+                    "policy_version": plan.policy_version,
+                    "assigned_at": now,
+                    "assigned_by": who.actor,
+                    "note": origin,
+                    "started": False,
+                    "pinned": False,
+                }
             )
-            session.add(assignment)
-            session.flush()
             target_load = loads[new.lawyer_id]
             target_load.assigned_hours += new.workload_hours
             target_load.assigned_cases += 1
-            row.assigned_lawyer_id = new.lawyer_id
-            row.assigned_hours = new.workload_hours
-            row.assignment_id = assignment.id
-        row.version += 1
-        row.updated_at = now
+    if withdrawn:
+        session.execute(update(AssignmentRow), withdrawn)
+    assignment_of: dict[str, int] = {}
+    if new_rows:
+        returned = session.execute(
+            insert(AssignmentRow).returning(
+                AssignmentRow.case_id, AssignmentRow.id, sort_by_parameter_order=True
+            ),
+            new_rows,
+        )
+        assignment_of = {case_id: int(new_id) for case_id, new_id in returned}
+
+    case_updates: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    moved = assigned = opened = 0
+    for case_id in changed:
+        row = rows[case_id]
+        new = target.get(case_id)
+        version = row.version + 1
+        if new is None:
+            opened += 1
+        case_updates.append(
+            {
+                "id": case_id,
+                "assigned_lawyer_id": new.lawyer_id if new is not None else None,
+                "assigned_hours": new.workload_hours if new is not None else None,
+                "assignment_id": assignment_of[case_id] if new is not None else None,
+                "version": version,
+                "updated_at": now,
+            }
+        )
+        move = moves.get(case_id)
         if move is not None:
             moved += 1
             to = move.to_lawyer_id or "nobody (left open)"
-            audit.record(
-                session,
-                who,
-                "rebalance.move",
-                "case",
-                case_id,
-                f"case {case_id} moved from {move.from_lawyer_id} to {to} by {origin}: "
-                + _why(move),
-                {
-                    "from": move.from_lawyer_id,
-                    "to": move.to_lawyer_id,
-                    "kind": str(move.kind),
-                    "terms_before": move.terms_before,
-                    "terms_after": move.terms_after,
-                    "case_version": row.version,
-                },
-                policy_version=plan.policy_version,
+            entries.append(
+                audit.entry(
+                    who,
+                    "rebalance.move",
+                    "case",
+                    case_id,
+                    f"case {case_id} moved from {move.from_lawyer_id} to {to} by {origin}: "
+                    + _why(move),
+                    {
+                        "from": move.from_lawyer_id,
+                        "to": move.to_lawyer_id,
+                        "kind": str(move.kind),
+                        "terms_before": move.terms_before,
+                        "terms_after": move.terms_after,
+                        "case_version": version,
+                    },
+                    plan.policy_version,
+                )
             )
-        else:
-            assert new is not None
+        elif new is not None:
             assigned += 1
-            audit.record(
-                session,
-                who,
-                "rebalance.assign",
-                "case",
-                case_id,
-                f"case {case_id} assigned to {new.lawyer_id} by {origin}: "
-                f"{new_reason.get(case_id, 'backlog')}; cost {new.cost_points:,} points",
-                {
-                    "lawyer_id": new.lawyer_id,
-                    "terms": new.terms,
-                    "workload_hours": new.workload_hours,
-                    "case_version": row.version,
-                },
-                policy_version=plan.policy_version,
+            entries.append(
+                audit.entry(
+                    who,
+                    "rebalance.assign",
+                    "case",
+                    case_id,
+                    f"case {case_id} assigned to {new.lawyer_id} by {origin}: "
+                    f"{new_reason.get(case_id, 'backlog')}; cost {new.cost_points:,} points",
+                    {
+                        "lawyer_id": new.lawyer_id,
+                        "terms": new.terms,
+                        "workload_hours": new.workload_hours,
+                        "case_version": version,
+                    },
+                    plan.policy_version,
+                )
             )
+    for case_id in changed:  # the loaded rows must not flush stale values over the update
+        session.expunge(rows[case_id])
+    if case_updates:
+        session.execute(update(CaseRow), case_updates)
+    audit.record_many(session, entries)
     return {
         "moved": moved,
         "assigned": assigned,

@@ -43,6 +43,7 @@ class StateInput:
     problem: Problem
     versions: dict[str, int]  # case id -> record version read
     open_case_ids: frozenset[str]  # the cases without a lawyer when the state was read
+    case_rows: dict[str, CaseRow]  # the rows read (kept: the session holds them weakly)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def export_state(
         problem,
         {s.row.id: s.row.version for s in stored},
         frozenset(s.row.id for s in stored if s.row.assigned_lawyer_id is None),
+        {s.row.id: s.row for s in stored},
     )
 
 
