@@ -300,3 +300,17 @@ def test_snapshot_of_an_empty_or_foreign_database_is_refused(tmp_path: Any) -> N
     (tmp_path / "empty.db").write_bytes(b"")
     with pytest.raises(SnapshotUnavailableError, match="not a service database"):
         snapshot_from_url(f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_rebalance_job_with_apply_writes_without_review(job_api: Api) -> None:
+    """Tests that a rebalance job submitted with apply: true applies its plan when it ends
+    (the nightly path without review) and records that no one reviewed it."""
+    assert job_api.assign("C1", "L2").status_code == 201
+    _send_on_leave(job_api, "L2")
+    job = _rebalance(job_api, apply=True)
+    assert job["review_status"] == "applied"
+    assert "without review" in job["review_note"]
+    assert job["result"]["applied"]["moved"] == 1
+    assert job_api.get("/v1/cases/C1").json()["assignment"]["lawyer_id"] != "L2"
+    audit = job_api.get("/v1/audit", params={"action": "rebalance.move"}).json()["items"]
+    assert audit[0]["actor"].startswith(f"job {job['id']}")
