@@ -53,6 +53,13 @@ def serve(
         bool | None, typer.Option("--jobs/--no-jobs", help="Run queued jobs in this server.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log a line per request (off by default: it costs CPU on every request).",
+        ),
+    ] = False,
 ) -> None:
     """Start the service: migrations run, demo data is seeded on first start, jobs resume."""
     # Settings travel by environment so that every worker process reads the same ones.
@@ -79,7 +86,11 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
+        access_log=access_log,
+        # The compiled event loop and HTTP parser (pyproject installs both), named so that a
+        # missing one stops the start instead of falling back to the slower pure-Python ones.
+        loop="asyncio" if sys.platform == "win32" else "uvloop",
+        http="httptools",
     )
 
 

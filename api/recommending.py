@@ -12,16 +12,17 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Row, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api import policies, state
-from api.caseload import REF_LINKED, engine_case
+from api.caseload import REF_LINKED, CaseLike, engine_case
 from api.models import CaseRefRow, CaseRow, FirmRow, LawyerLoadRow, LawyerRow
 from api.problems import FieldError, invalid, not_found
 from api.schemas import (
@@ -174,41 +175,54 @@ _CASE_COLUMNS = (
 )
 
 
-_CASE_QUERY = select(*_CASE_COLUMNS).where(CaseRow.id == bindparam("case_id"))
-# Cases a group rule joins with the case: linking to it, linked from it, same matter.
-_RELATED_QUERY = (
+_OTHER = aliased(CaseRow)
+# The case and the cases a group rule joins with it, in one round trip: linking to it, linked
+# from it (both from case_refs, which holds every linked_case_ids entry of every stored case
+# document, written with the document), same matter.
+_GROUP_QUERY = (
     select(*_CASE_COLUMNS)
     .where(
         or_(
+            CaseRow.id == bindparam("case_id"),
             CaseRow.id.in_(
                 select(CaseRefRow.case_id).where(
                     CaseRefRow.kind == REF_LINKED, CaseRefRow.ref_id == bindparam("case_id")
                 )
             ),
-            CaseRow.id.in_(bindparam("linked", expanding=True)),
-            CaseRow.matter_id == bindparam("matter_id"),
-        ),
-        CaseRow.id != bindparam("case_id"),
+            CaseRow.id.in_(
+                select(CaseRefRow.ref_id).where(
+                    CaseRefRow.kind == REF_LINKED, CaseRefRow.case_id == bindparam("case_id")
+                )
+            ),
+            CaseRow.matter_id
+            == select(_OTHER.matter_id).where(_OTHER.id == bindparam("case_id")).scalar_subquery(),
+        )
     )
     .order_by(CaseRow.id)
 )
 
 
 def case_rows(session: Session, case_id: str) -> tuple[Row[Any], list[Row[Any]]]:
-    """The case and its related cases: two prepared queries on the request's connection."""
-    conn = session.connection()
-    target = conn.execute(_CASE_QUERY, {"case_id": case_id}).one_or_none()
+    """The case and its related cases (one prepared query on the request's connection)."""
+    rows = session.connection().execute(_GROUP_QUERY, {"case_id": case_id}).all()
+    target = next((r for r in rows if r.id == case_id), None)
     if target is None:
         raise not_found("case", case_id)
-    related = conn.execute(
-        _RELATED_QUERY,
-        {
-            "case_id": case_id,
-            "linked": list(target.document.get("linked_case_ids") or []),
-            "matter_id": target.matter_id,
-        },
-    ).all()
-    return target, list(related)
+    return target, [r for r in rows if r.id != case_id]
+
+
+class StoredCase(CaseLike, Protocol):
+    """A stored case as a recommendation reads it: a Core row of the case columns or the
+    ORM row itself."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def assigned_hours(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -228,15 +242,18 @@ def case_context(
     as_of: datetime | None = None,
     *,
     exact_loads: dict[str, tuple[float, int]] | None = None,
+    rows: tuple[StoredCase, Sequence[StoredCase]] | None = None,
 ) -> CaseContext:
     """The case, its related cases and the current loads, ready to query.
 
     ``exact_loads`` (lawyer id -> assigned hours and cases, read under a lock) replaces the
     cached loads of those lawyers; the other lawyers' loads may then be of an older revision,
-    so only questions about those lawyers may be asked (``CaseQuery.assess``)."""
+    so only questions about those lawyers may be asked (``CaseQuery.assess``).  ``rows`` are
+    the case and its related cases when the caller has read them in this transaction already
+    (under its locks); otherwise they are read here."""
     when = (as_of or datetime.now(UTC)).astimezone(UTC)
     st = state.read(session)
-    target, related = case_rows(session, case_id)
+    target, related = rows if rows is not None else case_rows(session, case_id)
     snap = cache.snapshot(session, st, when)
     hours, cases = cache.loads(session, st, snap.index, any_revision=exact_loads is not None)
     if exact_loads:

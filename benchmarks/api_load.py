@@ -16,12 +16,14 @@ Protocol (written here so that a run can be repeated and its figures compared):
    to end: client send to full response, on keep-alive connections (a small raw HTTP/1.1
    client, so that the load generator costs little CPU).  Requests sent more than 5 ms after
    their slot are counted (the client fell behind).  CPU per request: the server process
-   tree's user + system time over the phase, divided by the requests.
+   tree's user + system time over the phase, divided by the requests (the server's own CPU
+   accounting: unlike latency it hardly moves when other work shares the machine).
 5. Assignment commits: ``--assignments`` (default 400) unassigned cases, each to its best
    recommended lawyer (looked up before timing), ``PUT /v1/cases/{id}/assignment`` with
    If-Match, paced at ``--assign-rate`` (default 50/s), one at a time.  The commit happens
    before the response starts, so the server time includes it.  409s (a lawyer filled up by
-   an earlier case) are counted and left out of the latency figures.
+   an earlier case) are counted and left out of the latency figures.  CPU per request as in
+   4, over this phase (every answer, 409s included).
 6. Figures: p50 / p95 / p99 / max of each, the request counts, the machine's core count and
    load average before and after (the machine may be shared), written to
    ``benchmarks/results/api-<date>.md``.
@@ -332,6 +334,7 @@ class RatePhase:
 class LoadResult:
     phases: list[RatePhase]
     assigns: Samples
+    server_cpu_ms_per_assign: float
 
 
 async def run_load(
@@ -384,10 +387,12 @@ async def run_load(
                 targets.append(
                     (case_id, body["recommendations"][0]["lawyer_id"], int(body["case_version"]))
                 )
+        server0 = process_tree_cpu_s(server_pid)
         assigns = await assignment_load(client, targets, args.assign_rate)
+        per_assign = (process_tree_cpu_s(server_pid) - server0) * 1000 / max(1, len(targets))
     finally:
         await client.close()
-    return LoadResult(phases, assigns)
+    return LoadResult(phases, assigns, per_assign)
 
 
 def machine() -> dict[str, str]:
@@ -466,7 +471,8 @@ def write_report(
     lines += [
         "",
         f"Assignment answers by status: {dict(sorted(assigns.statuses.items()))} (409: the "
-        "lawyer filled up or a group rule applies; not in the latency rows).",
+        "lawyer filled up or a group rule applies; not in the latency rows); server CPU "
+        f"{result.server_cpu_ms_per_assign:.2f} ms per assignment request (all answers).",
         "",
     ]
     text = "\n".join(lines)

@@ -1,16 +1,20 @@
 """Per case: recommendations (top-k, explained, with why-not) and the conflict check.
 
 Both read only; they are POST because they take a body.  Any role may call them.
+
+These are the service's hot routes, so they resolve as few dependencies as they can (the
+caller's role and the body) and open their one read transaction themselves, inline on SQLite
+(``api.deps.run_read``); the answer is built and checked as a model once and sent as its JSON.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from api import recommending
-from api.deps import Reader, ServicesDep, SessionDep
+from api.deps import Reader, run_read
 from api.routes.common import NOT_FOUND
 from api.schemas import (
     ConflictCheckRequest,
@@ -18,16 +22,21 @@ from api.schemas import (
     RecommendationRequest,
     RecommendationResponse,
 )
+from api.services import Services
 
 router = APIRouter(prefix="/v1/cases/{case_id}", tags=["recommendations"])
 
 
+def _json(body: bytes) -> Response:
+    # Built and checked as a model already: send its JSON without a second validation pass.
+    return Response(body, media_type="application/json")
+
+
 @router.post("/recommendations", response_model=RecommendationResponse, responses={404: NOT_FOUND})
-def recommend(
+async def recommend(
     case_id: str,
     _: Reader,
-    session: SessionDep,
-    services: ServicesDep,
+    http: Request,
     request: Annotated[RecommendationRequest, Body()] = RecommendationRequest(),  # noqa: B008
 ) -> Response:
     """The top-k eligible lawyers for the case against current loads, cheapest first, each
@@ -36,30 +45,45 @@ def recommend(
     A lawyer whose remaining hours or open-case count cannot take the case is not
     recommended; ask why-not and the capacity rule says so.
     """
-    answer = recommending.recommend(
-        session,
-        services.roster,
-        case_id,
-        top_k=request.top_k,
-        why_not=request.why_not,
-        as_of=request.as_of,
-    )
-    # Built and checked as a model already: send its JSON without a second validation pass.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    services: Services = http.app.state.services
+
+    def answer() -> bytes:
+        with services.db.transaction(write=False) as session:
+            found = recommending.recommend(
+                session,
+                services.roster,
+                case_id,
+                top_k=request.top_k,
+                why_not=request.why_not,
+                as_of=request.as_of,
+            )
+        return found.model_dump_json().encode()
+
+    return _json(await run_read(services, answer))
 
 
 @router.post("/conflict-check", response_model=ConflictCheckResponse, responses={404: NOT_FOUND})
-def conflict_check(
+async def conflict_check(
     case_id: str,
     _: Reader,
-    session: SessionDep,
-    services: ServicesDep,
+    http: Request,
     request: Annotated[ConflictCheckRequest, Body()] = ConflictCheckRequest(),  # noqa: B008
-) -> ConflictCheckResponse:
+) -> Response:
     """Conflicts of interest between the case and the named lawyers (all when none named):
     adverse parties of the lawyer or the firm, declared relatives, explicit exclusions,
     complaints, and co-defendant / linked-case / opposing-side rules against the related
     cases' current lawyers."""
-    return recommending.conflict_check(
-        session, services.roster, case_id, lawyer_ids=request.lawyer_ids, as_of=request.as_of
-    )
+    services: Services = http.app.state.services
+
+    def answer() -> bytes:
+        with services.db.transaction(write=False) as session:
+            found = recommending.conflict_check(
+                session,
+                services.roster,
+                case_id,
+                lawyer_ids=request.lawyer_ids,
+                as_of=request.as_of,
+            )
+        return found.model_dump_json().encode()
+
+    return _json(await run_read(services, answer))
