@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api import audit, state
@@ -31,7 +31,6 @@ from api.models import (
     CaseRow,
     LawyerLoadRow,
     LawyerRow,
-    ServiceState,
     utcnow,
 )
 from api.problems import ApiProblem, FieldError, conflict, invalid
@@ -41,26 +40,33 @@ from api.versions import check_version
 from assigner.eligibility import Rule
 from assigner.recommend import Reason, UnknownLawyer
 
+# The lock statements, prepared once: building one on each call costs a fifth of a millisecond
+# of CPU, and an IN list of any length binds as one expanding parameter.  Rows are locked in
+# one global order (ids sorted), so that two requests never wait for each other in a cycle.
+_LOCK_CASES = (
+    select(CaseRow)
+    .where(CaseRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(CaseRow.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCK_LOADS = (
+    select(LawyerLoadRow)
+    .where(LawyerLoadRow.lawyer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(LawyerLoadRow.lawyer_id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LAWYER_EXISTS = select(LawyerRow.id).where(LawyerRow.id == bindparam("lawyer_id"))
+
 
 def _lock_cases(session: Session, case_ids: list[str]) -> dict[str, CaseRow]:
-    rows = session.execute(
-        select(CaseRow)
-        .where(CaseRow.id.in_(sorted(case_ids)))
-        .order_by(CaseRow.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalars()
+    rows = session.execute(_LOCK_CASES, {"ids": sorted(case_ids)}).scalars()
     return {r.id: r for r in rows}
 
 
 def _lock_loads(session: Session, lawyer_ids: set[str]) -> dict[str, LawyerLoadRow]:
-    rows = session.execute(
-        select(LawyerLoadRow)
-        .where(LawyerLoadRow.lawyer_id.in_(sorted(lawyer_ids)))
-        .order_by(LawyerLoadRow.lawyer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalars()
+    rows = session.execute(_LOCK_LOADS, {"ids": sorted(lawyer_ids)}).scalars()
     return {r.lawyer_id: r for r in rows}
 
 
@@ -83,34 +89,6 @@ def _refusal(case_id: str, lawyer_id: str, reasons: list[Reason]) -> ApiProblem:
     )
 
 
-# The statements of an assignment, prepared once: building one on each call costs a fifth of
-# a millisecond of CPU, and an IN list of any length binds as one expanding parameter.  The
-# locks are those of _lock_cases / _lock_loads (same rows, same order).
-_LOCK_CASES = (
-    select(CaseRow)
-    .where(CaseRow.id.in_(bindparam("ids", expanding=True)))
-    .order_by(CaseRow.id)
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
-_LOCK_LOADS = (
-    select(LawyerLoadRow)
-    .where(LawyerLoadRow.lawyer_id.in_(bindparam("ids", expanding=True)))
-    .order_by(LawyerLoadRow.lawyer_id)
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
-_LAWYER_EXISTS = select(LawyerRow.id).where(LawyerRow.id == bindparam("lawyer_id"))
-# What state.bump_loads does, as one prepared Core statement on the connection: the
-# ORM-enabled UPDATE costs about a millisecond of CPU per assignment (statement built on each
-# call, then evaluated against the session), an eighth of the whole commit.
-_BUMP_LOADS = (
-    update(ServiceState)
-    .where(ServiceState.id == 1)
-    .values(loads_revision=ServiceState.loads_revision + 1)
-)
-
-
 @dataclass(frozen=True)
 class Assigned:
     assignment: AssignmentRow
@@ -128,12 +106,7 @@ def assign(
     note: str | None = None,
 ) -> Assigned:
     _, related = case_rows(session, case_id)  # raises 404 for an unknown case
-    locked = {
-        r.id: r
-        for r in session.execute(
-            _LOCK_CASES, {"ids": sorted([case_id] + [r.id for r in related])}
-        ).scalars()
-    }
+    locked = _lock_cases(session, [case_id] + [r.id for r in related])
     row = locked[case_id]
     check_version("case", case_id, row.version, expected_version)
     previous = row.assigned_lawyer_id
@@ -150,12 +123,7 @@ def assign(
                 )
             ]
         )
-    loads = {
-        r.lawyer_id: r
-        for r in session.execute(
-            _LOCK_LOADS, {"ids": sorted({lawyer_id} | ({previous} if previous else set()))}
-        ).scalars()
-    }
+    loads = _lock_loads(session, {lawyer_id} | ({previous} if previous else set()))
 
     # Every check reads after the locks: the loads, the related cases' lawyers, the version.
     # The case rows are the locked ones (read after the lock), not read a third time.
@@ -177,7 +145,7 @@ def assign(
     scored = verdict.scored
     hours = ctx.query.workload_hours
     now = utcnow()
-    session.connection().execute(_BUMP_LOADS)
+    state.bump_loads(session)
 
     moved_from = None
     if previous is not None and row.assignment_id is not None:

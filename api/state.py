@@ -38,16 +38,23 @@ def read(session: Session) -> State:
 
 
 def bump_roster(session: Session) -> None:
-    session.execute(
-        update(ServiceState)
-        .where(ServiceState.id == 1)
-        .values(roster_revision=ServiceState.roster_revision + 1)
-    )
+    session.connection().execute(_BUMP_ROSTER)
+
+
+# Prepared once and run on the connection: the ORM-enabled UPDATE costs about a millisecond of
+# CPU per call (statement built each time, then evaluated against the session), an eighth of
+# an assignment's commit.  Nothing in the session needs to see the new value.
+_BUMP_LOADS = (
+    update(ServiceState)
+    .where(ServiceState.id == 1)
+    .values(loads_revision=ServiceState.loads_revision + 1)
+)
+_BUMP_ROSTER = (
+    update(ServiceState)
+    .where(ServiceState.id == 1)
+    .values(roster_revision=ServiceState.roster_revision + 1)
+)
 
 
 def bump_loads(session: Session) -> None:
-    session.execute(
-        update(ServiceState)
-        .where(ServiceState.id == 1)
-        .values(loads_revision=ServiceState.loads_revision + 1)
-    )
+    session.connection().execute(_BUMP_LOADS)
