@@ -31,10 +31,11 @@ from api.versions import check_version
 from assigner.domain import Case, Policy, Problem, default_catalogue
 from assigner.domain.loading import check_references
 
-REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_LINKED = (
+REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_WAIVER, REF_LINKED = (
     "prior_lawyer",
     "excluded_lawyer",
     "complaint_lawyer",
+    "waiver_lawyer",
     "linked_case",
 )
 _EPOCH = utcnow()
@@ -47,6 +48,10 @@ def _lawyer_refs(case: Case) -> list[tuple[str, str, str]]:
         refs.append((REF_PRIOR, "prior_lawyer_id", case.prior_lawyer_id))
     refs += [(REF_EXCLUDED, "excluded_lawyer_ids", x) for x in case.excluded_lawyer_ids]
     refs += [(REF_COMPLAINT, "complaint_lawyer_ids", x) for x in case.complaint_lawyer_ids]
+    refs += [
+        (REF_WAIVER, f"conflict_waivers.{k}.lawyer_id", w.lawyer_id)
+        for k, w in enumerate(case.conflict_waivers)
+    ]
     return refs
 
 
@@ -64,6 +69,7 @@ def case_issues(
             "prior_lawyer_id": None,
             "excluded_lawyer_ids": [],
             "complaint_lawyer_ids": [],
+            "conflict_waivers": [],
             "linked_case_ids": [],
             "current_assignment": None,
         }

@@ -25,6 +25,7 @@ from assigner.domain.policy import Policy, UrgencyBand, UtilisationBand, Weights
 from assigner.domain.problem import (
     Case,
     ClientPreferences,
+    ConflictWaiver,
     CurrentAssignment,
     Firm,
     KnownClient,
@@ -44,6 +45,7 @@ __all__ = [
     "CaseType",
     "Catalogue",
     "ClientPreferences",
+    "ConflictWaiver",
     "CurrentAssignment",
     "Firm",
     "FirmKind",

@@ -148,6 +148,10 @@ def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]
         refs: list[tuple[str, str | None]] = [("prior_lawyer_id", case.prior_lawyer_id)]
         refs += [("excluded_lawyer_ids", x) for x in case.excluded_lawyer_ids]
         refs += [("complaint_lawyer_ids", x) for x in case.complaint_lawyer_ids]
+        refs += [
+            (f"conflict_waivers[{k}].lawyer_id", w.lawyer_id)
+            for k, w in enumerate(case.conflict_waivers)
+        ]
         if case.current_assignment is not None:
             refs.append(("current_assignment.lawyer_id", case.current_assignment.lawyer_id))
         for field, ref in refs:

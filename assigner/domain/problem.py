@@ -44,6 +44,18 @@ class KnownClient(BaseModel):
 
     party_id: str | None = None
     name: str = Field(min_length=1)
+    ended_on: date | None = Field(
+        default=None,
+        description="When the representation ended; none: a current client.  A current client "
+        "adverse to a case's client always conflicts (not waivable); a former client only "
+        "within a year of this date and in the same matter, unless the case records the "
+        "client's written consent (Lawyer Practice Conduct Norms Art 52).",
+    )
+    matter_id: str | None = Field(
+        default=None,
+        description="The matter the representation was in; none: unknown (treated as the same "
+        "matter as any case).",
+    )
 
 
 class Firm(BaseModel):
@@ -143,6 +155,17 @@ class CurrentAssignment(BaseModel):
     pinned: bool = False
 
 
+class ConflictWaiver(BaseModel):
+    """Written consent that lets a lawyer act although a former client of the lawyer or the
+    firm is adverse in the same matter within a year (Lawyer Practice Conduct Norms Art 52).
+    It waives only that conflict: never a current client, a relative or a group rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lawyer_id: str
+    consent_ref: str = Field(min_length=1, description="Where the written consent is filed.")
+
+
 class ClientPreferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -185,6 +208,10 @@ class Case(BaseModel):
     complaint_lawyer_ids: list[str] = Field(
         default_factory=list,
         description="Former lawyers the client complained about (Legal Aid Law Art 55).",
+    )
+    conflict_waivers: list[ConflictWaiver] = Field(
+        default_factory=list,
+        description="Consents that waive the former-client conflict for a lawyer (Art 52).",
     )
     preferences: ClientPreferences = Field(default_factory=ClientPreferences)
     current_assignment: CurrentAssignment | None = None

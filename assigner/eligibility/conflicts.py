@@ -9,12 +9,19 @@ Client history is imputed to the firm (Lawyer Practice Conduct Norms Art 51 work
 a public defender office counts as one firm): a party on ``Firm.clients`` conflicts every lawyer
 of that firm, and a party on ``Lawyer.clients`` conflicts that lawyer and every colleague at the
 lawyer's current firm.
+
+Current and former clients differ (``KnownClient.ended_on``): a current client adverse to the
+case's client always conflicts (``Rule.ADVERSE_PARTY``); a former one only if the representation
+ended less than ``FORMER_CLIENT_DAYS`` before the plan date and was in the same matter (or its
+matter is not recorded), and a lawyer the case's ``conflict_waivers`` name is cleared of it
+(``Rule.FORMER_CLIENT``, Conduct Norms Art 52).  Older former clients do not conflict.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -22,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assigner.domain.problem import Case, KnownClient, Party, PartyRole, Problem, Side
+from assigner.eligibility.rules import FORMER_CLIENT_DAYS
 
 IndexArray = npt.NDArray[np.int32]
 
@@ -154,6 +162,37 @@ def _party_keys(party: Party) -> list[tuple[MatchKind, str, str]]:
     return [(kind, key, text) for kind, key, text in keys if key]
 
 
+def _lookups(records: list[ClientRecord]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Record positions by party id and by normalised name."""
+    by_party_id: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for r, record in enumerate(records):
+        if record.client.party_id is not None:
+            by_party_id.setdefault(record.client.party_id, []).append(r)
+        key = name_key(record.client.name)
+        if key:
+            by_name.setdefault(key, []).append(r)
+    return by_party_id, by_name
+
+
+def _hits(
+    party: Party,
+    records: list[ClientRecord],
+    by_party_id: dict[str, list[int]],
+    by_name: dict[str, list[int]],
+) -> list[AdverseHit]:
+    """Records ``party`` matches, one hit per record with the strongest kind (party id, then
+    name, then alias)."""
+    found: dict[int, tuple[MatchKind, str]] = {}
+    if party.id is not None:
+        for r in by_party_id.get(party.id, ()):
+            found.setdefault(r, (MatchKind.PARTY_ID, party.id))
+    for kind, key, text in _party_keys(party):
+        for r in by_name.get(key, ()):
+            found.setdefault(r, (kind, text))
+    return [AdverseHit(party, kind, text, records[r]) for r, (kind, text) in found.items()]
+
+
 class ConflictIndex:
     """Lookups from party ids and normalised names to client records and relatives.
 
@@ -170,21 +209,24 @@ class ConflictIndex:
         self.firm_lawyers: list[IndexArray] = [
             order[bounds[f] : bounds[f + 1]] for f in range(len(problem.firms))
         ]
-        self.records: list[ClientRecord] = []
+        self.lawyer_pos = {lw.id: i for i, lw in enumerate(problem.lawyers)}
+        everyone: list[ClientRecord] = []
         for f, firm in enumerate(problem.firms):
-            self.records += [ClientRecord(ClientHolder.FIRM, f, f, c) for c in firm.clients]
+            everyone += [ClientRecord(ClientHolder.FIRM, f, f, c) for c in firm.clients]
         for i, lw in enumerate(problem.lawyers):
             f = firm_pos[lw.firm_id]
-            self.records += [ClientRecord(ClientHolder.LAWYER, i, f, c) for c in lw.clients]
+            everyone += [ClientRecord(ClientHolder.LAWYER, i, f, c) for c in lw.clients]
+        # Former clients whose representation ended before this day no longer conflict.
+        self.former_cutoff = problem.as_of.date() - timedelta(days=FORMER_CLIENT_DAYS)
+        self.records = [r for r in everyone if r.client.ended_on is None]
+        self.former_records = [
+            r
+            for r in everyone
+            if r.client.ended_on is not None and r.client.ended_on >= self.former_cutoff
+        ]
 
-        self._by_party_id: dict[str, list[int]] = {}
-        self._by_name: dict[str, list[int]] = {}
-        for r, record in enumerate(self.records):
-            if record.client.party_id is not None:
-                self._by_party_id.setdefault(record.client.party_id, []).append(r)
-            key = name_key(record.client.name)
-            if key:
-                self._by_name.setdefault(key, []).append(r)
+        self._by_party_id, self._by_name = _lookups(self.records)
+        self._former_by_party_id, self._former_by_name = _lookups(self.former_records)
 
         # Fast paths for the edge filter: the firms a party id or name conflicts.
         self._firms_by_party_id = {
@@ -207,16 +249,39 @@ class ConflictIndex:
         }
 
     def party_hits(self, party: Party) -> list[AdverseHit]:
-        """Client records that ``party`` matches, one hit per record with the strongest kind
-        (party id, then name, then alias)."""
-        found: dict[int, tuple[MatchKind, str]] = {}
-        if party.id is not None:
-            for r in self._by_party_id.get(party.id, ()):
-                found.setdefault(r, (MatchKind.PARTY_ID, party.id))
-        for kind, key, text in _party_keys(party):
-            for r in self._by_name.get(key, ()):
-                found.setdefault(r, (kind, text))
-        return [AdverseHit(party, kind, text, self.records[r]) for r, (kind, text) in found.items()]
+        """Current-client records that ``party`` matches, one hit per record with the strongest
+        kind (party id, then name, then alias)."""
+        return _hits(party, self.records, self._by_party_id, self._by_name)
+
+    def former_hits(self, case: Case) -> list[AdverseHit]:
+        """Former-client records, still within the year, matched by the parties adverse to the
+        case's client, whose matter is the case's (or unrecorded)."""
+        roles = adverse_roles(case.side)
+        hits: list[AdverseHit] = []
+        for party in case.parties:
+            if party.role in roles:
+                hits += [
+                    hit
+                    for hit in _hits(
+                        party, self.former_records, self._former_by_party_id, self._former_by_name
+                    )
+                    if hit.record.client.matter_id in (None, case.matter_id)
+                ]
+        return hits
+
+    def former_client_firms(self, case: Case) -> set[int]:
+        """Positions of the firms a former client in ``former_hits`` conflicts."""
+        if not self.former_records:
+            return set()
+        return {hit.record.firm_index for hit in self.former_hits(case)}
+
+    def waived_lawyers(self, case: Case) -> set[int]:
+        """Positions of the lawyers the case's written consents clear of former clients."""
+        return {
+            self.lawyer_pos[w.lawyer_id]
+            for w in case.conflict_waivers
+            if w.lawyer_id in self.lawyer_pos
+        }
 
     def adverse_hits(self, case: Case) -> list[AdverseHit]:
         """Client records matched by the parties adverse to the case's client."""

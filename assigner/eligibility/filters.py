@@ -364,8 +364,9 @@ def explicit_exclusion(block: Block) -> BoolArray:
 
 
 def adverse_party(block: Block) -> BoolArray:
-    """The lawyer, a colleague, or the lawyer's firm acts or acted for a party adverse to the
-    client (Lawyers Law Art 39; Lawyer Practice Conduct Norms Art 51, firm level)."""
+    """The lawyer, a colleague, or the lawyer's firm acts for a party adverse to the client: a
+    current client (Lawyers Law Art 39; Lawyer Practice Conduct Norms Art 51, firm level, not
+    waivable)."""
     conflicts = block.tables.conflicts
     cases = block.tables.arrays.problem.cases
     firm_hit = np.zeros((len(block.cases), len(conflicts.firm_lawyers)), dtype=np.bool_)
@@ -374,6 +375,27 @@ def adverse_party(block: Block) -> BoolArray:
         if firms:
             firm_hit[row, list(firms)] = True
     return firm_hit[:, conflicts.lawyer_firm[block.lawyers]]
+
+
+def former_client(block: Block) -> BoolArray:
+    """A former client of the lawyer or the firm is adverse in the same matter, and the
+    representation ended less than a year ago; a lawyer named in the case's written consents
+    (``conflict_waivers``) is cleared (Lawyer Practice Conduct Norms Art 52)."""
+    conflicts = block.tables.conflicts
+    cases = block.tables.arrays.problem.cases
+    out = np.zeros((len(block.cases), len(block.lawyers)), dtype=np.bool_)
+    if not conflicts.former_records:
+        return out
+    firm_of = conflicts.lawyer_firm[block.lawyers]
+    for row, c in enumerate(block.cases.tolist()):
+        firms = conflicts.former_client_firms(cases[c])
+        if not firms:
+            continue
+        out[row] = np.isin(firm_of, list(firms))
+        waived = conflicts.waived_lawyers(cases[c])
+        if waived:
+            out[row] &= ~np.isin(block.lawyers, list(waived))
+    return out
 
 
 def relative(block: Block) -> BoolArray:
@@ -398,6 +420,7 @@ RULE_FILTERS: dict[Rule, Callable[[Block], BoolArray]] = {
     Rule.JURISDICTION: jurisdiction,
     Rule.EXPLICIT_EXCLUSION: explicit_exclusion,
     Rule.ADVERSE_PARTY: adverse_party,
+    Rule.FORMER_CLIENT: former_client,
     Rule.RELATIVE: relative,
     Rule.COMPLAINT: complaint,
 }

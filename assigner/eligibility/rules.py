@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+FORMER_CLIENT_DAYS = 365
+"""A former client conflicts for this many days after the representation ended (Lawyer
+Practice Conduct Norms Art 52: "within 1 year")."""
+
 
 class Rule(StrEnum):
     """Per-edge hard rules, in the order eligibility reports them."""
@@ -22,6 +26,7 @@ class Rule(StrEnum):
     JURISDICTION = "jurisdiction"
     EXPLICIT_EXCLUSION = "explicit_exclusion"
     ADVERSE_PARTY = "adverse_party"
+    FORMER_CLIENT = "former_client"
     RELATIVE = "relative"
     COMPLAINT = "complaint"
 
@@ -52,8 +57,14 @@ RULE_CITATIONS: dict[Rule, str] = {
     Rule.JURISDICTION: "policy: a lawyer with listed jurisdictions serves only those",
     Rule.EXPLICIT_EXCLUSION: "staff-recorded exclusion (Case.excluded_lawyer_ids)",
     Rule.ADVERSE_PARTY: (
-        "Lawyers Law Art 39 (one lawyer may not act for both sides); Lawyer Practice Conduct "
-        "Norms Art 51 (firm level, not waivable)"
+        "Lawyers Law Art 39 (one lawyer may not act for both sides): a current client of the "
+        "lawyer or the firm is adverse; Lawyer Practice Conduct Norms Art 51 (firm level, not "
+        "waivable)"
+    ),
+    Rule.FORMER_CLIENT: (
+        "Lawyer Practice Conduct Norms Art 52: acting against a former client in the same "
+        "matter within 1 year; waivable with the client's written consent "
+        "(Case.conflict_waivers)"
     ),
     Rule.RELATIVE: (
         "Lawyers Law Art 39 (a close relative's interest conflicts); Lawyer Practice Conduct "

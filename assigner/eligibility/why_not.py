@@ -202,6 +202,22 @@ def _adverse_party(p: _Pair) -> str:
     )
 
 
+def _former_client(p: _Pair) -> str:
+    firm = int(p.tables.conflicts.lawyer_firm[p.lawyer_pos])
+    parts = []
+    for hit in p.tables.conflicts.former_hits(p.case):
+        if hit.record.firm_index != firm:
+            continue
+        client = hit.record.client
+        matter = f" in matter {client.matter_id}" if client.matter_id else ""
+        parts.append(
+            f"{_party_label(hit.party)} matches {client.name!r}, a former client (until "
+            f"{client.ended_on}{matter}) {_holder(p, hit).removeprefix('a client ')}, "
+            f"{_matched_by(hit.kind, hit.matched)}; no written consent names lawyer {p.lawyer.id}"
+        )
+    return "; ".join(parts)
+
+
 def _relative(p: _Pair) -> str:
     return "; ".join(
         f"{_party_label(hit.party)} matches lawyer {p.lawyer.id}'s declared relative "
@@ -225,6 +241,7 @@ _DETAILS: dict[Rule, Callable[[_Pair], str]] = {
     Rule.JURISDICTION: _jurisdiction,
     Rule.EXPLICIT_EXCLUSION: _explicit_exclusion,
     Rule.ADVERSE_PARTY: _adverse_party,
+    Rule.FORMER_CLIENT: _former_client,
     Rule.RELATIVE: _relative,
     Rule.COMPLAINT: _complaint,
 }

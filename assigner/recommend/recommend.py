@@ -36,6 +36,7 @@ from assigner.scoring.costs import EdgeCosts, score_edges
 CONFLICT_EDGE_RULES: tuple[Rule, ...] = (
     Rule.EXPLICIT_EXCLUSION,
     Rule.ADVERSE_PARTY,
+    Rule.FORMER_CLIENT,
     Rule.RELATIVE,
     Rule.COMPLAINT,
 )

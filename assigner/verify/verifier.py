@@ -29,6 +29,7 @@ from assigner.domain.plan import (
 from assigner.domain.problem import (
     Case,
     Firm,
+    KnownClient,
     Lawyer,
     Location,
     Party,
@@ -36,7 +37,7 @@ from assigner.domain.problem import (
     Problem,
     Side,
 )
-from assigner.verify.names import NameKey, name_keys
+from assigner.verify.names import NameKey, name_key, name_keys
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), used for great-circle distances."""
@@ -57,6 +58,7 @@ JURISDICTION = "jurisdiction"
 EXPLICIT_EXCLUSION = "explicit_exclusion"
 COMPLAINT = "complaint"
 ADVERSE_PARTY = "adverse_party"
+FORMER_CLIENT = "former_client"
 RELATIVE = "relative"
 CAPACITY_HOURS = "capacity_hours"
 CAPACITY_CASES = "capacity_cases"
@@ -87,6 +89,7 @@ ALL_CHECKS: tuple[str, ...] = (
     EXPLICIT_EXCLUSION,
     COMPLAINT,
     ADVERSE_PARTY,
+    FORMER_CLIENT,
     RELATIVE,
     CAPACITY_HOURS,
     CAPACITY_CASES,
@@ -107,6 +110,19 @@ ALL_CHECKS: tuple[str, ...] = (
     BOUND,
 )
 """Every check the verifier knows, in the order it runs them."""
+
+FORMER_CLIENT_DAYS = 365
+"""Conduct Norms Art 52: a former client conflicts "within 1 year" (kept apart from the
+engine's constant on purpose: the verifier reads the rules on its own)."""
+
+# Who is adverse to the client, by the client's side: the accused or sued side faces the
+# victims, the injured or claiming side faces the co-defendants; an ADVERSE party always is.
+_ADVERSE_TO: dict[Side, frozenset[PartyRole]] = {
+    Side.DEFENDANT: frozenset({PartyRole.ADVERSE, PartyRole.VICTIM}),
+    Side.RESPONDENT: frozenset({PartyRole.ADVERSE, PartyRole.VICTIM}),
+    Side.VICTIM: frozenset({PartyRole.ADVERSE, PartyRole.CO_DEFENDANT}),
+    Side.CLAIMANT: frozenset({PartyRole.ADVERSE, PartyRole.CO_DEFENDANT}),
+}
 
 _OPPOSING_SIDES: tuple[tuple[Side, Side], ...] = (
     (Side.VICTIM, Side.DEFENDANT),
@@ -216,8 +232,7 @@ class _Verifier:
         # The first assignment of each known case to a known lawyer (duplicates are structure
         # violations); the rules over groups of cases and per-lawyer sums use these.
         self.assigned: dict[str, Assignment] = {}
-        self._client_keys: dict[str, tuple[set[str], set[NameKey]]] = {}
-        self._firm_client_keys: dict[str, tuple[set[str], set[NameKey]]] = {}
+        self._firm_clients: dict[str, list[tuple[str, KnownClient, NameKey]]] = {}
         self._relative_keys: dict[str, set[NameKey]] = {}
         self._party_keys: dict[str, list[tuple[Party, set[NameKey]]]] = {}
 
@@ -462,50 +477,63 @@ class _Verifier:
             self._party_keys[case.id] = cached
         return cached
 
-    def lawyer_clients(self, lawyer: Lawyer) -> tuple[set[str], set[NameKey]]:
-        cached = self._client_keys.get(lawyer.id)
+    def firm_clients(self, firm_id: str) -> list[tuple[str, KnownClient, NameKey]]:
+        """Every client record imputed to a firm's lawyers: the firm's own and those of each
+        of its lawyers (Conduct Norms Art 51 works at firm level), with who holds it."""
+        cached = self._firm_clients.get(firm_id)
         if cached is None:
-            ids = {c.party_id for c in lawyer.clients if c.party_id is not None}
-            cached = (ids, name_keys(c.name for c in lawyer.clients))
-            self._client_keys[lawyer.id] = cached
-        return cached
-
-    def firm_clients(self, firm_id: str) -> tuple[set[str], set[NameKey]]:
-        cached = self._firm_client_keys.get(firm_id)
-        if cached is None:
+            cached = []
             firm = self.firms.get(firm_id)
-            clients = firm.clients if firm is not None else []
-            ids = {c.party_id for c in clients if c.party_id is not None}
-            cached = (ids, name_keys(c.name for c in clients))
-            self._firm_client_keys[firm_id] = cached
+            for client in firm.clients if firm is not None else []:
+                cached.append((f"firm {firm_id}", client, name_key(client.name)))
+            for other in self.problem.lawyers:
+                if other.firm_id == firm_id:
+                    for client in other.clients:
+                        cached.append((f"lawyer {other.id}", client, name_key(client.name)))
+            self._firm_clients[firm_id] = cached
         return cached
 
     def check_adverse_party(self, case: Case, lawyer: Lawyer) -> None:
-        """Lawyer or firm acts or acted for an adverse party (Lawyers Law Art 39; Norms Art 51)."""
-        adverse_roles = {PartyRole.ADVERSE}
-        if case.side == Side.DEFENDANT:
-            adverse_roles.add(PartyRole.VICTIM)
-        holders = (
-            ("lawyer", self.lawyer_clients(lawyer)),
-            (f"firm {lawyer.firm_id}", self.firm_clients(lawyer.firm_id)),
-        )
+        """A party adverse to the client is a client of the lawyer, a colleague or the firm:
+        a current client always (Lawyers Law Art 39; Norms Art 51); a former one in the same
+        (or an unrecorded) matter within a year, unless the case holds written consent naming
+        the lawyer (Norms Art 52)."""
+        roles = _ADVERSE_TO[case.side]
+        records = self.firm_clients(lawyer.firm_id)
+        if not records:
+            return
+        cutoff = self.problem.as_of.date() - timedelta(days=FORMER_CLIENT_DAYS)
+        consented = any(w.lawyer_id == lawyer.id for w in case.conflict_waivers)
         for party, keys in self.party_keys(case):
-            if party.role not in adverse_roles:
+            if party.role not in roles:
                 continue
-            for who, (ids, names) in holders:
-                if party.id is not None and party.id in ids:
+            for who, client, key in records:
+                if party.id is not None and party.id == client.party_id:
                     how = f"party id {party.id}"
-                elif keys & names:
+                elif key and key in keys:
                     how = "name"
                 else:
                     continue
-                self.add(
-                    ADVERSE_PARTY,
-                    case.id,
-                    lawyer.id,
-                    f"{party.role.value} party {party.name!r} is a client of the {who} "
-                    f"(matched by {how})",
-                )
+                label = f"{party.role.value} party {party.name!r} is a"
+                if client.ended_on is None:
+                    self.add(
+                        ADVERSE_PARTY,
+                        case.id,
+                        lawyer.id,
+                        f"{label} client of the {who} (matched by {how})",
+                    )
+                elif (
+                    client.ended_on >= cutoff
+                    and client.matter_id in (None, case.matter_id)
+                    and not consented
+                ):
+                    self.add(
+                        FORMER_CLIENT,
+                        case.id,
+                        lawyer.id,
+                        f"{label} former client of the {who} until {client.ended_on} "
+                        f"(matched by {how}) and no written consent names the lawyer",
+                    )
 
     def check_relative(self, case: Case, lawyer: Lawyer) -> None:
         """A declared close relative of the lawyer is a party (Lawyers Law Art 39)."""

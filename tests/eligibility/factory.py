@@ -47,12 +47,19 @@ def name_variant(rng: random.Random, name: str) -> str:
     return name
 
 
-def _known_client(rng: random.Random, pool: Sequence[str]) -> dict[str, Any]:
+def _known_client(rng: random.Random, pool: Sequence[str], n_matters: int) -> dict[str, Any]:
+    """A client record: current, or former (ended within the last 500 days, so some are past
+    the one-year window) in a recorded matter or not."""
     k = rng.randrange(len(pool))
-    return {
+    record: dict[str, Any] = {
         "party_id": f"P{k + 1}" if rng.random() < 0.5 else None,
         "name": name_variant(rng, pool[k]),
     }
+    if rng.random() < 0.4:
+        record["ended_on"] = (AS_OF - timedelta(days=rng.randint(0, 500))).date().isoformat()
+        if rng.random() < 0.5:
+            record["matter_id"] = f"M{rng.randrange(n_matters) + 1}"
+    return record
 
 
 def _location(rng: random.Random, spread_deg: float) -> dict[str, float]:
@@ -94,7 +101,9 @@ def random_problem_data(
             "id": f"F{f + 1}",
             "name": f"Firm {f + 1}",
             "kind": rng.choice(["law_firm", "legal_aid_centre", "public_defender_office"]),
-            "clients": [_known_client(rng, pool) for _ in range(rng.choice([0, 0, 1, 2]))],
+            "clients": [
+                _known_client(rng, pool, n_matters) for _ in range(rng.choice([0, 0, 1, 2]))
+            ],
         }
         for f in range(n_firms)
     ]
@@ -128,7 +137,9 @@ def random_problem_data(
                 "jurisdictions": (
                     None if rng.random() < 0.6 else rng.sample(jurisdictions, rng.randint(0, 2))
                 ),
-                "clients": [_known_client(rng, pool) for _ in range(rng.choice([0, 0, 0, 1]))],
+                "clients": [
+                    _known_client(rng, pool, n_matters) for _ in range(rng.choice([0, 0, 0, 1]))
+                ],
                 "relatives": [
                     name_variant(rng, rng.choice(pool)) for _ in range(rng.choice([0, 0, 1]))
                 ],
@@ -177,6 +188,11 @@ def random_problem_data(
                 ),
                 "complaint_lawyer_ids": (
                     rng.sample(lawyer_ids, 1) if lawyer_ids and rng.random() < 0.1 else []
+                ),
+                "conflict_waivers": (
+                    [{"lawyer_id": x, "consent_ref": f"consent {c}"} for x in lawyer_ids]
+                    if lawyer_ids and rng.random() < 0.1
+                    else []
                 ),
                 "current_assignment": current,
             }

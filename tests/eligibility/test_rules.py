@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import inspect
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
-from assigner.domain import Case, KnownClient, Leave, Location, Party, PracticeArea
+from assigner.domain import (
+    Case,
+    ConflictWaiver,
+    KnownClient,
+    Leave,
+    Location,
+    Party,
+    PracticeArea,
+)
 from assigner.domain.arrays import build_arrays
 from assigner.eligibility import RULE_CITATIONS, RULE_FILTERS, Rule, why_not
 from tests.eligibility.helpers import assert_eligible, assert_excluded_only_by
@@ -333,3 +342,50 @@ def test_why_not_unknown_id_raises_key_error(case_id: str, lawyer_id: str, missi
     arrays = build_arrays(make_problem())
     with pytest.raises(KeyError, match=missing):
         why_not(arrays, case_id, lawyer_id)
+
+
+def _former(days_ago: int, **kw: Any) -> KnownClient:
+    ended = (AS_OF - timedelta(days=days_ago)).date()
+    return KnownClient(name="Sun Hao", ended_on=ended, **kw)
+
+
+def test_former_client_within_a_year_alone_excludes() -> None:
+    """Tests that a former client of the lawyer, adverse in the case and ended 200 days ago
+    (within Art 52's year), excludes with the former-client rule, not the current-client one."""
+    lawyer = make_lawyer(clients=[_former(200)])
+    case = make_case(parties=[Party(name="Sun Hao", role="adverse")])
+    found = assert_excluded_only_by(
+        make_problem(lawyers=[lawyer], cases=[case]), Rule.FORMER_CLIENT
+    )
+    assert "a former client (until" in found.detail
+    assert "no written consent names lawyer L1" in found.detail
+    assert "Art 52" in found.citation
+
+
+def test_former_client_after_a_year_passes() -> None:
+    """Tests that a representation that ended more than a year ago no longer conflicts."""
+    lawyer = make_lawyer(clients=[_former(400)])
+    case = make_case(parties=[Party(name="Sun Hao", role="adverse")])
+    assert_eligible(make_problem(lawyers=[lawyer], cases=[case]))
+
+
+def test_former_client_in_another_matter_passes() -> None:
+    """Tests that a former client of another recorded matter does not conflict, and of the
+    case's own matter does."""
+    case = make_case(matter_id="M7", parties=[Party(name="Sun Hao", role="adverse")])
+    other = make_lawyer(clients=[_former(30, matter_id="M1")])
+    assert_eligible(make_problem(lawyers=[other], cases=[case]))
+    same = make_lawyer(clients=[_former(30, matter_id="M7")])
+    assert_excluded_only_by(make_problem(lawyers=[same], cases=[case]), Rule.FORMER_CLIENT)
+
+
+def test_former_client_waived_by_written_consent() -> None:
+    """Tests that written consent naming the lawyer clears the former-client conflict, while
+    the same consent never clears a current client (Lawyers Law Art 39)."""
+    parties = [Party(name="Sun Hao", role="adverse")]
+    waiver = [ConflictWaiver(lawyer_id="L1", consent_ref="file 2025/17")]
+    former = make_lawyer(clients=[_former(30)])
+    case = make_case(parties=parties, conflict_waivers=waiver)
+    assert_eligible(make_problem(lawyers=[former], cases=[case]))
+    current = make_lawyer(clients=[KnownClient(name="Sun Hao")])
+    assert_excluded_only_by(make_problem(lawyers=[current], cases=[case]), Rule.ADVERSE_PARTY)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from assigner.domain import (
+    ConflictWaiver,
     CurrentAssignment,
     KnownClient,
     Leave,
@@ -777,3 +778,38 @@ def test_bound_nan_rejected() -> None:
         update={"best_bound_points": float("nan"), "status": SolveStatus.FEASIBLE}
     )
     assert rules(prob, plan.model_copy(update={"solver": solver})) == {v.BOUND}
+
+
+def test_former_client_within_a_year_unless_consented() -> None:
+    """Tests that an adverse party who was the lawyer's client until 100 days before the plan
+    date is a former-client violation, that written consent naming the lawyer clears it, and
+    that a representation ended two years ago is none."""
+    base = one_case().as_of.date()
+    parties = [Party(name="Sun Hao", role=PartyRole.ADVERSE)]
+    recent = [KnownClient(name="Sun Hao", ended_on=base - timedelta(days=100))]
+    prob = one_case(parties=parties, lawyer_kw={"clients": recent})
+    assert rules_for_c1_to_l1(prob) == {v.FORMER_CLIENT}
+    consent = [ConflictWaiver(lawyer_id="L1", consent_ref="file 17")]
+    prob = one_case(parties=parties, conflict_waivers=consent, lawyer_kw={"clients": recent})
+    assert rules_for_c1_to_l1(prob) == set()
+    old = [KnownClient(name="Sun Hao", ended_on=base - timedelta(days=730))]
+    assert rules_for_c1_to_l1(one_case(parties=parties, lawyer_kw={"clients": old})) == set()
+
+
+def test_colleague_client_and_claimant_side_roles() -> None:
+    """Tests that a colleague's client is imputed to the lawyer's firm, and that for a
+    claimant the co-defendant (the sued side) is adverse."""
+    colleague = lawyer("L2", "F1", clients=[KnownClient(name="Qian Bo")])
+    prob = problem(
+        [lawyer("L1", "F1"), colleague],
+        [
+            case(
+                "C1",
+                "maintenance",
+                side=Side.CLAIMANT,
+                parties=[Party(name="Qian Bo", role=PartyRole.CO_DEFENDANT)],
+            )
+        ],
+        firms=[firm("F1")],
+    )
+    assert rules_for_c1_to_l1(prob) == {v.ADVERSE_PARTY}
