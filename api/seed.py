@@ -8,6 +8,7 @@ the lead asked for the demo county (``scenarios.generator.generate_county``) as 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,14 +33,18 @@ def is_empty(session: Session) -> bool:
 
 
 def demo_problem(name: str, seed: int) -> Problem:
+    """The generated county moved in time so that its plan date is now: the service judges
+    deadlines, leave and conflict windows on the clock, and a demo of March's cases seen in
+    November would show every case overdue."""
     try:
         from scenarios.generator import generate_county
+        from scenarios.timeshift import shift_to
     except ImportError as exc:
         raise RuntimeError(
             "demo seeding needs scenarios.generator; install the project whole or start with "
             "ASSIGNER_SEED_DEMO=false"
         ) from exc
-    return generate_county(name, seed)
+    return shift_to(generate_county(name, seed), datetime.now(UTC))
 
 
 def seed_problem(db: Database, cache: RosterCache, problem: Problem) -> dict[str, int] | None:

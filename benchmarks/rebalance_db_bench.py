@@ -52,6 +52,7 @@ from assigner.search.cpsat import SearchParams
 from benchmarks.machine import load_averages, short_machine_line
 from benchmarks.rebalance_bench import TARGET_S, perturbed_state
 from scenarios.generator import generate_county
+from scenarios.timeshift import shift_to
 
 app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True)
@@ -59,35 +60,8 @@ BENCH = Principal(key_id="bench", name="rebalance benchmark", role=Role.ADMIN)
 
 
 def at_now(problem: Problem) -> Problem:
-    """The problem moved in time so that its plan date is now (every time and date shifted
-    by the same amount)."""
-    delta = datetime.now(UTC) - problem.as_of
-    cases = [
-        c.model_copy(
-            update={"received_at": c.received_at + delta, "assign_by": c.assign_by + delta}
-        )
-        for c in problem.cases
-    ]
-    days = delta.days
-    lawyers = [
-        lw.model_copy(
-            update={
-                "leave": [
-                    lv.model_copy(
-                        update={
-                            "start": date.fromordinal(lv.start.toordinal() + days),
-                            "end": date.fromordinal(lv.end.toordinal() + days),
-                        }
-                    )
-                    for lv in lw.leave
-                ]
-            }
-        )
-        for lw in problem.lawyers
-    ]
-    return problem.model_copy(
-        update={"as_of": problem.as_of + delta, "cases": cases, "lawyers": lawyers}
-    )
+    """The problem moved in time so that its plan date is now."""
+    return shift_to(problem, datetime.now(UTC))
 
 
 def fill_database(db: Database, tier: str, seed: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -80,6 +81,8 @@ def test_demo_seed_writes_once(tmp_path: Path) -> None:
     try:
         prepare_database(settings_for(str(db.engine.url)), db, RosterCache())
         problem = demo_problem("tiny", 3)
+        # moved to now: the service judges deadlines on the clock
+        assert abs((problem.as_of - datetime.now(UTC)).total_seconds()) < 600
         counts = seed_problem(db, RosterCache(), problem)
         assert counts is not None
         assert (counts["lawyers"], counts["cases"]) == (len(problem.lawyers), len(problem.cases))
