@@ -59,7 +59,13 @@ from assigner.rebalance.snapshot import fingerprint, planned_state
 from assigner.search.cpsat import Progress, ProgressFn, SearchParams
 from assigner.search.instance import I32, AssignmentInstance, ObjectiveParts, feasibility_issues
 from assigner.search.lagrangian import lagrangian_bound
-from assigner.search.solve import SearchOutcome, relative_gap, run_search, trivial_bound
+from assigner.search.solve import (
+    SearchOutcome,
+    constant_cost,
+    relative_gap,
+    run_search,
+    trivial_bound,
+)
 from assigner.verify import assert_valid
 
 log = logging.getLogger(__name__)
@@ -320,7 +326,7 @@ def rebalance(
         before_issues=_before_issues(prepared, start, current),
         after=_objective(best_parts),
         bound_points=bound,
-        gap=relative_gap(best_parts.total, bound),
+        gap=relative_gap(best_parts.total, bound, constant_cost(inst)),
         method=method,
         wall_time_s=round(time.monotonic() - t0, 3),
         plan=plan,

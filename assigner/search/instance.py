@@ -173,13 +173,19 @@ def feasibility_issues(inst: AssignmentInstance, agent_of_item: I32) -> list[str
     return issues
 
 
-def with_edges(inst: AssignmentInstance, keep: npt.NDArray[np.bool_]) -> AssignmentInstance:
-    """The same instance over a subset of its edges (items and agents unchanged)."""
+def kept_edges(inst: AssignmentInstance, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """``keep`` plus each fixed item's fixed edge: the edges ``with_edges`` keeps."""
     keep = keep.copy()
     if inst.fixed_agent is not None:
-        for i in np.flatnonzero(inst.fixed_agent >= 0):
-            sl = inst.edges_of(int(i))
-            keep[sl] |= inst.edge_agent[sl] == inst.fixed_agent[i]
+        fixed = inst.fixed_agent[inst.edge_item]
+        keep |= (fixed >= 0) & (inst.edge_agent == fixed)
+    return keep
+
+
+def with_edges(inst: AssignmentInstance, keep: npt.NDArray[np.bool_]) -> AssignmentInstance:
+    """The same instance over a subset of its edges (items and agents unchanged; a fixed item
+    keeps its fixed edge); edges keep their order."""
+    keep = kept_edges(inst, keep)
     return AssignmentInstance(
         n_items=inst.n_items,
         n_agents=inst.n_agents,

@@ -29,6 +29,7 @@ class LpResult:
     x: F64  # edge values (zeros when unsolved)
     status: str
     wall_time_s: float
+    reduced_cost: F64 | None = None  # per edge, at the optimum (None when unsolved)
 
 
 class _Rows:
@@ -69,11 +70,54 @@ class MipResult:
     wall_time_s: float
 
 
+@dataclass(frozen=True)
+class RowLayout:
+    """Where ``build_highs_model`` puts its per-item and per-agent rows (group rows follow)."""
+
+    n_items: int
+    n_agents: int
+    band_index: list[int]  # indices into ``inst.bands`` of the bands that have rows, in order
+    quota_agents: I64  # agents with a quota row, in order
+
+    @property
+    def cap(self) -> int:
+        return self.n_items
+
+    @property
+    def count(self) -> int:
+        return self.n_items + self.n_agents
+
+    def band(self, k: int) -> int:
+        """First row of the k-th band that has rows."""
+        return self.n_items + (2 + k) * self.n_agents
+
+    @property
+    def quota(self) -> int:
+        return self.n_items + (2 + len(self.band_index)) * self.n_agents
+
+    @property
+    def n_rows(self) -> int:
+        return self.quota + len(self.quota_agents)
+
+
+def row_layout(inst: AssignmentInstance) -> RowLayout:
+    owed = np.zeros(0, dtype=np.int64)
+    if inst.quota_short is not None and inst.quota_points:
+        owed = np.flatnonzero(inst.quota_short > 0).astype(np.int64)
+    return RowLayout(
+        inst.n_items,
+        inst.n_agents,
+        [k for k, band in enumerate(inst.bands) if band.points != 0],
+        owed,
+    )
+
+
 def build_highs_model(
-    inst: AssignmentInstance, integer: bool, exact_bands: bool = False
+    inst: AssignmentInstance, integer: bool, exact_bands: bool = False, group_rules: bool = True
 ) -> tuple[highspy.HighsLp, float]:
     """The HiGHS model of the instance (LP relaxation, or the MIP with ``integer``) and the
-    constant objective offset.  Columns: edges first, then auxiliary columns."""
+    constant objective offset.  Columns: edges first, then auxiliary columns.  Rows: as
+    ``row_layout`` says, then (with ``group_rules``) the clique and opposing-side rows."""
     inf = highspy.kHighsInf
     n_e = inst.n_edges
     penalty = np.where(inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty)
@@ -153,7 +197,8 @@ def build_highs_model(
                 np.full(owed.size, inf),
             )
     aux_end = n_col
-    n_col = _group_rows(inst, rows, cost, lower, upper, n_col)
+    if group_rules:
+        n_col = _group_rows(inst, rows, cost, lower, upper, n_col)
 
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
@@ -250,9 +295,11 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
             return LpResult(float("inf"), np.zeros(n_e), status, wall)
         return LpResult(float("-inf"), np.zeros(n_e), status, wall)
     value = h.getInfo().objective_function_value + offset
-    x = np.asarray(h.getSolution().col_value[:n_e], dtype=np.float64)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value[:n_e], dtype=np.float64)
+    reduced = np.asarray(solution.col_dual[:n_e], dtype=np.float64)
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
-    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall)
+    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall, reduced)
 
 
 def solve_mip(

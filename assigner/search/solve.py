@@ -7,11 +7,14 @@ and every result carries its proven lower bound.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.greedy import greedy
 from assigner.search.instance import (
@@ -19,14 +22,17 @@ from assigner.search.instance import (
     MUST_ASSIGN,
     AssignmentInstance,
     ObjectiveParts,
+    chosen_edges,
     evaluate,
     feasibility_issues,
+    kept_edges,
     with_edges,
 )
 from assigner.search.lagrangian import lagrangian_bound
-from assigner.search.lns import improve
+from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve
 from assigner.search.local_search import descend, repair_unassigned
-from assigner.search.lp_bound import solve_lp, solve_mip
+from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
+from assigner.search.pricing import solve_lp_by_pricing
 
 
 @dataclass
@@ -43,15 +49,27 @@ class SearchOutcome:
     def objective(self) -> int:
         return self.parts.total
 
+    constant_cost: int = 0  # the part of every plan's objective no plan can change
+
     @property
     def gap(self) -> float:
-        return relative_gap(self.objective, self.bound)
+        return relative_gap(self.objective, self.bound, self.constant_cost)
 
 
-def relative_gap(objective: float, bound: float) -> float:
+def relative_gap(objective: float, bound: float, constant: float = 0.0) -> float:
+    """(objective - bound) / |objective - constant|, where ``constant`` is the cost every plan
+    pays alike (``constant_cost``): it is in both objective and bound, so it cancels in the
+    numerator, and left in the denominator it would make the gap look smaller than it is."""
     if not np.isfinite(bound):
         return float("inf")
-    return max(0.0, (objective - bound) / max(1.0, abs(objective)))
+    return max(0.0, (objective - bound) / max(1.0, abs(objective - constant)))
+
+
+def constant_cost(inst: AssignmentInstance) -> int:
+    """Unassigned penalties of the items with no edge (no lawyer can take them): every plan
+    pays them, and every bound counts them."""
+    none = np.diff(inst.item_offsets) == 0
+    return int(np.clip(inst.unassigned_penalty[none], 0, None).sum())
 
 
 def trivial_bound(inst: AssignmentInstance) -> float:
@@ -75,7 +93,8 @@ DETERMINISTIC_SAFETY = 10.0
 FULL_MIP_MAX_EDGES = 150_000
 LP_MAX_EDGES = 150_000
 DESCENT_SHARE_OF_BUDGET = 0.3
-LAGRANGIAN_SHARE_OF_BUDGET = 0.2
+LAGRANGIAN_SHARE_OF_BUDGET = 0.15
+LAGRANGIAN_ONLY_SHARE_OF_BUDGET = 0.35
 LAGRANGIAN_ITERATIONS_PER_S = 100
 FOCUSED_SHARE_OF_REMAINING = 0.4
 DESCENT_GRACE_S = 0.5
@@ -84,6 +103,28 @@ LNS_STEP_S = 1.0
 LNS_SUB_SOLVER = "highs"
 RESTRICTED_EDGES_PER_ITEM = 3
 LP_SHARE_OF_BUDGET = 0.35
+PRICING_SHARE_OF_BUDGET = 0.25
+PRICING_CORE_PER_ITEM = 3
+# The first pricing LP of county-L (20,000 items) alone takes about 25 s on 2 cores.
+PRICING_MAX_EDGES = 2_000_000
+LAGRANGIAN_CORE_PER_ITEM = 10
+POLISH_SHARE_OF_BUDGET = 0.1
+GUIDED_DESCENT_SHARE = 0.6
+EARLY_DESCENT_SHARE = 0.08
+# Far above any edge cost plus load-band change, far below the int64 range.
+LP_ROUNDING_BONUS = 10**9
+PRICING_ROUNDS = 10
+CORE_MIP_MAX_EDGES = 60_000
+CORE_MIP_MAX_ITEMS = 2_000
+CORE_LNS_ITEMS = 200
+FINISH_MARGIN_S = 0.2
+WIDER_CORE_PER_ITEM = 6
+WIDER_CORE_MIN_S = 5.0
+BACKGROUND_MIP_SHARE = 0.7
+# Medium instances: share of the time left after the core MIP for LNS on the core; the MIP over
+# all edges gets the rest (its dual bound can raise the LP bound).
+CORE_LNS_SHARE_BEFORE_MIP = 0.5
+CORE_MIP_SHARE_OF_REMAINING = 0.5
 
 
 @dataclass(frozen=True)
@@ -123,11 +164,14 @@ def run_search(
 ) -> SearchOutcome:
     """Bound, construction and improvement under one time budget.
 
-    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges, else Lagrangian relaxation.
-    Construction: greedy, then (large instances) a second greedy on Lagrangian reduced costs,
-    each followed by shift descent; an LP-restricted CP-SAT start when greedy cannot place every
-    must-assign item.  Improvement: exact MIP (small), MIP with relaxed load bands (medium), or
-    large-neighbourhood search with MIP subproblems (large).
+    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges; above, a Lagrangian
+    relaxation stepped on a core of edges, then (up to ``PRICING_MAX_EDGES``) the LP by pricing
+    and more Lagrangian steps from its duals.  Construction: greedy and shift descent, LP
+    rounding and descent (a far better start wherever there is an LP), a second greedy on
+    Lagrangian reduced costs when there is none; LP rounding, then an LP-restricted CP-SAT
+    start when greedy cannot place every must-assign item.  Improvement: exact MIP (small), else
+    a MIP and LNS on the core problem (``core.py``) with, on medium instances, the MIP over all
+    edges on the second core.
     """
     start = time.monotonic()
     budget = Budget(start, params.time_limit_s, params.deterministic)
@@ -144,6 +188,7 @@ def run_search(
 
     bound = trivial_bound(inst)
     lp_x: np.ndarray | None = None
+    guide: np.ndarray | None = None
     if inst.n_edges <= LP_MAX_EDGES:
         lp = solve_lp(inst, time_limit_s=budget.seconds(LP_SHARE_OF_BUDGET))
         if np.isfinite(lp.bound) or lp.bound == float("inf"):
@@ -151,38 +196,90 @@ def run_search(
             lp_x = lp.x
 
     best = greedy(inst)
+    method = "greedy"
     issues = feasibility_issues(inst, best)
+    if issues and lp_x is not None:
+        rounded = _lp_rounding(inst, lp_x)
+        rounded_issues = feasibility_issues(inst, rounded)
+        if len(rounded_issues) < len(issues):
+            best, issues, method = rounded, rounded_issues, "lp rounding"
     if issues and lp_x is not None and deadline - time.monotonic() > 0.5:
         best, issues = _lp_restricted_start(inst, lp_x, params, deadline, best, issues)
     if issues and not all("must be assigned" in s for s in issues):
         raise AssertionError(f"construction broke a hard rule: {issues[:3]}")
     best_parts = evaluate(inst, best) if not issues else None
-    method = "greedy"
-    descent_deadline = budget.share_deadline(DESCENT_SHARE_OF_BUDGET)
+    # Above the LP's size the LP rounding below gives a far better start: a short descent here
+    # only improves the edges that seed the pricing LP.
+    descent_deadline = budget.share_deadline(
+        DESCENT_SHARE_OF_BUDGET if inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
+    )
     if best_parts is not None:
-        note("greedy", best_parts.total, bound)
+        note(method, best_parts.total, bound)
         best, moves = descend(inst, best, descent_deadline)
         best, placed = repair_unassigned(inst, best, descent_deadline)
         if moves or placed:
             best_parts = evaluate(inst, best)
-            method = "greedy+descent"
+            method = f"{method}+descent"
             note("descent", best_parts.total, bound)
 
     if inst.n_edges > LP_MAX_EDGES and best_parts is not None:
+        seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)
+        rows = chosen_edges(inst, best)
+        seed_edges[rows[rows >= 0]] = True
         lag = lagrangian_bound(
             inst,
             float(best_parts.total),
-            time_limit_s=budget.seconds(LAGRANGIAN_SHARE_OF_BUDGET),
+            # Without the pricing LP the Lagrangian is the only bound: it gets more time.
+            time_limit_s=budget.seconds(
+                LAGRANGIAN_SHARE_OF_BUDGET
+                if inst.n_edges <= PRICING_MAX_EDGES
+                else LAGRANGIAN_ONLY_SHARE_OF_BUDGET
+            ),
             max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
+            core=seed_edges | (cost_rank(inst) < LAGRANGIAN_CORE_PER_ITEM),
         )
         bound = max(bound, lag.bound)
+        guide = lag.reduced_cost
         note("lagrangian bound", best_parts.total, bound)
-        guided = _reduced_cost_greedy(inst, lag.reduced_cost)
-        guided, _ = descend(inst, guided, budget.share_deadline(DESCENT_SHARE_OF_BUDGET + 0.1))
-        guided_parts = evaluate(inst, guided)
-        if guided_parts.total < best_parts.total:
-            best, best_parts, method = guided, guided_parts, "lagrangian greedy+descent"
-            note("reduced-cost greedy", best_parts.total, bound)
+        if inst.n_edges > PRICING_MAX_EDGES:
+            guided = _reduced_cost_greedy(inst, guide)
+            guided, _ = descend(inst, guided, budget.share_deadline(GUIDED_DESCENT_SHARE))
+            guided_parts = evaluate(inst, guided)
+            if guided_parts.total < best_parts.total:
+                best, best_parts, method = guided, guided_parts, "lagrangian greedy+descent"
+                note("reduced-cost greedy", best_parts.total, bound)
+        else:
+            priced = solve_lp_by_pricing(
+                inst,
+                budget.seconds(PRICING_SHARE_OF_BUDGET),
+                seed_edges,
+                guide_cost=guide,
+                core_per_item=PRICING_CORE_PER_ITEM,
+                max_rounds=PRICING_ROUNDS if params.deterministic else None,
+            )
+            bound = max(bound, priced.bound)
+            if priced.rounds:
+                lp_x, guide = priced.x, priced.reduced_cost
+            note(f"lp bound by pricing ({priced.rounds} rounds)", best_parts.total, bound)
+            if not priced.converged and priced.multipliers is not None:
+                polish = lagrangian_bound(
+                    inst,
+                    min(float(best_parts.total), priced.restricted_value),
+                    time_limit_s=budget.seconds(POLISH_SHARE_OF_BUDGET),
+                    max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
+                    start_multipliers=priced.multipliers,
+                    core=core_edges(inst, best, lp_x, guide, LAGRANGIAN_CORE_PER_ITEM),
+                )
+                bound = max(bound, polish.bound)
+                note("lagrangian bound from lp duals", best_parts.total, bound)
+    if lp_x is not None:
+        rounded = _lp_rounding(inst, lp_x)
+        if not feasibility_issues(inst, rounded):
+            rounded, _ = descend(inst, rounded, deadline)
+            rounded_parts = evaluate(inst, rounded)
+            if best_parts is None or rounded_parts.total < best_parts.total:
+                best, best_parts, method = rounded, rounded_parts, "lp rounding+descent"
+                note("lp rounding", best_parts.total, bound)
     proven = best_parts is not None and best_parts.total <= bound
 
     remaining = budget.remaining()
@@ -196,59 +293,26 @@ def run_search(
                     best, best_parts, method = result.agent_of_item, parts, f"{method}+cp-sat"
                 bound = max(bound, result.bound)
             note(f"cp-sat {result.status.lower()}", best_parts.total if best_parts else -1, bound)
-        elif inst.n_edges <= FULL_MIP_MAX_EDGES:
-            waiting = int(np.sum((best < 0) & (np.diff(inst.item_offsets) > 0)))
-            if waiting and best_parts is not None:
-                # Items left out cost far more than anything else; focused subproblems around
-                # them usually find the room before the whole MIP does.
-                best, _total, _steps = improve(
+        elif params.deterministic:
+            if best_parts is not None:
+                best, _total, steps = improve(
                     inst,
                     best,
                     params,
-                    time.monotonic() + remaining * FOCUSED_SHARE_OF_REMAINING,
+                    deadline,
                     lp_x,
-                    sub_solver="highs",
+                    lambda _vec, obj: note("lns", obj, bound),
                     neighbourhood_items=LNS_ITEMS,
-                    step_time_s=LNS_STEP_S / 2,
-                    max_steps=4 * waiting,
+                    step_time_s=LNS_STEP_S,
+                    sub_solver="cpsat",
+                    max_steps=max(1, int(params.time_limit_s / LNS_STEP_S)),
                 )
                 best_parts = evaluate(inst, best)
-                note("focused lns", best_parts.total, bound)
-                remaining = budget.remaining()
-            exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
-            mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
-            if mip.agent_of_item is not None:
-                vec, _ = descend(inst, mip.agent_of_item, deadline + DESCENT_GRACE_S)
-                parts = evaluate(inst, vec)
-                if best_parts is None or parts.total <= best_parts.total:
-                    best, best_parts = vec, parts
-                    method = "mip" if exact else f"{method}+mip"
-            elif mip.status == "Infeasible":
-                bound = float("inf")
-            if exact or mip.agent_of_item is not None:
-                bound = max(bound, mip.bound)
-            note(f"mip {mip.status.lower()}", best_parts.total if best_parts else -1, bound)
-        elif best_parts is not None:
-
-            def improved(_vec: I32, obj: int) -> None:
-                note("lns", obj, bound)
-
-            best, _total, steps = improve(
-                inst,
-                best,
-                params,
-                deadline,
-                lp_x,
-                improved,
-                neighbourhood_items=LNS_ITEMS,
-                step_time_s=LNS_STEP_S,
-                sub_solver="cpsat" if params.deterministic else LNS_SUB_SOLVER,
-                max_steps=(
-                    max(1, int(params.time_limit_s / LNS_STEP_S)) if params.deterministic else None
-                ),
+                method = f"{method}+lns ({steps} steps)"
+        else:
+            best, best_parts, bound, method = _improve_by_time(
+                inst, params, budget, best, best_parts, bound, method, lp_x, guide, note
             )
-            best_parts = evaluate(inst, best)
-            method = f"{method}+lns ({steps} steps)"
         proven = best_parts is not None and best_parts.total <= bound + 1e-9
 
     if best_parts is None:
@@ -263,7 +327,162 @@ def run_search(
         method=method,
         wall_time_s=time.monotonic() - start,
         phases=phases,
+        constant_cost=constant_cost(inst),
     )
+
+
+def _improve_by_time(
+    inst: AssignmentInstance,
+    params: SearchParams,
+    budget: Budget,
+    best: I32,
+    best_parts: ObjectiveParts | None,
+    bound: float,
+    method: str,
+    lp_x: np.ndarray | None,
+    guide: np.ndarray | None,
+    note: Callable[[str, int, float], None],
+) -> tuple[I32, ObjectiveParts | None, float, str]:
+    """Improvement under a wall-clock budget: focused subproblems around unassigned items, then
+    the exact MIP (small instances), or a MIP on the core problem (LP support, incumbent and the
+    cheapest edges per item) followed by the MIP on all edges (medium: its dual bound may raise
+    the bound) or by large-neighbourhood search on the core (large)."""
+    deadline = budget.deadline
+    remaining = budget.remaining()
+    if best_parts is not None and inst.n_edges <= FULL_MIP_MAX_EDGES:
+        waiting = int(np.sum((best < 0) & (np.diff(inst.item_offsets) > 0)))
+        if waiting:
+            # Items left out cost far more than anything else; focused subproblems around
+            # them usually find the room before the whole MIP does.
+            best, _total, _steps = improve(
+                inst,
+                best,
+                params,
+                time.monotonic() + remaining * FOCUSED_SHARE_OF_REMAINING,
+                lp_x,
+                sub_solver="highs",
+                neighbourhood_items=LNS_ITEMS,
+                step_time_s=LNS_STEP_S / 2,
+                max_steps=4 * waiting,
+            )
+            best_parts = evaluate(inst, best)
+            note("focused lns", best_parts.total, bound)
+    exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
+    large = inst.n_edges > FULL_MIP_MAX_EDGES
+    background: _BackgroundMip | None = None
+    if best_parts is not None and not exact and not large and params.workers >= 2:
+        # The MIP over all edges runs on the second core while this thread works on the core
+        # problem.  HiGHS can run past its time limit by a second or more (phases it does not
+        # interrupt), so it gets only a share of the time left.
+        background = _BackgroundMip(
+            inst, BACKGROUND_MIP_SHARE * budget.remaining(), best.copy(), params.seed
+        )
+    if best_parts is not None and not exact:
+        core_mask = kept_edges(inst, core_edges(inst, best, lp_x, guide))
+        core = with_edges(inst, core_mask)
+        core_solved = False
+        if core.n_edges <= CORE_MIP_MAX_EDGES and inst.n_items <= CORE_MIP_MAX_ITEMS:
+            share = CORE_MIP_SHARE_OF_REMAINING * budget.remaining()
+            mip = solve_mip(core, share, start=best, seed=params.seed)
+            if mip.agent_of_item is not None:
+                vec, _ = descend(inst, mip.agent_of_item, deadline + DESCENT_GRACE_S)
+                parts = evaluate(inst, vec)
+                if parts.total < best_parts.total:
+                    best, best_parts, method = vec, parts, f"{method}+core mip"
+            note(f"core mip {mip.status.lower()}", best_parts.total, bound)
+            # Solved to optimality (with load bands priced per tenth of an hour), the core has
+            # nothing left for LNS on it to find.
+            core_solved = mip.status == "Optimal"
+        if core_solved and budget.remaining() > WIDER_CORE_MIN_S:
+            # Search a wider core instead: more edges per item by cost and by reduced cost.
+            # With little time left this thread stays idle instead, so that the MIP over all
+            # edges has a core to itself for its root bound.
+            core_mask = kept_edges(inst, core_edges(inst, best, lp_x, guide, WIDER_CORE_PER_ITEM))
+            core = with_edges(inst, core_mask)
+            core_solved = False
+        if not core_solved:
+            rows = chosen_edges(inst, best)
+            if not core_mask[rows[rows >= 0]].all():
+                # Descent after the core MIP may have used edges outside the core.
+                core_mask[rows[rows >= 0]] = True
+                core = with_edges(inst, core_mask)
+            lns_until = (
+                deadline - FINISH_MARGIN_S
+                if large or background is not None
+                else time.monotonic() + CORE_LNS_SHARE_BEFORE_MIP * budget.remaining()
+            )
+            best, _total, steps = improve(
+                core,
+                best,
+                params,
+                lns_until,
+                lp_x[core_mask] if lp_x is not None else None,
+                lambda _vec, obj: note("lns", obj, bound),
+                neighbourhood_items=CORE_LNS_ITEMS,
+                step_time_s=LNS_STEP_S,
+                sub_solver=LNS_SUB_SOLVER,
+            )
+            if inst.n_edges <= DESCENT_AFTER_STEP_MAX_EDGES:
+                # Shift moves along edges outside the core (the LNS steps descend on the core
+                # only); above this size one descent round takes longer than is left.
+                best, _ = descend(inst, best, deadline)
+            best_parts = evaluate(inst, best)
+            method = f"{method}+core lns ({steps} steps)"
+    if large:
+        return best, best_parts, bound, method
+    if background is not None:
+        mip = background.result()
+    else:
+        # HiGHS's limit covers its solve, not building the model and reading the answer back.
+        remaining = budget.remaining() - FINISH_MARGIN_S
+        if remaining <= 0.05:
+            return best, best_parts, bound, method
+        mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
+    if mip.agent_of_item is not None:
+        vec, _ = descend(inst, mip.agent_of_item, deadline)
+        parts = evaluate(inst, vec)
+        if best_parts is None or parts.total <= best_parts.total:
+            best, best_parts = vec, parts
+            method = "mip" if exact else f"{method}+mip"
+    elif mip.status == "Infeasible":
+        bound = float("inf")
+    if exact or mip.agent_of_item is not None:
+        bound = max(bound, mip.bound)
+    note(f"mip {mip.status.lower()}", best_parts.total if best_parts else -1, bound)
+    return best, best_parts, bound, method
+
+
+class _BackgroundMip:
+    """``solve_mip`` on a thread of its own (HiGHS releases the GIL while it solves); an
+    exception in it is raised again by ``result``."""
+
+    def __init__(self, inst: AssignmentInstance, time_limit_s: float, start: I32, seed: int):
+        self._result: MipResult | None = None
+        self._error: BaseException | None = None
+
+        def work() -> None:
+            try:
+                self._result = solve_mip(inst, time_limit_s, start=start, seed=seed)
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="background-mip", daemon=True)
+        self._thread.start()
+
+    def result(self) -> MipResult:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+def _lp_rounding(inst: AssignmentInstance, lp_x: np.ndarray) -> I32:
+    """Greedy with each edge's LP value as an overriding preference: items keep their LP edge
+    while it fits, split and crowded-out items take their cheapest edge by marginal cost.  May
+    leave a must-assign item out (the caller checks)."""
+    preferred = inst.edge_cost - np.rint(lp_x * LP_ROUNDING_BONUS).astype(np.int64)
+    return greedy(dataclasses.replace(inst, edge_cost=preferred))
 
 
 def _reduced_cost_greedy(inst: AssignmentInstance, reduced_cost: np.ndarray) -> I32:

@@ -1,0 +1,248 @@
+"""LP relaxation by pricing (column generation): the LP bound and an LP solution at county scale.
+
+The full LP over millions of edges takes minutes, yet its optimum uses only a few edges per item.
+So the LP is solved over a core (each item's cheapest edges plus the edges of a known
+assignment); its duals price every edge in one numpy pass; the edges with negative reduced cost
+join the core, and HiGHS re-solves from its last basis (columns are added to the same model), until
+no edge prices out or time is up.
+
+The proven bound is never the restricted LP's value (that bounds the core, not the instance).
+It is the Lagrangian function of ``lagrangian.py`` at the LP's capacity, count, load-band and
+quota duals, evaluated over every edge: valid for any multipliers in range, and equal to the LP
+bound once no edge prices out.  Clique and opposing-side rows are left out of the pricing LP, as
+the Lagrangian leaves them out; the MIP models that search for plans keep them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+
+from assigner.search.core import cost_rank
+from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, kept_edges, with_edges
+from assigner.search.lagrangian import Lagrangian, _Multipliers
+from assigner.search.lp_bound import (
+    HIGHS_THREADS,
+    RowLayout,
+    _highs,
+    _run,
+    build_highs_model,
+    row_layout,
+)
+
+F64 = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
+
+CORE_EDGES_PER_ITEM = 6
+ADDED_EDGES_PER_ITEM = 4
+PRICE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class PricingResult:
+    bound: float  # proven lower bound, rounded up (costs are integers); -inf when none
+    x: F64  # LP value per edge (zero off the core)
+    reduced_cost: F64  # Lagrangian reduced cost per edge at the last duals
+    converged: bool  # no edge priced out: the bound is the LP bound (without group rows)
+    restricted_value: float  # last restricted LP value: at least the LP bound (inf when none)
+    multipliers: _Multipliers | None  # Lagrangian multipliers read off the last duals
+    rounds: int
+    core_edges: int
+    status: str
+    wall_time_s: float
+
+
+def solve_lp_by_pricing(
+    inst: AssignmentInstance,
+    time_limit_s: float,
+    seed_edges: npt.NDArray[np.bool_] | None = None,
+    guide_cost: F64 | None = None,
+    core_per_item: int = CORE_EDGES_PER_ITEM,
+    added_per_item: int = ADDED_EDGES_PER_ITEM,
+    max_rounds: int | None = None,
+) -> PricingResult:
+    """The LP relaxation by pricing, within ``time_limit_s``.  The first core holds each item's
+    ``core_per_item`` cheapest edges by cost and (when given) by ``guide_cost`` (e.g. Lagrangian
+    reduced costs), and the ``seed_edges``.  ``max_rounds`` caps the LP solves (a work limit
+    for deterministic mode: the simplex itself is deterministic)."""
+    start = time.monotonic()
+    deadline = start + time_limit_s
+    lag = Lagrangian(inst)
+    layout = row_layout(inst)
+    penalty = np.where(inst.unassigned_penalty == MUST_ASSIGN, 0, inst.unassigned_penalty)
+
+    def first_core(k: int) -> npt.NDArray[np.bool_]:
+        core = cost_rank(inst) < k
+        if guide_cost is not None:
+            core |= cost_rank(inst, np.where(np.isfinite(guide_cost), guide_cost, np.inf)) < k
+        if seed_edges is not None:
+            core |= seed_edges
+        return core
+
+    core = first_core(core_per_item)
+    while True:
+        core_rows = np.flatnonzero(kept_edges(inst, core))
+        lp, _offset = build_highs_model(with_edges(inst, core), integer=False, group_rules=False)
+        h = _highs(lp, max(0.1, deadline - time.monotonic()), HIGHS_THREADS, 0)
+        h_start = time.monotonic()
+        _run(h)
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kInfeasible or bool(core.all()):
+            break
+        # Items that must be assigned do not fit in the core: widen it.
+        core_per_item *= 2
+        core = first_core(core_per_item)
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return _empty(inst, float("inf"), "Infeasible", start)
+    col_edge = np.concatenate([core_rows, np.full(lp.num_col_ - len(core_rows), -1)])
+    in_core = np.zeros(inst.n_edges, dtype=np.bool_)
+    in_core[core_rows] = True
+    best_bound = float("-inf")
+    restricted = float("inf")
+    m: _Multipliers | None = None
+    rc = np.zeros(inst.n_edges)
+    rounds = 0
+    converged = False
+    while status == highspy.HighsModelStatus.kOptimal:
+        rounds += 1
+        y = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+        raw, m = _duals(inst, layout, y)
+        value, rc, _chosen = lag.evaluate(m)
+        if np.isfinite(value):
+            best_bound = max(best_bound, float(math.ceil(value - 1e-6)))
+        # HiGHS's reduced cost of each edge column: cost - sum of row coefficient x row dual.
+        price = inst.edge_cost - penalty[inst.edge_item] - y[inst.edge_item] + raw
+        new = (price < -PRICE_TOLERANCE) & ~in_core & ~lag.blocked
+        restricted = float(h.getInfo().objective_function_value) + float(penalty.sum())
+        log.debug(
+            "pricing round %d at %.1f s: restricted LP %.1f, bound %.1f, %d edges price out",
+            rounds,
+            time.monotonic() - start,
+            restricted,
+            value,
+            int(new.sum()),
+        )
+        if not new.any():
+            converged = True
+            break
+        if time.monotonic() >= deadline or (max_rounds is not None and rounds >= max_rounds):
+            break
+        added = _best_per_item(inst, np.flatnonzero(new), price, added_per_item)
+        _add_columns(h, inst, layout, added, penalty)
+        col_edge = np.concatenate([col_edge, added])
+        in_core[added] = True
+        # HiGHS's time limit counts from the model's first run.
+        h.setOptionValue("time_limit", max(0.1, deadline - h_start))
+        _run(h)
+        status = h.getModelStatus()
+    x = np.zeros(inst.n_edges)
+    if rounds:
+        values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        on = col_edge >= 0
+        x[col_edge[on]] = values[on]
+    return PricingResult(
+        bound=best_bound,
+        x=x,
+        reduced_cost=rc,
+        converged=converged,
+        restricted_value=restricted,
+        multipliers=m,
+        rounds=rounds,
+        core_edges=int(in_core.sum()),
+        status=h.modelStatusToString(status),
+        wall_time_s=time.monotonic() - start,
+    )
+
+
+def _empty(inst: AssignmentInstance, bound: float, status: str, start: float) -> PricingResult:
+    zeros = np.zeros(inst.n_edges)
+    return PricingResult(
+        bound, zeros, zeros, False, float("inf"), None, 0, 0, status, time.monotonic() - start
+    )
+
+
+def _duals(inst: AssignmentInstance, layout: RowLayout, y: F64) -> tuple[F64, _Multipliers]:
+    """Per edge, the capacity, count, band and quota rows' share of its reduced cost (with the
+    raw duals), and the Lagrangian multipliers read off the duals (projected into range)."""
+    n = inst.n_agents
+    y_cap = y[layout.cap : layout.cap + n]
+    y_count = y[layout.count : layout.count + n]
+    per_weight = -y_cap.copy()
+    band = [np.zeros(n) for _ in inst.bands]
+    for k, b in enumerate(layout.band_index):
+        y_band = y[layout.band(k) : layout.band(k) + n]
+        per_weight += y_band  # band rows carry -weight on the edge columns
+        limit = inst.bands[b].points / inst.bands[b].unit
+        band[b] = np.clip(y_band, 0.0, limit)
+    y_quota = np.zeros(n)
+    y_quota[layout.quota_agents] = y[layout.quota : layout.quota + len(layout.quota_agents)]
+    per_item = -y_count - y_quota
+    agent = inst.edge_agent
+    raw = inst.edge_weight * per_weight[agent] + per_item[agent]
+    m = _Multipliers(
+        cap=np.maximum(-y_cap, 0.0),
+        count=np.maximum(-y_count, 0.0),
+        band=band,
+        quota=np.clip(y_quota, 0.0, float(inst.quota_points)),
+    )
+    return raw, m
+
+
+def _best_per_item(
+    inst: AssignmentInstance, rows: npt.NDArray[np.int64], price: F64, per_item: int
+) -> npt.NDArray[np.int64]:
+    """Of ``rows``, the ``per_item`` most negative per item."""
+    order = np.lexsort((price[rows], inst.edge_item[rows]))
+    rows = rows[order]
+    items = inst.edge_item[rows]
+    first = np.searchsorted(items, items, side="left")
+    keep = (np.arange(len(rows)) - first) < per_item
+    return np.sort(rows[keep])
+
+
+def _add_columns(
+    h: highspy.Highs,
+    inst: AssignmentInstance,
+    layout: RowLayout,
+    rows: npt.NDArray[np.int64],
+    penalty: npt.NDArray[np.int64],
+) -> None:
+    n = len(rows)
+    item = inst.edge_item[rows].astype(np.int64)
+    agent = inst.edge_agent[rows].astype(np.int64)
+    w = inst.edge_weight[rows].astype(np.float64)
+    entries_r = [item, layout.cap + agent, layout.count + agent]
+    entries_v = [np.ones(n), w, np.ones(n)]
+    entries_c = [np.arange(n)] * 3
+    for k in range(len(layout.band_index)):
+        entries_r.append(layout.band(k) + agent)
+        entries_v.append(-w)
+        entries_c.append(np.arange(n))
+    if len(layout.quota_agents):
+        local = np.full(inst.n_agents, -1, dtype=np.int64)
+        local[layout.quota_agents] = np.arange(len(layout.quota_agents))
+        owed = local[agent] >= 0
+        entries_r.append(layout.quota + local[agent[owed]])
+        entries_v.append(np.ones(int(owed.sum())))
+        entries_c.append(np.flatnonzero(owed))
+    r = np.concatenate(entries_r)
+    v = np.concatenate(entries_v)
+    c = np.concatenate(entries_c)
+    order = np.lexsort((r, c))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=n))])[:-1]
+    h.addCols(
+        n,
+        (inst.edge_cost[rows] - penalty[inst.edge_item[rows]]).astype(np.float64),
+        np.zeros(n),
+        np.ones(n),
+        len(r),
+        starts.astype(np.int32),
+        r[order].astype(np.int32),
+        v[order],
+    )

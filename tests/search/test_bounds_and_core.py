@@ -1,0 +1,97 @@
+"""Tests that the county-scale bound and start methods (pricing LP, core Lagrangian, LP rounding,
+core problem) keep their promises on small instances checked by brute force."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from assigner.search.core import core_edges, cost_rank
+from assigner.search.cpsat import SearchParams
+from assigner.search.greedy import greedy
+from assigner.search.instance import evaluate, feasibility_issues, with_edges
+from assigner.search.lagrangian import lagrangian_bound
+from assigner.search.lp_bound import solve_lp
+from assigner.search.pricing import solve_lp_by_pricing
+from assigner.search.solve import _lp_rounding, constant_cost, relative_gap, run_search
+from tests.search.instances import random_instance
+from tests.search.test_search_exact import brute_force
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pricing_bound_never_exceeds_the_optimum(seed: int) -> None:
+    """Tests that the bound of the LP by pricing, from a one-edge core, is a valid lower bound
+    and, once no edge prices out, at most the full LP bound."""
+    inst = random_instance(seed, n_items=7, n_agents=3)
+    optimum = brute_force(inst)
+    assert optimum is not None
+    result = solve_lp_by_pricing(inst, 10, core_per_item=1, added_per_item=1)
+    assert result.bound <= optimum
+    if result.converged:
+        assert result.bound <= solve_lp(inst).bound
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_core_lagrangian_bound_never_exceeds_the_optimum(seed: int) -> None:
+    """Tests that the Lagrangian stepping on a one-edge core still proves only valid bounds."""
+    inst = random_instance(seed, n_items=7, n_agents=3)
+    optimum = brute_force(inst)
+    assert optimum is not None
+    result = lagrangian_bound(inst, optimum, time_limit_s=1, core=cost_rank(inst) < 1)
+    assert result.bound <= optimum
+
+
+def test_pricing_matches_the_full_lp_on_a_larger_instance() -> None:
+    """Tests that pricing from a small core reaches the full LP's value when the instance has
+    no group rules (the pricing LP leaves those out)."""
+    inst = dataclasses.replace(
+        random_instance(3, n_items=60, n_agents=8),
+        same_agent_cliques=[],
+        same_group_cliques=[],
+        opposing_sides=[],
+    )
+    full = solve_lp(inst)
+    priced = solve_lp_by_pricing(inst, 20, core_per_item=1, added_per_item=1)
+    assert priced.converged
+    assert priced.bound == full.bound
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lp_rounding_and_core_keep_hard_rules(seed: int) -> None:
+    """Tests that LP rounding breaks no hard rule other than leaving must-assign items out, and
+    that a plan of the core problem is a plan of the whole with the same objective."""
+    inst = random_instance(seed, n_items=30, n_agents=5)
+    lp = solve_lp(inst)
+    rounded = _lp_rounding(inst, lp.x)
+    assert all("must be assigned" in s for s in feasibility_issues(inst, rounded))
+    start = greedy(inst)
+    core = with_edges(inst, core_edges(inst, start, lp.x, None))
+    assert feasibility_issues(core, start) == feasibility_issues(inst, start)
+    assert evaluate(core, start) == evaluate(inst, start)
+
+
+def test_cost_rank_orders_each_items_edges() -> None:
+    """Tests that rank 0 is each item's cheapest edge, by cost and by a float guide."""
+    inst = random_instance(5, n_items=20, n_agents=6)
+    guide = np.random.default_rng(0).normal(size=inst.n_edges)
+    guide[::5] = np.inf
+    for values, rank in ((inst.edge_cost, cost_rank(inst)), (guide, cost_rank(inst, guide))):
+        for i in range(inst.n_items):
+            sl = inst.edges_of(i)
+            if sl.stop > sl.start:
+                assert values[sl][rank[sl] == 0][0] == values[sl].min()
+
+
+def test_gap_leaves_out_what_every_plan_pays() -> None:
+    """Tests that penalties of items no agent can take stay out of the gap's denominator."""
+    inst = random_instance(2, n_items=8, n_agents=3)
+    none = np.diff(inst.item_offsets) == 0
+    assert none.any()
+    constant = constant_cost(inst)
+    assert constant == int(inst.unassigned_penalty[none].clip(0).sum()) > 0
+    assert relative_gap(constant + 110, constant + 100, constant) == pytest.approx(10 / 110)
+    outcome = run_search(inst, SearchParams(2, 1, 0))
+    assert outcome.constant_cost == constant
+    assert outcome.gap == relative_gap(outcome.objective, outcome.bound, constant)
