@@ -92,7 +92,7 @@ def prepare_database(settings: Settings, db: Database, cache: RosterCache) -> No
 
 
 def start_services(settings: Settings, metrics: Metrics) -> Services:
-    db = Database(settings)
+    db = Database(settings, background_checkpoints=True)
     cache = RosterCache()
     prepare_database(settings, db, cache)
     head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head() or ""

@@ -9,6 +9,7 @@ check with ``SELECT ... FOR UPDATE`` (see ``api.assigning``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_engine(url: str, settings: Settings) -> Engine:
+def _sqlite_engine(url: str, settings: Settings, *, manual_checkpoints: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +57,9 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         # may lose the last transactions (never corrupts the file).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if manual_checkpoints:
+            # The server's WalCheckpointer copies the log back; a commit never does.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cursor.close()
 
@@ -69,10 +73,10 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, manual_checkpoints: bool = False) -> Engine:
     url = settings.database_url
     if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url, settings)
+        return _sqlite_engine(url, settings, manual_checkpoints=manual_checkpoints)
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -101,9 +105,22 @@ class Database:
     still holds when it commits).  Sessions connect lazily, on their first statement.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints`` (the server): on SQLite with ``sqlite_checkpoint_s`` > 0
+        a :class:`WalCheckpointer` thread checkpoints the log and commits never do; other
+        users (tools) keep SQLite's automatic checkpoints."""
         self.settings = settings
-        self.engine = make_engine(settings)
+        manual = (
+            background_checkpoints
+            and settings.sqlite_checkpoint_s > 0
+            and make_url(settings.database_url).get_backend_name() == "sqlite"
+        )
+        self.engine = make_engine(settings, manual_checkpoints=manual)
+        self._checkpointer = (
+            WalCheckpointer(self.engine, settings.sqlite_checkpoint_s) if manual else None
+        )
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         writer = (
             self.engine.execution_options(**{_IMMEDIATE: True})
@@ -126,7 +143,51 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database every ``every_s`` seconds, in
+    PASSIVE mode (it takes no lock a request waits for and skips pages a reader still needs).
+
+    Left to SQLite, the commit that takes the log past 1,000 pages runs the checkpoint itself:
+    one assignment in a few hundred then waits for it (the p99 of an assignment commit doubled
+    in ``benchmarks/api_load.py``).  Here no request's commit does."""
+
+    def __init__(self, engine: Engine, every_s: float) -> None:
+        self.engine = engine
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One passive checkpoint: (busy, log frames, frames copied back)."""
+        raw = self.engine.raw_connection()
+        try:
+            # The driver connection has no open transaction here (the pool rolled back).
+            driver = raw.driver_connection
+            if driver is None:
+                raise RuntimeError("the pool gave a connection without a driver connection")
+            row = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            raw.close()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.checkpoint()
+            except Exception:  # a failed round is retried at the next; say so in the log
+                log.exception("WAL checkpoint failed; retrying in %.1f s", self.every_s)
 
 
 class DatabaseNotReady(RuntimeError):

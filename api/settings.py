@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         "key stops working at most this much later (0: check every request).",
     )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    sqlite_checkpoint_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="SQLite: a server thread checkpoints the write-ahead log this often (passive:"
+        " it never blocks a request), so that no request's commit pays for a checkpoint; 0 "
+        "leaves it to SQLite (a commit that fills 1,000 pages checkpoints).",
+    )
     db_pool_size: int = Field(default=10, ge=1)
     import_max_rows: int = Field(default=50_000, ge=1)
     page_size_max: int = Field(default=500, ge=1)

@@ -91,3 +91,27 @@ def test_demo_seed_writes_once(tmp_path: Path) -> None:
         assert seed_problem(db, RosterCache(), problem) is None
     finally:
         db.dispose()
+
+
+def test_server_checkpoints_the_log_and_commits_do_not(tmp_path: Path) -> None:
+    """Tests that the server's database turns SQLite's automatic checkpoints off and its
+    checkpointer copies committed frames back, while a tool's database keeps them on."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'wal.sqlite'}"
+    server = Database(settings_for(url, sqlite_checkpoint_s=3600), background_checkpoints=True)
+    tool = Database(settings_for(url))
+    try:
+        with server.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        with tool.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+        with server.transaction(write=True) as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        assert server._checkpointer is not None
+        busy, frames, copied = server._checkpointer.checkpoint()
+        assert busy == 0 and frames > 0 and copied == frames
+    finally:
+        server.dispose()
+        tool.dispose()
