@@ -121,6 +121,9 @@ FINISH_MARGIN_S = 0.2
 WIDER_CORE_PER_ITEM = 6
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
+# HiGHS can run past its time limit by about 1.4 s (phases it does not interrupt): with long
+# budgets the background MIP gets all the time left but this, not only a share of it.
+BACKGROUND_MIP_OVERRUN_S = 2.0
 # Medium instances: share of the time left after the core MIP for LNS on the core; the MIP over
 # all edges gets the rest (its dual bound can raise the LP bound).
 CORE_LNS_SHARE_BEFORE_MIP = 0.5
@@ -374,8 +377,12 @@ def _improve_by_time(
         # The MIP over all edges runs on the second core while this thread works on the core
         # problem.  HiGHS can run past its time limit by a second or more (phases it does not
         # interrupt), so it gets only a share of the time left.
+        left = budget.remaining()
         background = _BackgroundMip(
-            inst, BACKGROUND_MIP_SHARE * budget.remaining(), best.copy(), params.seed
+            inst,
+            max(BACKGROUND_MIP_SHARE * left, left - BACKGROUND_MIP_OVERRUN_S),
+            best.copy(),
+            params.seed,
         )
     if best_parts is not None and not exact:
         core_mask = kept_edges(inst, core_edges(inst, best, lp_x, guide))
