@@ -34,9 +34,7 @@ from assigner.search.instance import (
     I32,
     I64,
     AssignmentInstance,
-    ObjectiveParts,
-    band_cost,
-    quota_cost,
+    edge_rows,
 )
 
 UNLIMITED = np.iinfo(np.int64).max // 4
@@ -124,43 +122,8 @@ def budget_issues(budget: MoveBudget, agent_of: I32) -> list[str]:
 
 def current_edges(inst: AssignmentInstance, current: I32) -> I64:
     """Edge row of each item's agent in ``current``; -1 for unassigned items and for items whose
-    agent is not one of their edges (for a current lawyer: the hard rules now exclude the pair).
-
-    Vectorised: one binary search per item over the (item, agent) keys of the edges."""
-    rows = np.full(inst.n_items, -1, dtype=np.int64)
-    held = np.flatnonzero(current >= 0)
-    if held.size == 0 or inst.n_edges == 0:
-        return rows
-    key = inst.edge_item.astype(np.int64) * inst.n_agents + inst.edge_agent
-    order: np.ndarray | None = None
-    if np.any(key[1:] <= key[:-1]):  # engine instances are sorted by item, then agent
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-    want = held.astype(np.int64) * inst.n_agents + current[held]
-    pos = np.minimum(np.searchsorted(key, want), len(key) - 1)
-    hit = key[pos] == want
-    rows[held[hit]] = pos[hit] if order is None else order[pos[hit]]
-    return rows
-
-
-def objective_parts(inst: AssignmentInstance, agent_of: I32) -> ObjectiveParts:
-    """``assigner.search.instance.evaluate`` without its per-item loop (the same numbers);
-    raises ValueError for an item assigned off its edges."""
-    rows = current_edges(inst, agent_of)
-    if np.any((agent_of >= 0) & (rows < 0)):
-        raise ValueError("an item is assigned to an agent that is not one of its edges")
-    used = rows[rows >= 0]
-    load = inst.base() + np.bincount(
-        inst.edge_agent[used], weights=inst.edge_weight[used], minlength=inst.n_agents
-    ).astype(np.int64)
-    count = np.bincount(inst.edge_agent[used], minlength=inst.n_agents).astype(np.int64)
-    unassigned = agent_of < 0
-    return ObjectiveParts(
-        edge=int(inst.edge_cost[used].sum()),
-        unassigned=int(np.clip(inst.unassigned_penalty[unassigned], 0, None).sum()),
-        load=band_cost(inst, load),
-        quota=quota_cost(inst, count),
-    )
+    agent is not one of their edges (for a current lawyer: the hard rules now exclude the pair)."""
+    return edge_rows(inst, current)
 
 
 @dataclass(frozen=True)

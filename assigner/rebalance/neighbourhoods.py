@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from assigner.rebalance.budget import MoveBudget, budget_issues, current_edges, objective_parts
+from assigner.rebalance.budget import MoveBudget, budget_issues, current_edges
 from assigner.rebalance.mip import solve_budget_mip, sub_budget
-from assigner.search.instance import I32, AssignmentInstance
+from assigner.search.instance import I32, AssignmentInstance, evaluate
 from assigner.search.lns import sub_instance
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def improve_neighbourhoods(
     ``only_waiting``, until no case waits); returns the best vector and the improving steps."""
     rng = np.random.default_rng(seed)
     best = agent_of.copy()
-    best_total = objective_parts(inst, best).total
+    best_total = evaluate(inst, best).total
     improved = failed = 0
     size = NEIGHBOURHOOD_ITEMS
     n_edges = np.diff(inst.item_offsets)
@@ -148,7 +148,7 @@ def improve_neighbourhoods(
             log.warning("a neighbourhood result broke a rule of the whole instance; dropped")
             failed += 1
             continue
-        total = objective_parts(inst, candidate).total
+        total = evaluate(inst, candidate).total
         log.debug(
             "step: %d items, %s, %d -> %d, %.2f s",
             free.size,

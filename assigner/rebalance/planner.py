@@ -43,7 +43,6 @@ from assigner.rebalance.budget import (
     current_edges,
     keep_start,
     make_budget,
-    objective_parts,
 )
 from assigner.rebalance.documents import (
     BudgetReport,
@@ -57,7 +56,13 @@ from assigner.rebalance.neighbourhoods import improve_neighbourhoods
 from assigner.rebalance.reasons import Loads, explain_moves
 from assigner.rebalance.snapshot import fingerprint, planned_state
 from assigner.search.cpsat import Progress, ProgressFn, SearchParams
-from assigner.search.instance import I32, AssignmentInstance, ObjectiveParts, feasibility_issues
+from assigner.search.instance import (
+    I32,
+    AssignmentInstance,
+    ObjectiveParts,
+    evaluate,
+    feasibility_issues,
+)
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.solve import (
     SearchOutcome,
@@ -182,7 +187,7 @@ def rebalance(
     start = keep_start(inst, current)
     budget = make_budget(start, current, inst.n_agents, max_moves, max_moves_per_lawyer)
     before_vec = np.where(current_edges(inst, current) >= 0, current, -1).astype(np.int32)
-    before_parts = objective_parts(inst, before_vec)
+    before_parts = evaluate(inst, before_vec)
     before_ok = not start.ineligible.any() and not feasibility_issues(inst, before_vec)
     bound = trivial_bound(inst)
     note("current state", before_parts.total, bound)
@@ -198,12 +203,12 @@ def rebalance(
     free_params = dataclasses.replace(params, time_limit_s=max(0.5, FREE_SEARCH_SHARE * span))
     free = run_search(frozen, free_params)
     best = fit_onto_limits(inst, free.agent_of_item, budget)
-    note(f"backlog search ({free.method})", objective_parts(inst, best).total, bound)
+    note(f"backlog search ({free.method})", evaluate(inst, best).total, bound)
 
     # 2. Paid: budget-aware placement, ejection chains and single moves.
     best, stats = improve_within_budget(inst, best, budget, share_deadline(HEURISTIC_SHARE))
     _check(prepared, budget, best)
-    best_parts = objective_parts(inst, best)
+    best_parts = evaluate(inst, best)
     method = f"backlog search ({free.method})+budget heuristic"
     proven = False
     note(
@@ -226,7 +231,7 @@ def rebalance(
                 seed=params.seed,
                 only_waiting=True,
             )
-            best_parts = objective_parts(inst, best)
+            best_parts = evaluate(inst, best)
             if steps:
                 method = f"{method}+focused budget lns ({steps} steps)"
             note("focused budget lns", best_parts.total, bound)
@@ -237,7 +242,7 @@ def rebalance(
         )
         if mip.agent_of_item is not None:
             _check(prepared, budget, mip.agent_of_item)
-            parts = objective_parts(inst, mip.agent_of_item)
+            parts = evaluate(inst, mip.agent_of_item)
             if parts.total <= best_parts.total:
                 best, best_parts = mip.agent_of_item, parts
                 method = "budget mip" if exact else f"{method}+budget mip"
@@ -263,7 +268,7 @@ def rebalance(
             note("lagrangian bound (without the budget)", best_parts.total, bound)
         if time.monotonic() < deadline - 0.5:
             best, steps = improve_neighbourhoods(inst, best, budget, deadline, seed=params.seed)
-            best_parts = objective_parts(inst, best)
+            best_parts = evaluate(inst, best)
             if steps:
                 method = f"{method}+budget lns ({steps} steps)"
             note("budget lns", best_parts.total, bound)

@@ -90,16 +90,33 @@ class ObjectiveParts:
         return self.edge + self.unassigned + self.load + self.quota
 
 
+def edge_rows(inst: AssignmentInstance, agent_of_item: I32) -> I64:
+    """Edge row of each item's agent; -1 for unassigned items and for items whose agent is not
+    one of their edges.  Vectorised: one binary search per item over the (item, agent) keys of
+    the edges (engine instances are sorted by item, then agent; others are sorted here)."""
+    rows = np.full(inst.n_items, -1, dtype=np.int64)
+    held = np.flatnonzero(agent_of_item >= 0)
+    if held.size == 0 or inst.n_edges == 0:
+        return rows
+    key = inst.edge_item.astype(np.int64) * inst.n_agents + inst.edge_agent
+    order: np.ndarray | None = None
+    if np.any(key[1:] <= key[:-1]):
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    want = held.astype(np.int64) * inst.n_agents + agent_of_item[held]
+    pos = np.minimum(np.searchsorted(key, want), len(key) - 1)
+    hit = key[pos] == want
+    rows[held[hit]] = pos[hit] if order is None else order[pos[hit]]
+    return rows
+
+
 def chosen_edges(inst: AssignmentInstance, agent_of_item: I32) -> I64:
     """Edge row of each assigned item (-1 for unassigned); raises if an agent is not an edge."""
-    rows = np.full(inst.n_items, -1, dtype=np.int64)
-    assigned = np.flatnonzero(agent_of_item >= 0)
-    for item in assigned:
-        sl = inst.edges_of(int(item))
-        hit = np.flatnonzero(inst.edge_agent[sl] == agent_of_item[item])
-        if hit.size == 0:
-            raise ValueError(f"item {item} assigned to agent {agent_of_item[item]} off its edges")
-        rows[item] = sl.start + int(hit[0])
+    rows = edge_rows(inst, agent_of_item)
+    off = np.flatnonzero((agent_of_item >= 0) & (rows < 0))
+    if off.size:
+        item = int(off[0])
+        raise ValueError(f"item {item} assigned to agent {agent_of_item[item]} off its edges")
     return rows
 
 
