@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assigner.search.cpsat import Progress
+    from assigner.search.cpsat import Progress, SearchParams
 
 
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
@@ -64,24 +64,30 @@ def _solver_progress(conn: Connection) -> Callable[[Progress], None]:
     return progress
 
 
+def _search_params(params: dict[str, Any]) -> SearchParams:
+    """The solver settings of a job (validated by ``api.schemas.SolveSettings`` on submit)."""
+    from assigner.search.cpsat import SearchParams
+
+    return SearchParams(
+        time_limit_s=float(params["time_limit_s"]),
+        workers=int(params["workers"]),
+        seed=int(params["seed"]),
+        deterministic=bool(params["deterministic"]),
+    )
+
+
 def run_batch_assignment(
     conn: Connection, problem_json: str, params: dict[str, Any], parent_pid: int
 ) -> None:
     _die_with_parent(parent_pid)
     from assigner.domain import InputError, Problem
     from assigner.engine import solve_problem
-    from assigner.search.cpsat import SearchParams
 
     progress = _solver_progress(conn)
 
     try:
         problem = Problem.model_validate_json(problem_json)
-        search = SearchParams(
-            time_limit_s=float(params["time_limit_s"]),
-            workers=int(params["workers"]),
-            seed=int(params["seed"]),
-            deterministic=bool(params["deterministic"]),
-        )
+        search = _search_params(params)
         plan = solve_problem(problem, search, progress)
         _send(conn, ("plan", plan.model_dump_json()))
     except InputError as exc:
@@ -108,18 +114,12 @@ def run_rebalance(
         default_move_budget,
         rebalance,
     )
-    from assigner.search.cpsat import SearchParams
 
     progress = _solver_progress(conn)
 
     try:
         problem = Problem.model_validate_json(problem_json)
-        search = SearchParams(
-            time_limit_s=float(params["time_limit_s"]),
-            workers=int(params["workers"]),
-            seed=int(params["seed"]),
-            deterministic=bool(params["deterministic"]),
-        )
+        search = _search_params(params)
         budget = params.get("max_moves")
         max_moves = int(budget) if budget is not None else default_move_budget(len(problem.cases))
         plan = rebalance(

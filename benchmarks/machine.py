@@ -25,3 +25,14 @@ def load_averages(values: tuple[float, ...]) -> str:
 
 def short_machine_line() -> str:
     return f"{os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}"
+
+
+def machine_rows(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
+    """The Markdown table rows every result file opens with: the machine, and its load."""
+    return [
+        "| what | value |",
+        "| --- | --- |",
+        f"| machine | {short_machine_line()} |",
+        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
+        f"{load_averages(load_after)} |",
+    ]

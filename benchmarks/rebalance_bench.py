@@ -43,7 +43,7 @@ from assigner.domain import Leave, Problem, load_problem
 from assigner.domain.loading import resolve_catalogue
 from assigner.rebalance import RebalancePlan, rebalance
 from assigner.search.cpsat import SearchParams
-from benchmarks.machine import load_averages, short_machine_line
+from benchmarks.machine import machine_rows
 from scenarios.generator import generate_county
 
 TARGET_S = 120.0
@@ -149,11 +149,7 @@ def _markdown(
         f"Target: nightly rebalance of {tier} with a move budget of 2% of open cases in <= "
         f"{TARGET_S:.0f} s: **{met}** ({run['wall_s']:.1f} s).",
         "",
-        "| what | value |",
-        "| --- | --- |",
-        f"| machine | {short_machine_line()} |",
-        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
-        f"{load_averages(load_after)} |",
+        *machine_rows(load_before, load_after),
         f"| state | {tier} seed {seed}: {c.cases:,} open cases, {c.currently_assigned:,} with a "
         f"lawyer, {c.pinned_or_started_kept:,} of them pinned or started; "
         f"{touched['on_leave']} lawyers on leave, {touched['capacity_cut']} capacity cuts |",

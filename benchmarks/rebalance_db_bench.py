@@ -49,7 +49,7 @@ from api.state_export import Scope, export_state
 from assigner.domain import Problem
 from assigner.rebalance import default_move_budget, rebalance
 from assigner.search.cpsat import SearchParams
-from benchmarks.machine import load_averages, short_machine_line
+from benchmarks.machine import machine_rows
 from benchmarks.rebalance_bench import TARGET_S, perturbed_state
 from scenarios.generator import generate_county
 from scenarios.timeshift import shift_to
@@ -171,11 +171,7 @@ def main(
         f"**{total:.1f} s** from reading the state to the applied plan (target "
         f"{TARGET_S:.0f} s: **{met}**).",
         "",
-        "| what | value |",
-        "| --- | --- |",
-        f"| machine | {short_machine_line()} |",
-        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
-        f"{load_averages(load_after)} |",
+        *machine_rows(load_before, load_after),
         f"| database | {filled['firms']:,} firms, {filled['lawyers']:,} lawyers, "
         f"{filled['cases']:,} cases, {filled['assigned']:,} assigned "
         f"({filled['assignments_refused']} refused at seeding), {filled['marked']} marked "

@@ -26,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks.machine import load_averages, short_machine_line
+from benchmarks.machine import machine_rows
 from scenarios.whatif.report import write_report
 from scenarios.whatif.runner import RunProgress, ScenarioResult, run_scenario
 from scenarios.whatif.spec import Scenario, scenario_from_data
@@ -80,11 +80,7 @@ def _markdown(
         f"Target: a {spec.samples}-sample scenario on {spec.baseline.model_dump()['tier']} in <= "
         f"{TARGET_S:.0f} s: **{met}** ({wall_s:.1f} s).",
         "",
-        "| what | value |",
-        "| --- | --- |",
-        f"| machine | {short_machine_line()} |",
-        f"| load average before / after (1, 5, 15 min) | {load_averages(load_before)} / "
-        f"{load_averages(load_after)} |",
+        *machine_rows(load_before, load_after),
         f"| solves | {len(times)} ({1 + len(spec.variants)} variants x {spec.samples} samples), "
         f"{spec.jobs} side by side, {spec.workers} CP-SAT worker each |",
         f"| search budget per solve | {spec.time_limit_s:g} s wall clock |",
