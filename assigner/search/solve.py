@@ -16,6 +16,7 @@ import numpy as np
 
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import Progress, ProgressFn, SearchParams, solve_cpsat
+from assigner.search.flow_relaxation import estimated_seconds, flow_relaxation, item_weights
 from assigner.search.greedy import greedy
 from assigner.search.instance import (
     I32,
@@ -118,6 +119,11 @@ CORE_MIP_MAX_EDGES = 60_000
 CORE_MIP_MAX_ITEMS = 2_000
 CORE_LNS_ITEMS = 200
 FINISH_MARGIN_S = 0.2
+# Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
+# budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
+# to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
+FLOW_SHARE_OF_BUDGET = 0.4
+ROUNDING_DESCENT_SHARE = 0.7
 WIDER_CORE_PER_ITEM = 6
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
@@ -216,6 +222,19 @@ def run_search(
     descent_deadline = budget.share_deadline(
         DESCENT_SHARE_OF_BUDGET if inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
     )
+    # Above the pricing LP's size the flow relaxation gives the bound and the start, when the
+    # items weigh the same on every edge and it fits the budget by its estimate.
+    use_flow = (
+        inst.n_edges > PRICING_MAX_EDGES
+        and (
+            params.deterministic
+            or estimated_seconds(inst) <= FLOW_SHARE_OF_BUDGET * params.time_limit_s
+        )
+        and item_weights(inst) is not None
+    )
+    if use_flow:
+        # Its rounding is a far better start than anything descent from greedy reaches.
+        descent_deadline = time.monotonic()
     if best_parts is not None:
         note(method, best_parts.total, bound)
         best, moves = descend(inst, best, descent_deadline)
@@ -225,7 +244,14 @@ def run_search(
             method = f"{method}+descent"
             note("descent", best_parts.total, bound)
 
-    if inst.n_edges > LP_MAX_EDGES and best_parts is not None:
+    flow = flow_relaxation(inst) if use_flow else None
+    if flow is not None:
+        bound = max(bound, flow.bound)
+        lp_x = flow.x
+        note("flow relaxation bound", best_parts.total if best_parts else -1, bound)
+    elif use_flow:
+        note("flow relaxation has no solution", best_parts.total if best_parts else -1, bound)
+    if inst.n_edges > LP_MAX_EDGES and best_parts is not None and flow is None:
         seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)
         rows = chosen_edges(inst, best)
         seed_edges[rows[rows >= 0]] = True
@@ -278,7 +304,11 @@ def run_search(
     if lp_x is not None:
         rounded = _lp_rounding(inst, lp_x)
         if not feasibility_issues(inst, rounded):
-            rounded, _ = descend(inst, rounded, deadline)
+            rounded, _ = descend(
+                inst,
+                rounded,
+                budget.share_deadline(ROUNDING_DESCENT_SHARE) if flow is not None else deadline,
+            )
             rounded_parts = evaluate(inst, rounded)
             if best_parts is None or rounded_parts.total < best_parts.total:
                 best, best_parts, method = rounded, rounded_parts, "lp rounding+descent"

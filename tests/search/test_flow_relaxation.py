@@ -1,0 +1,103 @@
+"""Tests that the flow relaxation (the LP as a min-cost flow of hours) proves only valid bounds,
+matches the LP it relaxes, refuses instances it does not model, and serves the large search."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from assigner.search import solve
+from assigner.search.cpsat import SearchParams
+from assigner.search.flow_relaxation import COST_SCALE, flow_relaxation, item_weights
+from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, feasibility_issues
+from assigner.search.lp_bound import solve_lp
+from tests.search.instances import random_instance
+from tests.search.test_search_exact import brute_force
+
+
+def _with_fixed_item(inst: AssignmentInstance) -> AssignmentInstance:
+    """The instance with its first item that has an edge fixed to that edge's agent."""
+    fixed = np.full(inst.n_items, -1, dtype=np.int32)
+    item = int(inst.edge_item[0])
+    fixed[item] = inst.edge_agent[0]
+    return dataclasses.replace(inst, fixed_agent=fixed)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_flow_bound_never_exceeds_the_optimum(seed: int) -> None:
+    """Tests the bound against brute force, with optional, must-assign and fixed items."""
+    inst = random_instance(seed, n_items=7, n_agents=3)
+    if seed % 2:
+        has_edge = np.diff(inst.item_offsets) > 0
+        must = np.where(has_edge & (np.arange(inst.n_items) % 3 == 0), MUST_ASSIGN, 0)
+        inst = dataclasses.replace(
+            inst, unassigned_penalty=np.where(must == MUST_ASSIGN, must, inst.unassigned_penalty)
+        )
+    if seed % 3 == 0:
+        inst = _with_fixed_item(inst)
+    optimum = brute_force(inst)
+    if optimum is None:
+        pytest.skip("no feasible plan for this draw")
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None
+    assert relaxed.bound <= optimum
+
+
+def test_flow_matches_the_lp_it_relaxes() -> None:
+    """Tests that without count, quota and group rows the flow's value is the LP's, less at
+    most the rounding of unit costs (total weight / COST_SCALE points)."""
+    base = random_instance(4, n_items=60, n_agents=8)
+    inst = dataclasses.replace(
+        base,
+        max_count=np.full(base.n_agents, base.n_items, dtype=np.int64),
+        quota_short=None,
+        quota_points=0,
+        same_agent_cliques=[],
+        same_group_cliques=[],
+        opposing_sides=[],
+    )
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None
+    lp = solve_lp(inst)
+    weights = item_weights(inst)
+    assert weights is not None
+    rounding = float(weights.sum()) / COST_SCALE
+    assert lp.bound - rounding - 1 <= relaxed.bound <= lp.bound
+    # Each item's shares add up to at most one, and the flow respects capacities.
+    shares = np.bincount(inst.edge_item, weights=relaxed.x, minlength=inst.n_items)
+    assert np.all(shares <= 1 + 1e-9)
+    load = np.bincount(inst.edge_agent, weights=relaxed.x * inst.edge_weight, minlength=8)
+    assert np.all(load <= inst.capacity + 1e-6)
+
+
+def test_flow_refuses_weights_that_depend_on_the_agent() -> None:
+    """Tests that an instance whose item weighs differently per agent (GAP) is not modelled."""
+    inst = random_instance(1, n_items=10, n_agents=3)
+    assert item_weights(inst) is not None
+    two_edges = int(np.flatnonzero(np.diff(inst.item_offsets) >= 2)[0])
+    weight = inst.edge_weight.copy()
+    weight[inst.item_offsets[two_edges]] += 1
+    changed = dataclasses.replace(inst, edge_weight=weight)
+    assert item_weights(changed) is None
+    assert flow_relaxation(changed) is None
+
+
+def test_large_search_takes_its_bound_and_start_from_the_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests the large-instance path (thresholds lowered so a small instance takes it): the plan
+    keeps every hard rule and the bound comes from the flow and never exceeds the optimum."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    inst = random_instance(6, n_items=7, n_agents=3)
+    optimum = brute_force(inst)
+    assert optimum is not None
+    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
+    assert not feasibility_issues(inst, outcome.agent_of_item)
+    assert outcome.bound <= optimum <= outcome.objective
+    phases = [str(p["phase"]) for p in outcome.phases]
+    assert "flow relaxation bound" in phases
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None and outcome.bound >= relaxed.bound
