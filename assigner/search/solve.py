@@ -222,17 +222,19 @@ def run_search(
     descent_deadline = budget.share_deadline(
         DESCENT_SHARE_OF_BUDGET if inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
     )
-    # Above the pricing LP's size the flow relaxation gives the bound and the start, when the
-    # items weigh the same on every edge and it fits the budget by its estimate.
+    # Above the LP's size the flow relaxation runs when the items weigh the same on every edge
+    # and it fits the budget by its estimate: above the pricing LP's size it gives the bound and
+    # the start; below, its support seeds the pricing LP (which then converges in a few rounds).
     use_flow = (
-        inst.n_edges > PRICING_MAX_EDGES
+        inst.n_edges > LP_MAX_EDGES
         and (
             params.deterministic
             or estimated_seconds(inst) <= FLOW_SHARE_OF_BUDGET * params.time_limit_s
         )
         and item_weights(inst) is not None
     )
-    if use_flow:
+    flow_start = use_flow and inst.n_edges > PRICING_MAX_EDGES
+    if flow_start:
         # Its rounding is a far better start than anything descent from greedy reaches.
         descent_deadline = time.monotonic()
     if best_parts is not None:
@@ -247,30 +249,40 @@ def run_search(
     flow = flow_relaxation(inst) if use_flow else None
     if flow is not None:
         bound = max(bound, flow.bound)
-        lp_x = flow.x
+        if flow_start:
+            lp_x = flow.x
         note("flow relaxation bound", best_parts.total if best_parts else -1, bound)
     elif use_flow:
         note("flow relaxation has no solution", best_parts.total if best_parts else -1, bound)
-    if inst.n_edges > LP_MAX_EDGES and best_parts is not None and flow is None:
+    if (
+        inst.n_edges > LP_MAX_EDGES
+        and best_parts is not None
+        and not (flow is not None and flow_start)
+    ):
         seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)
         rows = chosen_edges(inst, best)
         seed_edges[rows[rows >= 0]] = True
-        lag = lagrangian_bound(
-            inst,
-            float(best_parts.total),
-            # Without the pricing LP the Lagrangian is the only bound: it gets more time.
-            time_limit_s=budget.seconds(
-                LAGRANGIAN_SHARE_OF_BUDGET
-                if inst.n_edges <= PRICING_MAX_EDGES
-                else LAGRANGIAN_ONLY_SHARE_OF_BUDGET
-            ),
-            max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
-            core=seed_edges | (cost_rank(inst) < LAGRANGIAN_CORE_PER_ITEM),
-        )
-        bound = max(bound, lag.bound)
-        guide = lag.reduced_cost
-        note("lagrangian bound", best_parts.total, bound)
-        if inst.n_edges > PRICING_MAX_EDGES:
+        if flow is not None:
+            # The flow's support is nearly the LP's: seeded with it the pricing LP needs no
+            # Lagrangian steps to find its first core.
+            seed_edges |= flow.x > 0
+        else:
+            lag = lagrangian_bound(
+                inst,
+                float(best_parts.total),
+                # Without the pricing LP the Lagrangian is the only bound: it gets more time.
+                time_limit_s=budget.seconds(
+                    LAGRANGIAN_SHARE_OF_BUDGET
+                    if inst.n_edges <= PRICING_MAX_EDGES
+                    else LAGRANGIAN_ONLY_SHARE_OF_BUDGET
+                ),
+                max_iterations=LAGRANGIAN_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
+                core=seed_edges | (cost_rank(inst) < LAGRANGIAN_CORE_PER_ITEM),
+            )
+            bound = max(bound, lag.bound)
+            guide = lag.reduced_cost
+            note("lagrangian bound", best_parts.total, bound)
+        if inst.n_edges > PRICING_MAX_EDGES and guide is not None:
             guided = _reduced_cost_greedy(inst, guide)
             guided, _ = descend(inst, guided, budget.share_deadline(GUIDED_DESCENT_SHARE))
             guided_parts = evaluate(inst, guided)
@@ -307,7 +319,7 @@ def run_search(
             rounded, _ = descend(
                 inst,
                 rounded,
-                budget.share_deadline(ROUNDING_DESCENT_SHARE) if flow is not None else deadline,
+                budget.share_deadline(ROUNDING_DESCENT_SHARE) if flow_start else deadline,
             )
             rounded_parts = evaluate(inst, rounded)
             if best_parts is None or rounded_parts.total < best_parts.total:
