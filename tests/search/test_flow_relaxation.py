@@ -84,6 +84,19 @@ def test_flow_refuses_weights_that_depend_on_the_agent() -> None:
     assert flow_relaxation(changed) is None
 
 
+def _search_small(inst: AssignmentInstance) -> list[str]:
+    """Runs the search on a small instance and checks the plan and bound against brute force;
+    returns the phases it went through."""
+    optimum = brute_force(inst)
+    assert optimum is not None
+    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
+    assert not feasibility_issues(inst, outcome.agent_of_item)
+    assert outcome.bound <= optimum <= outcome.objective
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None and outcome.bound >= relaxed.bound
+    return [str(p["phase"]) for p in outcome.phases]
+
+
 def test_large_search_takes_its_bound_and_start_from_the_flow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -91,29 +104,16 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
     keeps every hard rule and the bound comes from the flow and never exceeds the optimum."""
     monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
     monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
-    inst = random_instance(6, n_items=7, n_agents=3)
-    optimum = brute_force(inst)
-    assert optimum is not None
-    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
-    assert not feasibility_issues(inst, outcome.agent_of_item)
-    assert outcome.bound <= optimum <= outcome.objective
-    phases = [str(p["phase"]) for p in outcome.phases]
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
-    relaxed = flow_relaxation(inst)
-    assert relaxed is not None and outcome.bound >= relaxed.bound
+    assert not any(p.startswith("lp bound by pricing") for p in phases)
 
 
 def test_medium_search_seeds_the_pricing_lp_with_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests the medium path (the LP threshold lowered): the flow runs, the pricing LP starts
     from its support instead of Lagrangian steps, and the bound stays valid."""
     monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    inst = random_instance(6, n_items=7, n_agents=3)
-    optimum = brute_force(inst)
-    assert optimum is not None
-    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
-    assert not feasibility_issues(inst, outcome.agent_of_item)
-    assert outcome.bound <= optimum <= outcome.objective
-    phases = [str(p["phase"]) for p in outcome.phases]
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
     assert any(p.startswith("lp bound by pricing") for p in phases)
     assert "lagrangian bound" not in phases
