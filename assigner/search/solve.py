@@ -173,11 +173,14 @@ def run_search(
 ) -> SearchOutcome:
     """Bound, construction and improvement under one time budget.
 
-    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges; above, a Lagrangian
-    relaxation stepped on a core of edges, then (up to ``PRICING_MAX_EDGES``) the LP by pricing
-    and more Lagrangian steps from its duals.  Construction: greedy and shift descent, LP
-    rounding and descent (a far better start wherever there is an LP), a second greedy on
-    Lagrangian reduced costs when there is none; LP rounding, then an LP-restricted CP-SAT
+    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges.  Above, where items weigh
+    the same on every edge and it fits the budget, the flow relaxation (``flow_relaxation.py``):
+    up to ``PRICING_MAX_EDGES`` its support seeds the LP by pricing, above it is the bound and
+    its rounding the start.  Otherwise a Lagrangian relaxation stepped on a core of edges, then
+    (up to ``PRICING_MAX_EDGES``) the LP by pricing, and more Lagrangian steps from the LP
+    duals.  Construction: greedy and shift descent, LP (or flow) rounding and descent (a far
+    better start wherever there is one), a second greedy on Lagrangian reduced costs when there
+    is neither; LP rounding, then an LP-restricted CP-SAT
     start when greedy cannot place every must-assign item.  Improvement: exact MIP (small), else
     a MIP and LNS on the core problem (``core.py``) with, on medium instances, the MIP over all
     edges on the second core.
