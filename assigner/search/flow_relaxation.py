@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from assigner.search.core import cost_rank
 from assigner.search.instance import I64, MUST_ASSIGN, AssignmentInstance
 
 F64 = npt.NDArray[np.float64]
@@ -58,12 +59,13 @@ def estimated_seconds(inst: AssignmentInstance) -> float:
     return SECONDS_PER_ARC * (inst.n_edges + inst.n_items + 3 * inst.n_agents)
 
 
-def flow_relaxation(inst: AssignmentInstance) -> FlowRelaxation | None:
+def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> FlowRelaxation | None:
     """Solve the flow relaxation; None when it does not apply (weights depend on the agent) or
     has no solution (a must-assign item cannot be placed even fractionally: the caller's other
-    bounds then speak)."""
+    bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already."""
     start = time.monotonic()
-    weight = item_weights(inst)
+    if weight is None:
+        weight = item_weights(inst)
     if weight is None:
         return None
     n, m = inst.n_items, inst.n_agents
@@ -91,12 +93,12 @@ def flow_relaxation(inst: AssignmentInstance) -> FlowRelaxation | None:
     weightless = free & has_edge & (weight == 0)
     x = np.zeros(inst.n_edges)
     if weightless.any():
-        cheapest_cost, cheapest_row = _cheapest_edges(inst)
-        best = np.where(
-            penalty == MUST_ASSIGN, cheapest_cost, np.minimum(cheapest_cost, np.abs(penalty))
-        )
-        constant += float(best[weightless].sum())
+        cheapest_row = np.zeros(n, dtype=np.int64)
+        first = np.flatnonzero(cost_rank(inst) == 0)
+        cheapest_row[inst.edge_item[first]] = first
+        cheapest_cost = inst.edge_cost[cheapest_row]
         take = weightless & ((penalty == MUST_ASSIGN) | (cheapest_cost <= penalty))
+        constant += float(cheapest_cost[take].sum() + penalty[weightless & ~take].sum())
         x[cheapest_row[take]] = 1.0
 
     sending = free & has_edge & (weight > 0)
@@ -134,19 +136,6 @@ def flow_relaxation(inst: AssignmentInstance) -> FlowRelaxation | None:
     x[on_fixed] = 1.0
     bound = float(math.ceil(value - 1e-6))
     return FlowRelaxation(bound, x, time.monotonic() - start)
-
-
-def _cheapest_edges(inst: AssignmentInstance) -> tuple[I64, I64]:
-    """Per item with edges: its cheapest edge cost and row (zeros elsewhere)."""
-    cost = np.zeros(inst.n_items, dtype=np.int64)
-    row = np.zeros(inst.n_items, dtype=np.int64)
-    order = np.lexsort((inst.edge_cost, inst.edge_item))
-    first = np.ones(order.size, dtype=np.bool_)
-    first[1:] = inst.edge_item[order][1:] != inst.edge_item[order][:-1]
-    picked = order[first]
-    cost[inst.edge_item[picked]] = inst.edge_cost[picked]
-    row[inst.edge_item[picked]] = picked
-    return cost, row
 
 
 def _band_segments(

@@ -86,7 +86,7 @@ class GroupState:
             self.side_groups[(k, side)][g] -= 1
 
 
-def marginal_load_cost(inst: AssignmentInstance, agents: I32, load: I64, weight: I64) -> I64:
+def marginal_load_cost(inst: AssignmentInstance, agents: I32 | I64, load: I64, weight: I64) -> I64:
     """Change in band cost when each agent's load grows by the matching weight."""
     delta = np.zeros(len(agents), dtype=np.int64)
     before = load[agents]

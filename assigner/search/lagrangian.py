@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, kept_edges, with_edges
+from assigner.search.instance import (
+    MUST_ASSIGN,
+    AssignmentInstance,
+    chosen_edges,
+    kept_edges,
+    with_edges,
+)
 
 F64 = npt.NDArray[np.float64]
 TARGET_REACH = 0.3
@@ -99,13 +105,12 @@ class Lagrangian:
         """Multipliers read off a good assignment: each band's price where the agent's load is
         above its threshold, the quota price where the agent is still short."""
         inst = self.inst
-        assigned = agent_of_item >= 0
+        rows = chosen_edges(inst, agent_of_item)
+        used = rows[rows >= 0]
         load = self.base + np.bincount(
-            agent_of_item[assigned],
-            weights=_item_weight(inst, agent_of_item)[assigned],
-            minlength=inst.n_agents,
+            inst.edge_agent[used], weights=inst.edge_weight[used], minlength=inst.n_agents
         )
-        count = np.bincount(agent_of_item[assigned], minlength=inst.n_agents)
+        count = np.bincount(inst.edge_agent[used], minlength=inst.n_agents)
         m = self.start()
         m.band = [
             np.where(load > band.threshold, cap, 0.0)
@@ -184,15 +189,6 @@ def _norm2(g: _Multipliers, m: _Multipliers, lag: Lagrangian) -> float:
         total += float(np.sum(active(gb, mb, cap) ** 2))
     total += float(np.sum(active(g.quota, m.quota, float(lag.inst.quota_points)) ** 2))
     return total
-
-
-def _item_weight(inst: AssignmentInstance, agent_of_item: npt.NDArray[np.int32]) -> F64:
-    out = np.zeros(inst.n_items)
-    for i in np.flatnonzero(agent_of_item >= 0):
-        sl = inst.edges_of(int(i))
-        hit = np.flatnonzero(inst.edge_agent[sl] == agent_of_item[i])
-        out[i] = inst.edge_weight[sl.start + int(hit[0])]
-    return out
 
 
 def lagrangian_bound(

@@ -14,21 +14,13 @@ import time
 
 import numpy as np
 
-from assigner.search.greedy import GroupState
+from assigner.search.greedy import GroupState, marginal_load_cost
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
 # after the first few of those the rest no longer improve: a wide candidate list lets a round
 # apply moves to many agents (county-L: 4,000 -> 40,000 makes descent converge in 11 rounds).
 CANDIDATES_PER_ROUND = 40_000
-
-
-def _band_value(inst: AssignmentInstance, agents: I64, load: I64) -> I64:
-    total = np.zeros(len(agents), dtype=np.int64)
-    for band in inst.bands:
-        excess = np.maximum(0, load - band.threshold[agents])
-        total += band.points * (-(-excess // band.unit))
-    return total
 
 
 class _State:
@@ -83,9 +75,7 @@ class _State:
         src_w = np.where(assigned_item, inst.edge_weight[row_of], 0)
         leave = np.where(
             assigned_item,
-            _band_value(inst, src, load[src] - src_w)
-            - _band_value(inst, src, load[src])
-            - inst.edge_cost[row_of],
+            marginal_load_cost(inst, src, load, -src_w) - inst.edge_cost[row_of],
             -self.penalty,
         )
         if self.quota is not None:
@@ -106,7 +96,7 @@ class _State:
             ok &= inst.fixed_agent[e_item] < 0
         rows = np.flatnonzero(ok)
         to = e_agent[rows]
-        delta[rows] += _band_value(inst, to, load[to] + e_w[rows]) - _band_value(inst, to, load[to])
+        delta[rows] += marginal_load_cost(inst, to, load, e_w[rows])
         ok[rows] = delta[rows] < 0
         return delta, ok
 

@@ -29,7 +29,6 @@ class LpResult:
     x: F64  # edge values (zeros when unsolved)
     status: str
     wall_time_s: float
-    reduced_cost: F64 | None = None  # per edge, at the optimum (None when unsolved)
 
 
 class _Rows:
@@ -295,11 +294,9 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
             return LpResult(float("inf"), np.zeros(n_e), status, wall)
         return LpResult(float("-inf"), np.zeros(n_e), status, wall)
     value = h.getInfo().objective_function_value + offset
-    solution = h.getSolution()
-    x = np.asarray(solution.col_value[:n_e], dtype=np.float64)
-    reduced = np.asarray(solution.col_dual[:n_e], dtype=np.float64)
+    x = np.asarray(h.getSolution().col_value[:n_e], dtype=np.float64)
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
-    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall, reduced)
+    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall)
 
 
 def solve_mip(

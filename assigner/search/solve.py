@@ -228,16 +228,16 @@ def run_search(
     # Above the LP's size the flow relaxation runs when the items weigh the same on every edge
     # and it fits the budget by its estimate: above the pricing LP's size it gives the bound and
     # the start; below, its support seeds the pricing LP (which then converges in a few rounds).
-    use_flow = (
-        inst.n_edges > LP_MAX_EDGES
+    weights = (
+        item_weights(inst)
+        if inst.n_edges > LP_MAX_EDGES
         and (
             params.deterministic
             or estimated_seconds(inst) <= FLOW_SHARE_OF_BUDGET * params.time_limit_s
         )
-        and item_weights(inst) is not None
+        else None
     )
-    flow_start = use_flow and inst.n_edges > PRICING_MAX_EDGES
-    if flow_start:
+    if weights is not None and inst.n_edges > PRICING_MAX_EDGES:
         # Its rounding is a far better start than anything descent from greedy reaches.
         descent_deadline = time.monotonic()
     if best_parts is not None:
@@ -249,19 +249,16 @@ def run_search(
             method = f"{method}+descent"
             note("descent", best_parts.total, bound)
 
-    flow = flow_relaxation(inst) if use_flow else None
+    flow = flow_relaxation(inst, weights) if weights is not None else None
+    flow_start = flow is not None and inst.n_edges > PRICING_MAX_EDGES
     if flow is not None:
         bound = max(bound, flow.bound)
         if flow_start:
             lp_x = flow.x
         note("flow relaxation bound", best_parts.total if best_parts else -1, bound)
-    elif use_flow:
+    elif weights is not None:
         note("flow relaxation has no solution", best_parts.total if best_parts else -1, bound)
-    if (
-        inst.n_edges > LP_MAX_EDGES
-        and best_parts is not None
-        and not (flow is not None and flow_start)
-    ):
+    if inst.n_edges > LP_MAX_EDGES and best_parts is not None and not flow_start:
         seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)
         rows = chosen_edges(inst, best)
         seed_edges[rows[rows >= 0]] = True
