@@ -1,4 +1,4 @@
-"""Shift-move descent with exact objective deltas.
+"""Shift-move descent with exact objective deltas, alternating with passes of swap moves.
 
 A move sends one item to another agent (or from unassigned to an agent).  Each round scores
 every edge at once with numpy (edge cost change, load-band change at both agents, quota change,
@@ -16,6 +16,7 @@ import numpy as np
 
 from assigner.search.greedy import GroupState, marginal_load_cost
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+from assigner.search.swap_moves import SwapMoves
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
 # after the first few of those the rest no longer improve: a wide candidate list lets a round
@@ -150,10 +151,32 @@ class _State:
 
 
 def descend(
-    inst: AssignmentInstance, agent_of: I32, deadline: float, max_rounds: int = 1_000
+    inst: AssignmentInstance,
+    agent_of: I32,
+    deadline: float,
+    max_rounds: int = 1_000,
+    swaps: bool = True,
 ) -> tuple[I32, int]:
-    """Apply improving shift moves until none is left or time is up; returns (vector, moves)."""
-    state = _State(inst, agent_of.copy())
+    """Apply improving shift moves until none is left, then a pass of swap moves
+    (``swap_moves.py``), and again while the swaps find something, or until time is up;
+    returns (vector, moves)."""
+    vec, moves = _shift_rounds(inst, agent_of.copy(), deadline, max_rounds)
+    swapper: SwapMoves | None = None
+    while swaps and time.monotonic() < deadline:
+        if swapper is None:
+            swapper = SwapMoves(inst)
+        vec, swapped = swapper.improve(vec, deadline)
+        if swapped == 0:
+            break
+        vec, shifted = _shift_rounds(inst, vec, deadline, max_rounds)
+        moves += swapped + shifted
+    return vec, moves
+
+
+def _shift_rounds(
+    inst: AssignmentInstance, agent_of: I32, deadline: float, max_rounds: int
+) -> tuple[I32, int]:
+    state = _State(inst, agent_of)
     moves = 0
     for _ in range(max_rounds):
         if time.monotonic() > deadline:

@@ -1,0 +1,148 @@
+"""Tests that swap moves find exactly the improving exchanges, keep every hard rule, and leave
+fixed items and items under group rules where they are."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from assigner.search.greedy import greedy
+from assigner.search.instance import (
+    I32,
+    AssignmentInstance,
+    LoadBand,
+    evaluate,
+    feasibility_issues,
+)
+from assigner.search.local_search import descend
+from assigner.search.swap_moves import SwapMoves
+
+
+def _two_full_agents(fixed: bool = False) -> AssignmentInstance:
+    """Two agents, each full with the item the other one takes more cheaply: no shift is
+    possible (weight capacity), only the swap lowers the cost."""
+    return AssignmentInstance(
+        n_items=2,
+        n_agents=2,
+        edge_item=np.array([0, 0, 1, 1], dtype=np.int32),
+        edge_agent=np.array([0, 1, 0, 1], dtype=np.int32),
+        edge_cost=np.array([100, 10, 10, 100], dtype=np.int64),
+        edge_weight=np.array([30, 30, 30, 30], dtype=np.int64),
+        capacity=np.array([30, 30], dtype=np.int64),
+        max_count=np.array([5, 5], dtype=np.int64),
+        unassigned_penalty=np.array([1000, 1000], dtype=np.int64),
+        fixed_agent=np.array([0, -1], dtype=np.int32) if fixed else None,
+    )
+
+
+def test_swap_alone_reaches_what_shifts_cannot() -> None:
+    inst = _two_full_agents()
+    start = np.array([0, 1], dtype=np.int32)
+    shifted, moves = descend(inst, start, float("inf"), swaps=False)
+    assert moves == 0 and evaluate(inst, shifted).total == 200
+    swapped, moves = descend(inst, start, float("inf"))
+    assert swapped.tolist() == [1, 0]
+    assert moves == 1 and evaluate(inst, swapped).total == 20
+
+
+def test_fixed_item_is_not_swapped() -> None:
+    inst = _two_full_agents(fixed=True)
+    start = np.array([0, 1], dtype=np.int32)
+    vec, swaps = SwapMoves(inst).improve(start, float("inf"))
+    assert swaps == 0 and vec.tolist() == [0, 1]
+
+
+def test_item_under_a_group_rule_is_not_swapped() -> None:
+    inst = dataclasses.replace(
+        _two_full_agents(), same_agent_cliques=[np.array([0, 1], dtype=np.int32)]
+    )
+    vec, swaps = SwapMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))
+    assert swaps == 0 and vec.tolist() == [0, 1]
+
+
+def test_swap_prices_the_load_band() -> None:
+    """The same two agents with the edge costs equal: only the load bands tell the swap apart,
+    and the heavier item must go to the agent whose band starts higher."""
+    inst = dataclasses.replace(
+        _two_full_agents(),
+        edge_cost=np.array([10, 10, 10, 10], dtype=np.int64),
+        edge_weight=np.array([40, 40, 10, 10], dtype=np.int64),
+        capacity=np.array([50, 50], dtype=np.int64),
+        bands=[LoadBand(np.array([20, 45], dtype=np.int64), points=3, unit=5)],
+    )
+    start = np.array([0, 1], dtype=np.int32)  # agent 0 carries 40 against a threshold of 20
+    before = evaluate(inst, start).total
+    vec, swaps = SwapMoves(inst).improve(start, float("inf"))
+    assert swaps == 1 and vec.tolist() == [1, 0]
+    assert evaluate(inst, vec).total == before - 3 * 4  # four started units of 5 fewer
+
+
+def _random_gap(seed: int, n_items: int = 14, n_agents: int = 4) -> AssignmentInstance:
+    """Dense random instance with agent-dependent weights, load bands, count limits and a
+    quota; no group rules, so that every item may swap."""
+    rng = np.random.default_rng(seed)
+    items = np.repeat(np.arange(n_items), n_agents).astype(np.int32)
+    agents = np.tile(np.arange(n_agents), n_items).astype(np.int32)
+    keep = rng.random(items.size) < 0.8
+    return AssignmentInstance(
+        n_items=n_items,
+        n_agents=n_agents,
+        edge_item=items[keep],
+        edge_agent=agents[keep],
+        edge_cost=rng.integers(0, 100, size=int(keep.sum())).astype(np.int64),
+        edge_weight=rng.integers(5, 30, size=int(keep.sum())).astype(np.int64),
+        capacity=rng.integers(60, 90, size=n_agents).astype(np.int64),
+        max_count=np.full(n_agents, 6, dtype=np.int64),
+        unassigned_penalty=np.full(n_items, 500, dtype=np.int64),
+        bands=[LoadBand(rng.integers(20, 50, size=n_agents).astype(np.int64), 4, 10)],
+        quota_short=np.ones(n_agents, dtype=np.int64),
+        quota_points=30,
+    )
+
+
+def _best_swap_delta(inst: AssignmentInstance, vec: I32) -> int:
+    """The best objective change of any feasible swap, by evaluating every pair."""
+    before = evaluate(inst, vec).total
+    best = 0
+    held = np.flatnonzero(vec >= 0)
+    pairs = set(zip(inst.edge_item.tolist(), inst.edge_agent.tolist(), strict=True))
+    for i, j in itertools.combinations(held.tolist(), 2):
+        a, b = int(vec[i]), int(vec[j])
+        if a == b or (i, b) not in pairs or (j, a) not in pairs:
+            continue
+        cand = vec.copy()
+        cand[i], cand[j] = b, a
+        if not feasibility_issues(inst, cand):
+            best = min(best, evaluate(inst, cand).total - before)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_passes_end_where_no_improving_swap_is_left(seed: int) -> None:
+    inst = _random_gap(seed)
+    vec = greedy(inst)
+    assert not feasibility_issues(inst, vec)
+    swapper = SwapMoves(inst)
+    total = evaluate(inst, vec).total
+    for _ in range(50):
+        vec, swaps = swapper.improve(vec, float("inf"))
+        assert not feasibility_issues(inst, vec)
+        after = evaluate(inst, vec).total
+        assert after <= total - swaps  # each swap lowers the objective by at least one point
+        total = after
+        if swaps == 0:
+            break
+    assert swaps == 0
+    assert _best_swap_delta(inst, vec) == 0
+
+
+def test_random_draws_leave_swaps_to_find() -> None:
+    """The draws above are not all swap-free from the start (else the test could not fail)."""
+    found = 0
+    for seed in range(8):
+        inst = _random_gap(seed)
+        found += SwapMoves(inst).improve(greedy(inst), float("inf"))[1]
+    assert found > 0
