@@ -1,4 +1,4 @@
-"""Shift-move descent with exact objective deltas, alternating with passes of swap moves.
+"""Descent: shift rounds with exact objective deltas, in turn with the compiled passes.
 
 A move sends one item to another agent (or from unassigned to an agent).  Each round scores
 every edge at once with numpy (edge cost change, load-band change at both agents, quota change,
@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
+from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.greedy import GroupState, marginal_load_cost
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
-from assigner.search.swap_moves import SwapMoves
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
 # after the first few of those the rest no longer improve: a wide candidate list lets a round
@@ -155,21 +155,23 @@ def descend(
     agent_of: I32,
     deadline: float,
     max_rounds: int = 1_000,
-    swaps: bool = True,
+    compiled: bool = True,
 ) -> tuple[I32, int]:
-    """Apply improving shift moves until none is left, then a pass of swap moves
-    (``swap_moves.py``), and again while the swaps find something, or until time is up;
-    returns (vector, moves)."""
+    """Improve by shift rounds (which also move the items under group rules and the unassigned
+    ones) and the compiled shift, swap and ejection passes (``compiled_moves.py``), in turn until
+    neither changes anything or time is up; returns (vector, moves)."""
+    # Shift rounds first: from a poor start their best-first order finds a better local
+    # optimum than the compiled passes' item-by-item order (county-L: 5,976,105 against
+    # 5,992,000 from the same LP rounding).
     vec, moves = _shift_rounds(inst, agent_of.copy(), deadline, max_rounds)
-    swapper: SwapMoves | None = None
-    while swaps and time.monotonic() < deadline:
-        if swapper is None:
-            swapper = SwapMoves(inst)
-        vec, swapped = swapper.improve(vec, deadline)
-        if swapped == 0:
+    passes: CompiledMoves | None = None
+    while compiled and time.monotonic() < deadline:
+        passes = passes or CompiledMoves(inst)
+        vec, applied = passes.improve(vec, deadline)
+        if applied == 0:
             break
         vec, shifted = _shift_rounds(inst, vec, deadline, max_rounds)
-        moves += swapped + shifted
+        moves += applied + shifted
     return vec, moves
 
 

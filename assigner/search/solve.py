@@ -123,7 +123,7 @@ FINISH_MARGIN_S = 0.2
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
 # to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
 FLOW_SHARE_OF_BUDGET = 0.4
-ROUNDING_DESCENT_SHARE = 0.7
+ROUNDING_DESCENT_SHARE = 0.95
 WIDER_CORE_PER_ITEM = 6
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7

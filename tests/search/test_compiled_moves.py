@@ -1,5 +1,5 @@
-"""Tests that swap moves find exactly the improving exchanges, keep every hard rule, and leave
-fixed items and items under group rules where they are."""
+"""Tests that the compiled passes (shift, swap, ejection) find the improving moves, keep every
+hard rule, and leave fixed items and items under group rules where they are."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.greedy import greedy
 from assigner.search.instance import (
     I32,
@@ -18,7 +19,6 @@ from assigner.search.instance import (
     feasibility_issues,
 )
 from assigner.search.local_search import descend
-from assigner.search.swap_moves import SwapMoves
 
 
 def _two_full_agents(fixed: bool = False) -> AssignmentInstance:
@@ -41,7 +41,7 @@ def _two_full_agents(fixed: bool = False) -> AssignmentInstance:
 def test_swap_alone_reaches_what_shifts_cannot() -> None:
     inst = _two_full_agents()
     start = np.array([0, 1], dtype=np.int32)
-    shifted, moves = descend(inst, start, float("inf"), swaps=False)
+    shifted, moves = descend(inst, start, float("inf"), compiled=False)
     assert moves == 0 and evaluate(inst, shifted).total == 200
     swapped, moves = descend(inst, start, float("inf"))
     assert swapped.tolist() == [1, 0]
@@ -51,7 +51,7 @@ def test_swap_alone_reaches_what_shifts_cannot() -> None:
 def test_fixed_item_is_not_swapped() -> None:
     inst = _two_full_agents(fixed=True)
     start = np.array([0, 1], dtype=np.int32)
-    vec, swaps = SwapMoves(inst).improve(start, float("inf"))
+    vec, swaps = CompiledMoves(inst).one_pass("swap", start, float("inf"))
     assert swaps == 0 and vec.tolist() == [0, 1]
 
 
@@ -59,7 +59,9 @@ def test_item_under_a_group_rule_is_not_swapped() -> None:
     inst = dataclasses.replace(
         _two_full_agents(), same_agent_cliques=[np.array([0, 1], dtype=np.int32)]
     )
-    vec, swaps = SwapMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))
+    vec, swaps = CompiledMoves(inst).one_pass(
+        "swap", np.array([0, 1], dtype=np.int32), float("inf")
+    )
     assert swaps == 0 and vec.tolist() == [0, 1]
 
 
@@ -75,9 +77,71 @@ def test_swap_prices_the_load_band() -> None:
     )
     start = np.array([0, 1], dtype=np.int32)  # agent 0 carries 40 against a threshold of 20
     before = evaluate(inst, start).total
-    vec, swaps = SwapMoves(inst).improve(start, float("inf"))
+    vec, swaps = CompiledMoves(inst).one_pass("swap", start, float("inf"))
     assert swaps == 1 and vec.tolist() == [1, 0]
     assert evaluate(inst, vec).total == before - 3 * 4  # four started units of 5 fewer
+
+
+def test_ejection_reaches_what_shifts_and_swaps_cannot() -> None:
+    """Item 0 would go to agent 1 far more cheaply, but agent 1 may hold one item only; its
+    item 1 has no edge to agent 0 (no swap) and goes on to agent 2 at a small cost."""
+    inst = AssignmentInstance(
+        n_items=2,
+        n_agents=3,
+        edge_item=np.array([0, 0, 1, 1], dtype=np.int32),
+        edge_agent=np.array([0, 1, 1, 2], dtype=np.int32),
+        edge_cost=np.array([100, 10, 10, 20], dtype=np.int64),
+        edge_weight=np.array([5, 5, 5, 5], dtype=np.int64),
+        capacity=np.array([50, 50, 50], dtype=np.int64),
+        max_count=np.array([5, 1, 5], dtype=np.int64),
+        unassigned_penalty=np.array([1000, 1000], dtype=np.int64),
+    )
+    start = np.array([0, 1], dtype=np.int32)
+    passes = CompiledMoves(inst)
+    for kind in ("shift", "swap"):
+        assert passes.one_pass(kind, start, float("inf"))[1] == 0
+    vec, moved = passes.one_pass("ejection", start, float("inf"))
+    assert moved == 1 and vec.tolist() == [1, 2]
+    assert evaluate(inst, vec).total == 30
+    assert not feasibility_issues(inst, vec)
+
+
+def _two_items_at_agent_0(max_count_1: int, quota_points: int) -> AssignmentInstance:
+    return AssignmentInstance(
+        n_items=2,
+        n_agents=2,
+        edge_item=np.array([0, 0, 1, 1], dtype=np.int32),
+        edge_agent=np.array([0, 1, 0, 1], dtype=np.int32),
+        edge_cost=np.array([50, 10, 50, 10], dtype=np.int64),
+        edge_weight=np.array([5, 5, 5, 5], dtype=np.int64),
+        capacity=np.array([50, 50], dtype=np.int64),
+        max_count=np.array([5, max_count_1], dtype=np.int64),
+        unassigned_penalty=np.array([1000, 1000], dtype=np.int64),
+        quota_short=np.array([1, 0], dtype=np.int64),
+        quota_points=quota_points,
+    )
+
+
+@pytest.mark.parametrize(
+    ("max_count_1", "quota_points", "moved"),
+    [(5, 0, 2), (1, 0, 1), (5, 100, 1)],
+    ids=["free", "count-limit", "quota"],
+)
+def test_shift_pass_prices_quota_and_count(max_count_1: int, quota_points: int, moved: int) -> None:
+    """Both items save 40 at agent 1.  Either agent 1's count limit or agent 0's quota (100
+    points for the item it falls short) alone keeps the second one at agent 0."""
+    inst = _two_items_at_agent_0(max_count_1, quota_points)
+    start = np.array([0, 0], dtype=np.int32)
+    vec, applied = CompiledMoves(inst).one_pass("shift", start, float("inf"))
+    assert applied == moved
+    assert int(np.sum(vec == 1)) == moved
+    assert not feasibility_issues(inst, vec)
+
+
+def test_unknown_kind_of_move_is_refused() -> None:
+    inst = _two_full_agents()
+    with pytest.raises(ValueError, match="unknown kind of move 'rotate'"):
+        CompiledMoves(inst).one_pass("rotate", np.array([0, 1], dtype=np.int32), 0.0)
 
 
 def _random_gap(seed: int, n_items: int = 14, n_agents: int = 4) -> AssignmentInstance:
@@ -103,6 +167,21 @@ def _random_gap(seed: int, n_items: int = 14, n_agents: int = 4) -> AssignmentIn
     )
 
 
+def _best_shift_delta(inst: AssignmentInstance, vec: I32) -> int:
+    """The best objective change of any feasible shift of an assigned item."""
+    before = evaluate(inst, vec).total
+    best = 0
+    for e in range(inst.n_edges):
+        i, b = int(inst.edge_item[e]), int(inst.edge_agent[e])
+        if vec[i] < 0 or vec[i] == b:
+            continue
+        cand = vec.copy()
+        cand[i] = b
+        if not feasibility_issues(inst, cand):
+            best = min(best, evaluate(inst, cand).total - before)
+    return best
+
+
 def _best_swap_delta(inst: AssignmentInstance, vec: I32) -> int:
     """The best objective change of any feasible swap, by evaluating every pair."""
     before = evaluate(inst, vec).total
@@ -125,10 +204,10 @@ def test_passes_end_where_no_improving_swap_is_left(seed: int) -> None:
     inst = _random_gap(seed)
     vec = greedy(inst)
     assert not feasibility_issues(inst, vec)
-    swapper = SwapMoves(inst)
+    swapper = CompiledMoves(inst)
     total = evaluate(inst, vec).total
     for _ in range(50):
-        vec, swaps = swapper.improve(vec, float("inf"))
+        vec, swaps = swapper.one_pass("swap", vec, float("inf"))
         assert not feasibility_issues(inst, vec)
         after = evaluate(inst, vec).total
         assert after <= total - swaps  # each swap lowers the objective by at least one point
@@ -139,10 +218,22 @@ def test_passes_end_where_no_improving_swap_is_left(seed: int) -> None:
     assert _best_swap_delta(inst, vec) == 0
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_improve_ends_in_a_local_optimum_of_shifts_and_swaps(seed: int) -> None:
+    inst = _random_gap(seed, n_items=18)
+    vec = greedy(inst)
+    before = evaluate(inst, vec).total
+    vec, moves = CompiledMoves(inst).improve(vec, float("inf"))
+    assert not feasibility_issues(inst, vec)
+    assert evaluate(inst, vec).total <= before - moves
+    assert _best_shift_delta(inst, vec) == 0
+    assert _best_swap_delta(inst, vec) == 0
+
+
 def test_random_draws_leave_swaps_to_find() -> None:
     """The draws above are not all swap-free from the start (else the test could not fail)."""
     found = 0
     for seed in range(8):
         inst = _random_gap(seed)
-        found += SwapMoves(inst).improve(greedy(inst), float("inf"))[1]
+        found += CompiledMoves(inst).one_pass("swap", greedy(inst), float("inf"))[1]
     assert found > 0
