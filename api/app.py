@@ -2,12 +2,14 @@
 
 Start-up (the lifespan): connect, run the Alembic migrations, write policy version 1 into an
 empty database, seed the demo county into an empty database (unless turned off), start the job
-runner (which first recovers jobs a previous process left running).
+runner (which first recovers jobs a previous process left running), and load (or, on the first
+start of an installation, compile) the search's compiled passes on a thread of their own.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,6 +37,7 @@ from api.routes import (
 from api.seed import demo_problem, is_empty, seed_problem
 from api.services import Services
 from api.settings import Settings
+from assigner.search.compiled_moves import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,9 @@ def start_services(settings: Settings, metrics: Metrics) -> Services:
     if settings.run_jobs:
         services.jobs = JobRunner(db, settings, metrics, services.roster)
         services.jobs.start()
+    # The search's compiled passes: loaded from numba's on-disk cache, or compiled on the first
+    # start of an installation (about 15 s), beside serving; a solve meanwhile waits for them.
+    threading.Thread(target=warm_up, name="compile-search-passes", daemon=True).start()
     return services
 
 

@@ -21,6 +21,7 @@ group rules.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import numpy.typing as npt
 from numba import njit
 
 from assigner.search.greedy import GroupState
-from assigner.search.instance import I32, I64, AssignmentInstance, chosen_edges
+from assigner.search.instance import I32, I64, AssignmentInstance, LoadBand, chosen_edges
 
 # Agents per compiled call: the deadline is checked between calls (county-L: about 0.25 s).
 AGENTS_PER_CALL = 64
@@ -747,3 +748,23 @@ def _ejection_pass(
             s -= 1
             applied += 1
     return applied
+
+
+@functools.cache
+def warm_up() -> None:
+    """Compile the passes (or load them from numba's on-disk cache) on a two-item instance, so
+    that the first search does not pay for it: about 15 s the first time on an installation,
+    well under a second from the cache.  Once per process."""
+    inst = AssignmentInstance(
+        n_items=2,
+        n_agents=2,
+        edge_item=np.array([0, 0, 1, 1], dtype=np.int32),
+        edge_agent=np.array([0, 1, 0, 1], dtype=np.int32),
+        edge_cost=np.array([9, 1, 1, 9], dtype=np.int64),
+        edge_weight=np.array([3, 3, 3, 3], dtype=np.int64),
+        capacity=np.array([3, 3], dtype=np.int64),
+        max_count=np.array([1, 1], dtype=np.int64),
+        unassigned_penalty=np.array([100, 100], dtype=np.int64),
+        bands=[LoadBand(np.array([1, 1], dtype=np.int64), 1, 1)],
+    )
+    CompiledMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))

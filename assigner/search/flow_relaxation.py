@@ -18,15 +18,16 @@ against its budget first.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 from ortools.graph.python import min_cost_flow
 
-from assigner.search.core import cost_rank
 from assigner.search.instance import I64, MUST_ASSIGN, AssignmentInstance
 
 F64 = npt.NDArray[np.float64]
@@ -37,6 +38,15 @@ COST_SCALE = 1_000
 SECONDS_PER_ARC = 2.5e-6
 """Measured solve time per arc on county-L (6.3M arcs in 14.7 s on the benchmark machine), with
 some room; used only to decide whether the flow fits a budget."""
+CORE_PER_ITEM = 8
+"""``count_flow_bound``'s first core: each item's this many cheapest edges."""
+SAMPLE_FRACTION = 0.05
+"""``count_flow_bound`` chooses its first core at the agent prices of this share of the items."""
+PLAIN_FIRST_SHARE = 0.6
+"""``count_flow_bound`` without a ``start`` solves the plain flow first when its estimated time
+is at most this share of the time limit."""
+_NO_ARC = 2**60
+"""A unit cost no arc reaches: no option (an agent price that keeps every arc out)."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +69,36 @@ def estimated_seconds(inst: AssignmentInstance) -> float:
     return SECONDS_PER_ARC * (inst.n_edges + inst.n_items + 3 * inst.n_agents)
 
 
-def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> FlowRelaxation | None:
-    """Solve the flow relaxation; None when it does not apply (weights depend on the agent) or
-    has no solution (a must-assign item cannot be placed even fractionally: the caller's other
-    bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already."""
-    start = time.monotonic()
-    if weight is None:
-        weight = item_weights(inst)
-    if weight is None:
-        return None
+@dataclass(frozen=True)
+class _Network:
+    """The relaxation's flow network.  Nodes: items ``0..n-1``, agents ``n..n+m-1``, the sink
+    ``n+m``.  Arcs: each sending item's edges (``rows``), each optional sending item to the sink,
+    the agents' band segments to the sink."""
+
+    n: int
+    m: int
+    weight: I64  # per item
+    rows: I64  # edge rows of the sending items (sorted by item)
+    row_item: I64
+    row_agent: I64
+    row_weight: I64
+    row_cost: I64  # edge cost * COST_SCALE (the unit cost is this // row_weight)
+    optional: I64  # sending items that may stay out
+    optional_cost: I64  # their unit cost to the sink
+    seg_tail: I64  # agent (0..m-1)
+    seg_cap: I64
+    seg_cost: I64
+    supply: I64
+    constant: float  # fixed edges, items without edges, band constant (weightless items apart)
+    weightless_rows: I64  # edge rows of the free weightless items with edges (sorted by item)
+    weightless_penalty: I64  # per such row: its item's penalty scaled (-1: must assign)
+    on_fixed: npt.NDArray[np.bool_]  # per edge
+    fixed_count: I64  # per agent: its fixed items
+
+
+def _network(inst: AssignmentInstance, weight: I64) -> _Network | None:
+    """The network; None when it has no solution for reasons seen before solving (a fixed item
+    off its edges or over capacity, a must-assign item without edges)."""
     n, m = inst.n_items, inst.n_agents
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n, -1, dtype=np.int32)
     edge_fixed = fixed[inst.edge_item] >= 0
@@ -89,53 +120,488 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
     if np.any(free & ~has_edge & (penalty == MUST_ASSIGN)):
         return None
     constant += float(penalty[free & ~has_edge].sum())
-    # Weightless items send nothing: each costs at least its cheapest option.
+    # Weightless items send nothing: each costs its cheapest option (``_weightless``).
     weightless = free & has_edge & (weight == 0)
-    x = np.zeros(inst.n_edges)
-    if weightless.any():
-        cheapest_row = np.zeros(n, dtype=np.int64)
-        first = np.flatnonzero(cost_rank(inst) == 0)
-        cheapest_row[inst.edge_item[first]] = first
-        cheapest_cost = inst.edge_cost[cheapest_row]
-        take = weightless & ((penalty == MUST_ASSIGN) | (cheapest_cost <= penalty))
-        constant += float(cheapest_cost[take].sum() + penalty[weightless & ~take].sum())
-        x[cheapest_row[take]] = 1.0
+    weightless_rows = np.flatnonzero(weightless[inst.edge_item]).astype(np.int64)
+    wl_penalty = penalty[inst.edge_item[weightless_rows]].astype(np.int64)
+    wl_penalty = np.where(wl_penalty == MUST_ASSIGN, -1, wl_penalty * COST_SCALE)
 
     sending = free & has_edge & (weight > 0)
-    rows = np.flatnonzero(sending[inst.edge_item])
-    sink = n + m
-    tails = [inst.edge_item[rows].astype(np.int64)]
-    heads = [n + inst.edge_agent[rows].astype(np.int64)]
-    caps = [inst.edge_weight[rows].astype(np.int64)]
-    costs = [(inst.edge_cost[rows].astype(np.int64) * COST_SCALE) // inst.edge_weight[rows]]
-    optional = np.flatnonzero(sending & (penalty != MUST_ASSIGN))
-    tails.append(optional.astype(np.int64))
-    heads.append(np.full(optional.size, sink, dtype=np.int64))
-    caps.append(weight[optional])
-    costs.append((penalty[optional].astype(np.int64) * COST_SCALE) // weight[optional])
+    rows = np.flatnonzero(sending[inst.edge_item]).astype(np.int64)
+    optional = np.flatnonzero(sending & (penalty != MUST_ASSIGN)).astype(np.int64)
     seg_tail, seg_cap, seg_cost, band_constant = _band_segments(inst, base, capacity)
-    constant += band_constant
-    tails.append(n + seg_tail)
-    heads.append(np.full(seg_tail.size, sink, dtype=np.int64))
-    caps.append(seg_cap)
-    costs.append(seg_cost)
-
     supply = np.zeros(n + m + 1, dtype=np.int64)
     supply[:n] = np.where(sending, weight, 0)
-    supply[sink] = -int(supply[:n].sum())
-    flow = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate(tails), np.concatenate(heads), np.concatenate(caps), np.concatenate(costs)
+    supply[n + m] = -int(supply[:n].sum())
+    row_weight = inst.edge_weight[rows].astype(np.int64)
+    return _Network(
+        n=n,
+        m=m,
+        weight=weight,
+        rows=rows,
+        row_item=inst.edge_item[rows].astype(np.int64),
+        row_agent=inst.edge_agent[rows].astype(np.int64),
+        row_weight=row_weight,
+        row_cost=inst.edge_cost[rows].astype(np.int64) * COST_SCALE,
+        optional=optional,
+        optional_cost=(penalty[optional].astype(np.int64) * COST_SCALE) // weight[optional],
+        seg_tail=seg_tail,
+        seg_cap=seg_cap,
+        seg_cost=seg_cost,
+        supply=supply,
+        constant=constant + band_constant,
+        weightless_rows=weightless_rows,
+        weightless_penalty=wl_penalty,
+        on_fixed=on_fixed,
+        fixed_count=np.bincount(inst.edge_agent[on_fixed], minlength=m).astype(np.int64),
     )
+
+
+def _run_min(values: I64, group: I64) -> tuple[I64, I64]:
+    """Minimum of ``values`` over each run of equal ``group`` (sorted), and the position of its
+    first occurrence."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    is_start = np.r_[True, group[1:] != group[:-1]]
+    starts = np.flatnonzero(is_start)
+    mins = np.minimum.reduceat(values, starts)
+    run = np.cumsum(is_start) - 1
+    hits = np.flatnonzero(values == mins[run])
+    _, first = np.unique(run[hits], return_index=True)
+    return mins, hits[first]
+
+
+def _weightless(inst: AssignmentInstance, net: _Network, mu: I64) -> tuple[int, I64]:
+    """The weightless items' part (scaled by COST_SCALE) with count prices ``mu`` (scaled,
+    per agent): each takes its cheapest edge priced ``cost + mu`` or stays out at its penalty;
+    and the edge rows they take."""
+    rows = net.weightless_rows
+    if rows.size == 0:
+        return 0, rows
+    value = inst.edge_cost[rows].astype(np.int64) * COST_SCALE + mu[inst.edge_agent[rows]]
+    mins, first = _run_min(value, inst.edge_item[rows].astype(np.int64))
+    penalty = net.weightless_penalty[first]
+    take = (penalty < 0) | (mins <= penalty)
+    return int(np.where(take, mins, penalty).sum()), rows[first[take]]
+
+
+def _flow_network(
+    net: _Network, core: I64, unit: I64
+) -> tuple[min_cost_flow.SimpleMinCostFlow, I64, I64, I64, I64]:
+    """The solver loaded with the arcs of rows ``core`` (positions in ``net.rows``) at unit costs
+    ``unit`` (per core row), the penalty and segment arcs; and the arcs' tails, heads,
+    capacities, costs."""
+    n, m = net.n, net.m
+    sink = n + m
+    tails = np.concatenate([net.row_item[core], net.optional, n + net.seg_tail])
+    heads = np.concatenate(
+        [
+            n + net.row_agent[core],
+            np.full(net.optional.size + net.seg_tail.size, sink, dtype=np.int64),
+        ]
+    )
+    caps = np.concatenate([net.row_weight[core], net.weight[net.optional], net.seg_cap])
+    costs = np.concatenate([unit, net.optional_cost, net.seg_cost])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.set_nodes_supplies(np.arange(n + m + 1), net.supply)
+    return flow, tails, heads, caps, costs
+
+
+def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> FlowRelaxation | None:
+    """Solve the flow relaxation; None when it does not apply (weights depend on the agent) or
+    has no solution (a must-assign item cannot be placed even fractionally: the caller's other
+    bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already."""
+    start = time.monotonic()
+    if weight is None:
+        weight = item_weights(inst)
+    if weight is None:
+        return None
+    net = _network(inst, weight)
+    if net is None:
+        return None
+    unit = net.row_cost // net.row_weight
+    core = np.arange(net.rows.size)
+    flow = _flow_network(net, core, unit)[0]
+    if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+        return None
+    wl_value, wl_taken = _weightless(inst, net, np.zeros(net.m, dtype=np.int64))
+    value = (flow.optimal_cost() + wl_value) / COST_SCALE + net.constant
+    x = np.zeros(inst.n_edges)
+    x[net.rows] = flow.flows(np.arange(net.rows.size)) / net.row_weight
+    x[wl_taken] = 1.0
+    x[net.on_fixed] = 1.0
+    bound = float(math.ceil(value - 1e-6))
+    return FlowRelaxation(bound, x, time.monotonic() - start)
+
+
+@dataclass(frozen=True)
+class CountFlowRelaxation(FlowRelaxation):
+    """``count_flow_bound``'s result: ``bound`` and ``x`` at the best count prices found."""
+
+    flow_solves: int
+    steps: int  # count price updates
+    multipliers: F64  # per agent, the count price (points per item) at the best bound
+    plain_bound: float | None  # the plain flow bound, once the core at zero prices converged
+    count_excess: float  # sum over agents of max(0, count in x - max_count)
+
+
+def _potentials(n_nodes: int, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> I64:
+    """Shortest distances in the residual graph of an optimal flow from a virtual source with a
+    zero arc to every node (Bellman-Ford, one vectorised pass over the residual arcs at a time);
+    ``-distance`` are node potentials that price every residual arc at >= 0."""
+    fwd = flows < caps
+    bwd = flows > 0
+    tail = np.concatenate([tails[fwd], heads[bwd]])
+    head = np.concatenate([heads[fwd], tails[bwd]])
+    cost = np.concatenate([costs[fwd], -costs[bwd]])
+    order = np.argsort(head, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    dist = np.zeros(n_nodes, dtype=np.int64)
+    if head.size == 0:
+        return dist
+    starts = np.flatnonzero(np.r_[True, head[1:] != head[:-1]])
+    target = head[starts]
+    for _ in range(n_nodes + 1):
+        mins = np.minimum.reduceat(dist[tail] + cost, starts)
+        better = mins < dist[target]
+        if not better.any():
+            break
+        dist[target[better]] = mins[better]
+    return dist
+
+
+@njit(cache=True)
+def _row_minima(
+    run_start: I64,
+    row_agent: I64,
+    row_cost: I64,
+    row_weight: I64,
+    mu: I64,
+    price: I64,
+    in_core: npt.NDArray[np.bool_],
+    run_optional: I64,
+) -> tuple[I64, I64]:
+    """Per item (run of rows): its cheapest option over all arcs and over the core's, an arc
+    ``to agent a`` priced ``price[a] + (cost + mu[a]) // weight``, the sink at its penalty."""
+    n_runs = run_start.size - 1
+    full_min = np.empty(n_runs, dtype=np.int64)
+    core_min = np.empty(n_runs, dtype=np.int64)
+    for r in range(n_runs):
+        best = run_optional[r]
+        best_core = run_optional[r]
+        for e in range(run_start[r], run_start[r + 1]):
+            a = row_agent[e]
+            value = price[a] + (row_cost[e] + mu[a]) // row_weight[e]
+            best = min(best, value)
+            if in_core[e]:
+                best_core = min(best_core, value)
+        full_min[r] = best
+        core_min[r] = best_core
+    return full_min, core_min
+
+
+@njit(cache=True)
+def _mark_cheapest(
+    run_start: I64,
+    row_agent: I64,
+    row_cost: I64,
+    row_weight: I64,
+    mu: I64,
+    price: I64,
+    keep: int,
+    below: I64,
+    mark: npt.NDArray[np.bool_],
+) -> None:
+    """Marks each item's ``keep`` cheapest arcs priced under ``below`` (per item), priced as in
+    ``_row_minima``; ties (common:
+    the residual graph's potentials price many arcs at their item's best) go to the arc of
+    least unit cost, so that items spread over agents as their costs do."""
+    values = np.empty(keep, dtype=np.int64)
+    units = np.empty(keep, dtype=np.int64)
+    rows = np.empty(keep, dtype=np.int64)
+    for r in range(run_start.size - 1):
+        filled = 0
+        for e in range(run_start[r], run_start[r + 1]):
+            a = row_agent[e]
+            unit = (row_cost[e] + mu[a]) // row_weight[e]
+            value = price[a] + unit
+            if value >= below[r]:
+                continue
+            if filled == keep and (
+                value > values[keep - 1] or (value == values[keep - 1] and unit >= units[keep - 1])
+            ):
+                continue
+            j = filled if filled < keep else keep - 1
+            while j > 0 and (
+                values[j - 1] > value or (values[j - 1] == value and units[j - 1] > unit)
+            ):
+                values[j] = values[j - 1]
+                units[j] = units[j - 1]
+                rows[j] = rows[j - 1]
+                j -= 1
+            values[j] = value
+            units[j] = unit
+            rows[j] = e
+            filled = min(filled + 1, keep)
+        for j in range(filled):
+            mark[rows[j]] = True
+
+
+def _sample_prices(net: _Network, run_bounds: I64, run_item: I64, fraction: float) -> I64 | None:
+    """Agent prices (scaled, per unit) of a market like this one in small: the flow of a random
+    ``fraction`` of the items with all their arcs, the agents' segments scaled down alike.  A
+    guess to choose the first core by; None when that flow has no solution."""
+    n, m, sink = net.n, net.m, net.n + net.m
+    n_runs = run_item.size
+    rng = np.random.default_rng(0)
+    chosen = rng.random(n_runs) < fraction
+    rows = np.flatnonzero(np.repeat(chosen, np.diff(run_bounds)))
+    items = run_item[chosen]
+    optional = np.intersect1d(net.optional, items)
+    opt_cost = np.full(n, 0, dtype=np.int64)
+    opt_cost[net.optional] = net.optional_cost
+    tails = np.concatenate([net.row_item[rows], optional, n + net.seg_tail])
+    heads = np.concatenate(
+        [n + net.row_agent[rows], np.full(optional.size + net.seg_tail.size, sink, np.int64)]
+    )
+    caps = np.concatenate(
+        [
+            net.row_weight[rows],
+            net.weight[optional],
+            np.ceil(net.seg_cap * fraction).astype(np.int64),
+        ]
+    )
+    costs = np.concatenate(
+        [net.row_cost[rows] // net.row_weight[rows], opt_cost[optional], net.seg_cost]
+    )
+    supply = np.zeros(n + m + 1, dtype=np.int64)
+    supply[items] = net.weight[items]
+    supply[sink] = -int(supply[items].sum())
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     flow.set_nodes_supplies(np.arange(n + m + 1), supply)
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
-    value = flow.optimal_cost() / COST_SCALE + constant
-    sent = flow.flows(arcs[: rows.size])
-    x[rows] = sent / inst.edge_weight[rows]
-    x[on_fixed] = 1.0
-    bound = float(math.ceil(value - 1e-6))
-    return FlowRelaxation(bound, x, time.monotonic() - start)
+    flows = flow.flows(np.arange(tails.size))
+    dist = _potentials(n + m + 1, tails, heads, caps, costs, flows)
+    return dist[sink] - dist[n:sink]
+
+
+def count_flow_bound(
+    inst: AssignmentInstance,
+    weight: I64 | None = None,
+    upper_bound: float = math.inf,
+    time_limit_s: float = 60.0,
+    *,
+    core_size: int = CORE_PER_ITEM,
+    step_factor: float = 1.0,
+    patience: int = 3,
+    max_flow_solves: int | None = None,
+    sample_fraction: float = SAMPLE_FRACTION,
+    start: FlowRelaxation | None = None,
+) -> CountFlowRelaxation | None:
+    """The flow relaxation with the count rows (``max_count``) priced in: a lower bound that is
+    the plain flow's (once its core converges at zero prices) or higher.
+
+    For count prices ``mu >= 0`` (per agent, points per item) each item -> agent arc costs
+    ``(cost + mu[agent]) / weight`` per unit, and ``flow(mu) - sum mu * max_count`` (the fixed
+    items' count taken off) is a lower bound (Lagrangian relaxation of the count rows); projected
+    subgradient steps (Polyak, towards ``upper_bound``) raise it.  Each flow is solved on a core
+    of arcs: the previous flow's support and each item's ``core_size`` cheapest arcs at the
+    previous flow's agent prices (node potentials read off its residual graph).  The bound is
+    the flow's dual value over all arcs with those prices, valid whether or not the core has
+    converged (no arc outside it cheaper than its item's best core option).
+
+    Stops before a flow solve that would end past ``time_limit_s`` (after at least one),
+    after ``max_flow_solves``, or once the bound reaches ``upper_bound``.  None when the flow
+    does not apply or has no solution."""
+    began = time.monotonic()
+    if weight is None:
+        weight = item_weights(inst)
+    if weight is None:
+        return None
+    net = _network(inst, weight)
+    if net is None:
+        return None
+    n, m, sink = net.n, net.m, net.n + net.m
+    scale = COST_SCALE
+    # Count rows: the fixed items use up their agents' counts; an agent that every item with an
+    # edge to it could join at once keeps a zero price.
+    limit = inst.max_count.astype(np.int64) - net.fixed_count
+    reach = np.bincount(net.row_agent, minlength=m) + np.bincount(
+        inst.edge_agent[net.weightless_rows], minlength=m
+    )
+    limited = limit < reach
+    # Items' runs in ``rows`` (every sending item has an edge).
+    run_start = np.flatnonzero(np.r_[True, net.row_item[1:] != net.row_item[:-1]])
+    run_item = net.row_item[run_start] if net.rows.size else np.zeros(0, dtype=np.int64)
+    run_bounds = np.r_[run_start, net.rows.size].astype(np.int64)
+    run_weight = net.weight[run_item]
+    optional_cost = np.full(n, _NO_ARC, dtype=np.int64)
+    optional_cost[net.optional] = net.optional_cost
+    run_optional = optional_cost[run_item]
+    must_rows = np.repeat(inst.unassigned_penalty[run_item] == MUST_ASSIGN, np.diff(run_bounds))
+    # An agent's price up to its cheapest segment costs the dual nothing, so it is raised to
+    # that (an agent without free capacity takes no flow: priced out of reach).
+    floor_price = np.full(m, _NO_ARC, dtype=np.int64)
+    if net.seg_tail.size:
+        np.minimum.at(floor_price, net.seg_tail, net.seg_cost)
+    price = floor_price.copy()
+    if start is None and estimated_seconds(inst) <= PLAIN_FIRST_SHARE * time_limit_s:
+        start = flow_relaxation(inst, weight)
+    if start is not None:
+        # The plain flow's support: an optimal flow at zero count prices, so the first core
+        # converges at once.
+        in_core = start.x[net.rows] > 0
+    elif sample_fraction > 0:
+        guess = _sample_prices(net, run_bounds, run_item, sample_fraction)
+        if guess is not None:
+            price = np.maximum(guess, floor_price)
+    mu = np.zeros(m)
+    mu_scaled = np.zeros(m, dtype=np.int64)
+    if start is None:
+        in_core = np.zeros(net.rows.size, dtype=np.bool_)
+        _mark_cheapest(
+            run_bounds,
+            net.row_agent,
+            net.row_cost,
+            net.row_weight,
+            mu_scaled,
+            price,
+            core_size,
+            np.full(run_item.size, _NO_ARC + 1, dtype=np.int64),
+            in_core,
+        )
+    factor = step_factor
+    best: CountFlowRelaxation | None = None
+    best_value = -math.inf
+    best_estimate = -math.inf
+    stale = 0
+    solves = steps = 0
+    plain_bound: float | None = None
+    last_round = 0.0
+    while True:
+        now = time.monotonic()
+        if solves and (
+            now - began + last_round > time_limit_s
+            or (max_flow_solves is not None and solves >= max_flow_solves)
+            or best_value >= upper_bound
+        ):
+            break
+        core = np.flatnonzero(in_core)
+        unit = (net.row_cost[core] + mu_scaled[net.row_agent[core]]) // net.row_weight[core]
+        flow, tails, heads, caps, costs = _flow_network(net, core, unit)
+        status = flow.solve()
+        solves += 1
+        if status != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+            if not in_core[must_rows].all():
+                # The core cannot place every must-assign item: give those all their arcs.
+                in_core |= must_rows
+                continue
+            return None  # nor can the full network
+        flows = flow.flows(np.arange(tails.size))
+        dist = _potentials(n + m + 1, tails, heads, caps, costs, flows)
+        price = np.maximum(dist[sink] - dist[n:sink], floor_price)
+        # Dual value over every arc: each item at its cheapest option given the agent prices.
+        full_min, core_min = _row_minima(
+            run_bounds,
+            net.row_agent,
+            net.row_cost,
+            net.row_weight,
+            mu_scaled,
+            price,
+            in_core,
+            run_optional,
+        )
+        converged = bool(np.array_equal(full_min, core_min))
+        excess = np.maximum(0, price[net.seg_tail] - net.seg_cost)
+        wl_value, wl_taken = _weightless(inst, net, mu_scaled)
+        count_term = int(mu_scaled @ limit)
+        dual = int(run_weight @ full_min) - int(net.seg_cap @ excess)
+        value = (dual + wl_value - count_term) / scale + net.constant
+        estimate = (flow.optimal_cost() + wl_value - count_term) / scale + net.constant
+        x_rows = flows[: core.size] / net.row_weight[core]
+        count = np.bincount(net.row_agent[core], weights=x_rows, minlength=m) + np.bincount(
+            inst.edge_agent[wl_taken], minlength=m
+        )
+        if converged and not mu_scaled.any():
+            plain_bound = float(math.ceil(value - 1e-6))
+        if value > best_value:
+            best_value = value
+            x = np.zeros(inst.n_edges)
+            x[net.rows[core]] = x_rows
+            x[wl_taken] = 1.0
+            x[net.on_fixed] = 1.0
+            best = CountFlowRelaxation(
+                bound=float(math.ceil(value - 1e-6)),
+                x=x,
+                wall_time_s=0.0,
+                flow_solves=0,
+                steps=0,
+                multipliers=mu_scaled / scale,
+                plain_bound=None,
+                count_excess=float(np.maximum(0.0, count - limit).sum()),
+            )
+        # Projected subgradient step on the count prices (once the zero-price core converged:
+        # the plain flow's bound first).
+        if plain_bound is not None:
+            gap = np.where(limited, count - limit, 0.0)
+            gap = np.where((mu <= 0) & (gap < 0), 0.0, gap)
+            norm = float(gap @ gap)
+            if norm <= 1e-12 and converged:
+                break  # the count rows hold (complementary slackness): the LP's optimum
+            if estimate > best_estimate + 1e-9:
+                best_estimate = estimate
+                stale = 0
+            else:
+                stale += 1
+                if stale >= patience:
+                    factor /= 2
+                    stale = 0
+            if norm > 1e-12:
+                target = (
+                    upper_bound
+                    if math.isfinite(upper_bound)
+                    else best_value + 1e-2 * abs(best_value)
+                )
+                step = factor * max(target - estimate, 1e-3 * abs(estimate) + 1.0) / norm
+                mu = np.maximum(0.0, mu + step * gap)
+                mu_scaled = np.where(limited, np.floor(mu * scale), 0).astype(np.int64)
+                steps += 1
+                core_min = _row_minima(
+                    run_bounds,
+                    net.row_agent,
+                    net.row_cost,
+                    net.row_weight,
+                    mu_scaled,
+                    price,
+                    in_core,
+                    run_optional,
+                )[1]
+        # Next core: this one and each item's cheapest arcs below its best core option (the
+        # first few when there are many: the dual prices of a degenerate flow tie a lot).
+        _mark_cheapest(
+            run_bounds,
+            net.row_agent,
+            net.row_cost,
+            net.row_weight,
+            mu_scaled,
+            price,
+            core_size,
+            core_min,
+            in_core,
+        )
+        last_round = time.monotonic() - now
+    if best is None:
+        return None
+    return dataclasses.replace(
+        best,
+        wall_time_s=time.monotonic() - began,
+        flow_solves=solves,
+        steps=steps,
+        plain_bound=plain_bound,
+    )
 
 
 def _band_segments(

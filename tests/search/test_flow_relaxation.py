@@ -83,12 +83,12 @@ def test_flow_refuses_weights_that_depend_on_the_agent() -> None:
     assert flow_relaxation(changed) is None
 
 
-def _search_small(inst: AssignmentInstance) -> list[str]:
+def _search_small(inst: AssignmentInstance, workers: int = 1) -> list[str]:
     """Runs the search on a small instance and checks the plan and bound against brute force;
     returns the phases it went through."""
     optimum = brute_force(inst)
     assert optimum is not None
-    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
+    outcome = solve.run_search(inst, SearchParams(3, workers, 0))
     assert not feasibility_issues(inst, outcome.agent_of_item)
     assert outcome.bound <= optimum <= outcome.objective
     relaxed = flow_relaxation(inst)
@@ -106,6 +106,17 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
     phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
     assert not any(p.startswith("lp bound by pricing") for p in phases)
+
+
+def test_large_search_prices_the_count_limits_on_the_second_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests the large path with two workers: the count-priced flow bound runs in a forked
+    process beside the search and is collected before the end; the bound stays valid."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=2)
+    assert "count-priced flow bound" in phases
 
 
 def test_medium_search_seeds_the_pricing_lp_with_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,82 @@
+"""The count-priced flow bound (``flow_relaxation.count_flow_bound``) on the second core while
+the search improves the plan on the first.
+
+OR-Tools' min-cost flow holds the GIL while it solves, so a thread would stop the search: the
+bound runs in a forked process instead, which shares the instance with the search (copy on
+write) and sends back one number.  Used on the largest instances, where the search itself runs
+on one core and the plain flow's bound is weak because it ignores the count limits (county-L:
+5,732,965 against an LP of at least that and at most 5,798,695).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+from multiprocessing.connection import Connection
+
+from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound
+from assigner.search.instance import I64, AssignmentInstance
+
+# The child's own work limit ends this long before the time it is given, so that the last
+# flow solve (it cannot be interrupted) and the answer fit in it.
+CHILD_MARGIN_S = 3.0
+
+
+class BackgroundCountBound:
+    """``count_flow_bound`` in a forked process, started at once; ``result`` collects it."""
+
+    def __init__(
+        self,
+        inst: AssignmentInstance,
+        weight: I64,
+        start: FlowRelaxation,
+        target: float,
+        time_limit_s: float,
+    ) -> None:
+        context = multiprocessing.get_context("fork")
+        self._answer, sending = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_child,
+            args=(sending, inst, weight, start, target, max(0.1, time_limit_s - CHILD_MARGIN_S)),
+            name="count-flow-bound",
+            daemon=True,
+        )
+        self._process.start()
+        sending.close()
+
+    def result(self, wait_s: float) -> float | None:
+        """The child's bound, waiting at most ``wait_s`` for it; None when it has none (no
+        solution, an error, or not done in time: the child is then stopped)."""
+        value: float | None = None
+        if self._answer.poll(max(0.0, wait_s)):
+            try:
+                answer = self._answer.recv()
+            except EOFError:
+                answer = None
+            value = answer if isinstance(answer, float) else None
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._answer.close()
+        return value
+
+
+def children_peak_mb() -> float:
+    """Peak resident memory of the largest child process waited for (MB): what the benchmarks
+    add to their own peak."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def _child(
+    out: Connection,
+    inst: AssignmentInstance,
+    weight: I64,
+    start: FlowRelaxation,
+    target: float,
+    time_limit_s: float,
+) -> None:
+    try:
+        relaxed = count_flow_bound(inst, weight, target, time_limit_s, start=start)
+        out.send(None if relaxed is None else float(relaxed.bound))
+    finally:
+        out.close()
