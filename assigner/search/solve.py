@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from assigner.search.background_bound import BackgroundCountBound
 from assigner.search.core import core_edges, cost_rank
-from assigner.search.cpsat import Progress, ProgressFn, SearchParams, solve_cpsat
+from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import estimated_seconds, flow_relaxation, item_weights
 from assigner.search.greedy import greedy
 from assigner.search.instance import (
@@ -36,6 +37,8 @@ from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve
 from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
 from assigner.search.pricing import solve_lp_by_pricing
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -441,17 +444,18 @@ def _improve_by_time(
             note("focused lns", best_parts.total, bound)
     exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
     large = inst.n_edges > FULL_MIP_MAX_EDGES
-    background: _BackgroundMip | None = None
+    background: _InBackground[MipResult] | None = None
     if best_parts is not None and not exact and not large and params.workers >= 2:
         # The MIP over all edges runs on the second core while this thread works on the core
         # problem.  HiGHS can run past its time limit by a second or more (phases it does not
         # interrupt), so it gets only a share of the time left.
-        left = budget.remaining()
-        background = _BackgroundMip(
-            inst,
-            max(BACKGROUND_MIP_SHARE * left, left - BACKGROUND_MIP_OVERRUN_S),
-            best.copy(),
-            params.seed,
+        left = max(
+            BACKGROUND_MIP_SHARE * budget.remaining(),
+            budget.remaining() - BACKGROUND_MIP_OVERRUN_S,
+        )
+        start = best.copy()
+        background = _InBackground(
+            lambda: solve_mip(inst, left, start=start, seed=params.seed), "background-mip"
         )
     if best_parts is not None and not exact:
         core_mask = kept_edges(inst, core_edges(inst, best, lp_x, guide))
@@ -513,7 +517,26 @@ def _improve_by_time(
         remaining = budget.remaining() - FINISH_MARGIN_S
         if remaining <= 0.05:
             return best, best_parts, bound, method
+        rival: _InBackground[CpSatResult] | None = None
+        if exact and params.workers >= 2:
+            # CP-SAT on the otherwise idle second core beside the exact MIP: on some small
+            # instances it finds a better plan first, and its bound counts too.
+            hint = best.copy()
+            rival = _InBackground(
+                lambda: solve_cpsat(
+                    inst, SearchParams(remaining, 1, params.seed, False), hint=hint
+                ),
+                "background-cp-sat",
+            )
         mip = solve_mip(inst, remaining, start=best, seed=params.seed, exact_bands=exact)
+        if rival is not None:
+            sat = rival.result()
+            if sat.agent_of_item is not None:
+                parts = evaluate(inst, sat.agent_of_item)
+                if best_parts is None or parts.total < best_parts.total:
+                    best, best_parts, method = sat.agent_of_item, parts, "cp-sat"
+                bound = max(bound, sat.bound)
+            note(f"cp-sat {sat.status.lower()}", best_parts.total if best_parts else -1, bound)
     if mip.agent_of_item is not None:
         vec, _ = descend(inst, mip.agent_of_item, deadline)
         parts = evaluate(inst, vec)
@@ -528,24 +551,24 @@ def _improve_by_time(
     return best, best_parts, bound, method
 
 
-class _BackgroundMip:
-    """``solve_mip`` on a thread of its own (HiGHS releases the GIL while it solves); an
-    exception in it is raised again by ``result``."""
+class _InBackground(Generic[T]):
+    """``work()`` on a thread of its own (HiGHS and CP-SAT release the GIL while they solve);
+    an exception in it is raised again by ``result``."""
 
-    def __init__(self, inst: AssignmentInstance, time_limit_s: float, start: I32, seed: int):
-        self._result: MipResult | None = None
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._result: T | None = None
         self._error: BaseException | None = None
 
-        def work() -> None:
+        def run() -> None:
             try:
-                self._result = solve_mip(inst, time_limit_s, start=start, seed=seed)
+                self._result = work()
             except BaseException as exc:  # handed to the caller by result()
                 self._error = exc
 
-        self._thread = threading.Thread(target=work, name="background-mip", daemon=True)
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
         self._thread.start()
 
-    def result(self) -> MipResult:
+    def result(self) -> T:
         self._thread.join()
         if self._error is not None:
             raise self._error
