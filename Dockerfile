@@ -10,8 +10,8 @@ RUN pip install --no-cache-dir .
 RUN useradd --create-home assigner
 USER assigner
 WORKDIR /home/assigner
-# The search's compiled passes (numba), compiled once here into a cache the service user owns.
+# The search's numba code, compiled once here into a cache the service user owns.
 ENV NUMBA_CACHE_DIR=/home/assigner/.numba-cache
-RUN python -c "from assigner.search.compiled_moves import warm_up; warm_up()"
+RUN python -c "from assigner.search.warm_up import warm_up; warm_up()"
 EXPOSE 8000
 CMD ["assigner", "serve", "--host", "0.0.0.0", "--port", "8000"]

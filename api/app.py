@@ -37,7 +37,7 @@ from api.routes import (
 from api.seed import demo_problem, is_empty, seed_problem
 from api.services import Services
 from api.settings import Settings
-from assigner.search.compiled_moves import warm_up
+from assigner.search.warm_up import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def start_services(settings: Settings, metrics: Metrics) -> Services:
         services.jobs = JobRunner(db, settings, metrics, services.roster)
         services.jobs.start()
     # The search's compiled passes: loaded from numba's on-disk cache, or compiled on the first
-    # start of an installation (about 15 s), beside serving; a solve meanwhile waits for them.
+    # start of an installation (about 17 s), beside serving; a solve meanwhile waits for them.
     threading.Thread(target=warm_up, name="compile-search-passes", daemon=True).start()
     return services
 

@@ -234,7 +234,8 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
         "",
         f"Run {started} to {finished}. Protocol: `benchmarks/README.md`. Solver seed {cfg.seed}, "
         f"county generator seed {cfg.county_seed}, {WORKERS} workers, one run at a time, each in "
-        "a fresh process (peak memory = that process's `ru_maxrss`, libraries included).",
+        "a fresh process (peak memory = that process's `ru_maxrss` plus its largest child's, "
+        "libraries included).",
         "",
         "## Machine",
         "",

@@ -160,7 +160,7 @@ def _execute(spec: RunSpec) -> Row:
     if spec.method == "ours":
         # A running service has its compiled passes loaded; a fresh process loads them from
         # numba's on-disk cache (or compiles them, once per installation) here, untimed.
-        from assigner.search.compiled_moves import warm_up
+        from assigner.search.warm_up import warm_up
 
         warm_up()
     start = time.monotonic()
@@ -393,7 +393,8 @@ def gap_rows(config: SuiteConfig) -> tuple[Path, list[BestKnown]]:
 def county_tiers(config: SuiteConfig) -> list[str]:
     tiers = QUICK_TIERS if config.quick else FULL_TIERS
     if config.instances is not None:
-        return [t for t in (*QUICK_TIERS, *FULL_TIERS, "tiny", "province") if t in config.instances]
+        known = dict.fromkeys((*QUICK_TIERS, *FULL_TIERS, "tiny", "province"))  # each once
+        return [t for t in known if t in config.instances]
     return list(tiers)
 
 

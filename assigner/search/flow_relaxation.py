@@ -208,16 +208,20 @@ def _flow_network(
     return flow, tails, heads, caps, costs
 
 
+def _network_of(inst: AssignmentInstance, weight: I64 | None) -> _Network | None:
+    """The flow network, the item weights read from the instance unless given; None when
+    weights depend on the agent or the network has no room for a fixed item."""
+    if weight is None:
+        weight = item_weights(inst)
+    return None if weight is None else _network(inst, weight)
+
+
 def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> FlowRelaxation | None:
     """Solve the flow relaxation; None when it does not apply (weights depend on the agent) or
     has no solution (a must-assign item cannot be placed even fractionally: the caller's other
     bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already."""
     start = time.monotonic()
-    if weight is None:
-        weight = item_weights(inst)
-    if weight is None:
-        return None
-    net = _network(inst, weight)
+    net = _network_of(inst, weight)
     if net is None:
         return None
     unit = net.row_cost // net.row_weight
@@ -417,13 +421,10 @@ def count_flow_bound(
     after ``max_flow_solves``, or once the bound reaches ``upper_bound``.  None when the flow
     does not apply or has no solution."""
     began = time.monotonic()
-    if weight is None:
-        weight = item_weights(inst)
-    if weight is None:
-        return None
-    net = _network(inst, weight)
+    net = _network_of(inst, weight)
     if net is None:
         return None
+    weight = net.weight
     n, m, sink = net.n, net.m, net.n + net.m
     scale = COST_SCALE
     # Count rows: the fixed items use up their agents' counts; an agent that every item with an

@@ -25,7 +25,15 @@ from benchmarks.gap_instances import (
 )
 from benchmarks.peers import PEERS, get_peer
 from benchmarks.report import MET, MISSED, check_beats_peers
-from benchmarks.suite import COLUMNS, Row, RunSpec, add_reference_gaps, run_one
+from benchmarks.suite import (
+    COLUMNS,
+    Row,
+    RunSpec,
+    SuiteConfig,
+    add_reference_gaps,
+    county_tiers,
+    run_one,
+)
 
 # 2 agents x 4 items: costs, then weights (row per agent), then capacities.
 TINY_GAP = """2 4
@@ -247,3 +255,9 @@ def test_only_refuses_unknown_part(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--only", "everything", "--out", str(tmp_path)])
     assert result.exit_code != 0
     assert not list(tmp_path.glob("*.csv"))
+
+
+def test_a_county_tier_in_both_protocols_runs_once() -> None:
+    """county-S is a quick and a full tier; asked for by name it is planned once."""
+    config = SuiteConfig(quick=False, instances=["county-S", "county-M"])
+    assert county_tiers(config) == ["county-S", "county-M"]

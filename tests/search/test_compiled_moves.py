@@ -237,3 +237,19 @@ def test_random_draws_leave_swaps_to_find() -> None:
         inst = _random_gap(seed)
         found += CompiledMoves(inst).one_pass("swap", greedy(inst), float("inf"))[1]
     assert found > 0
+
+
+def test_warm_up_compiles_every_kernel() -> None:
+    from assigner.search import compiled_moves, flow_relaxation
+    from assigner.search.warm_up import warm_up
+
+    warm_up()
+    kernels = [
+        compiled_moves._shift_pass,
+        compiled_moves._swap_pass,
+        compiled_moves._ejection_pass,
+        compiled_moves._ejection_estimates,
+        flow_relaxation._row_minima,
+        flow_relaxation._mark_cheapest,
+    ]
+    assert all(kernel.signatures for kernel in kernels)
