@@ -461,8 +461,23 @@ def count_flow_bound(
             price = np.maximum(guess, floor_price)
     mu = np.zeros(m)
     mu_scaled = np.zeros(m, dtype=np.int64)
-    if start is None:
-        in_core = np.zeros(net.rows.size, dtype=np.bool_)
+
+    def row_minima() -> tuple[I64, I64]:
+        """Each item's cheapest option over all arcs and over the core's, at the current
+        prices (the closures read ``mu_scaled``, ``price`` and ``in_core`` as they are)."""
+        return _row_minima(
+            run_bounds,
+            net.row_agent,
+            net.row_cost,
+            net.row_weight,
+            mu_scaled,
+            price,
+            in_core,
+            run_optional,
+        )
+
+    def mark_cheapest(below: I64) -> None:
+        """Add to the core each item's ``core_size`` cheapest arcs priced under ``below``."""
         _mark_cheapest(
             run_bounds,
             net.row_agent,
@@ -471,9 +486,13 @@ def count_flow_bound(
             mu_scaled,
             price,
             core_size,
-            np.full(run_item.size, _NO_ARC + 1, dtype=np.int64),
+            below,
             in_core,
         )
+
+    if start is None:
+        in_core = np.zeros(net.rows.size, dtype=np.bool_)
+        mark_cheapest(np.full(run_item.size, _NO_ARC + 1, dtype=np.int64))
     factor = step_factor
     best: CountFlowRelaxation | None = None
     best_value = -math.inf
@@ -505,16 +524,7 @@ def count_flow_bound(
         dist = _potentials(n + m + 1, tails, heads, caps, costs, flows)
         price = np.maximum(dist[sink] - dist[n:sink], floor_price)
         # Dual value over every arc: each item at its cheapest option given the agent prices.
-        full_min, core_min = _row_minima(
-            run_bounds,
-            net.row_agent,
-            net.row_cost,
-            net.row_weight,
-            mu_scaled,
-            price,
-            in_core,
-            run_optional,
-        )
+        full_min, core_min = row_minima()
         converged = bool(np.array_equal(full_min, core_min))
         excess = np.maximum(0, price[net.seg_tail] - net.seg_cost)
         wl_value, wl_taken = _weightless(inst, net, mu_scaled)
@@ -570,29 +580,10 @@ def count_flow_bound(
                 mu = np.maximum(0.0, mu + step * gap)
                 mu_scaled = np.where(limited, np.floor(mu * scale), 0).astype(np.int64)
                 steps += 1
-                core_min = _row_minima(
-                    run_bounds,
-                    net.row_agent,
-                    net.row_cost,
-                    net.row_weight,
-                    mu_scaled,
-                    price,
-                    in_core,
-                    run_optional,
-                )[1]
+                core_min = row_minima()[1]
         # Next core: this one and each item's cheapest arcs below its best core option (the
         # first few when there are many: the dual prices of a degenerate flow tie a lot).
-        _mark_cheapest(
-            run_bounds,
-            net.row_agent,
-            net.row_cost,
-            net.row_weight,
-            mu_scaled,
-            price,
-            core_size,
-            core_min,
-            in_core,
-        )
+        mark_cheapest(core_min)
         last_round = time.monotonic() - now
     if best is None:
         return None

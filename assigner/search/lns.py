@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.cpsat import SearchParams, solve_cpsat
 from assigner.search.instance import (
     I32,
@@ -243,6 +244,8 @@ def improve(
     best = start.copy()
     best_obj = evaluate(inst, best).total
     hoods = Neighbourhoods(inst, lp_x, params.seed)
+    # Built once: each step's descent would otherwise index the instance again.
+    passes = CompiledMoves(inst) if inst.n_edges <= DESCENT_AFTER_STEP_MAX_EDGES else None
     size = min(neighbourhood_items, inst.n_items)
     steps = 0
     while time.monotonic() < deadline - 0.05 and (max_steps is None or steps < max_steps):
@@ -279,7 +282,12 @@ def improve(
         cand = best.copy()
         cand[sub.items] = vec
         if inst.n_edges <= DESCENT_AFTER_STEP_MAX_EDGES:
-            cand, _ = descend(inst, cand, float("inf") if params.deterministic else deadline)
+            cand, _ = descend(
+                inst,
+                cand,
+                float("inf") if params.deterministic else deadline,
+                passes=passes,
+            )
         obj = evaluate(inst, cand).total
         if obj < best_obj:
             best, best_obj = cand, obj

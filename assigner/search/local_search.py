@@ -156,15 +156,17 @@ def descend(
     deadline: float,
     max_rounds: int = 1_000,
     compiled: bool = True,
+    passes: CompiledMoves | None = None,
 ) -> tuple[I32, int]:
     """Improve by shift rounds (which also move the items under group rules and the unassigned
     ones) and the compiled shift, swap and ejection passes (``compiled_moves.py``), in turn until
-    neither changes anything or time is up; returns (vector, moves)."""
-    # Shift rounds first: from a poor start their best-first order finds a better local
-    # optimum than the compiled passes' item-by-item order (county-L: 5,976,105 against
-    # 5,992,000 from the same LP rounding).
+    neither changes anything or time is up; returns (vector, moves).  ``passes``: the
+    instance's ``CompiledMoves`` when the caller descends on it repeatedly (built here
+    otherwise)."""
+    # Shift rounds first: from a poor start their best-first order leads to a better local
+    # optimum than the compiled passes' item-by-item order (county-L, from the flow's
+    # rounding, both to convergence: 5,877,597 this way, 5,891,693 with the passes first).
     vec, moves = _shift_rounds(inst, agent_of.copy(), deadline, max_rounds)
-    passes: CompiledMoves | None = None
     while compiled and time.monotonic() < deadline:
         passes = passes or CompiledMoves(inst)
         vec, applied = passes.improve(vec, deadline)

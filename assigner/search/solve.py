@@ -7,7 +7,6 @@ and every result carries its proven lower bound.
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -95,8 +94,8 @@ def trivial_bound(inst: AssignmentInstance) -> float:
 
 
 # Up to this size the MIP over all edges (with CP-SAT on the second core) gets the whole budget
-# after the LP and greedy: GAP e20200 (4,000 edges) at 5 s gives 22,434 so, 22,466 through
-# the core MIP and LNS; c10400 5,597 against 5,601; equal at 20 s.
+# after the LP and greedy.  GAP at 5 s: e20200 (4,000 edges) 22,434 this way against 22,466
+# through the core MIP and LNS, c10400 5,597 against 5,601; the same plans at 20 s.
 EXACT_MIP_MAX_EDGES = 5_000
 DETERMINISTIC_SAFETY = 10.0
 FULL_MIP_MAX_EDGES = 150_000
@@ -279,10 +278,15 @@ def run_search(
     elif weights is not None:
         note("flow relaxation has no solution", best_parts.total if best_parts else -1, bound)
     counting: BackgroundCountBound | None = None
-    if flow_start and weights is not None and params.workers >= 2 and not params.deterministic:
+    if (
+        flow_start
+        and flow is not None
+        and weights is not None
+        and params.workers >= 2
+        and not params.deterministic
+    ):
         # The count limits priced into the flow, on the second core while this one improves
         # the plan; it stops on its own before the budget ends (it is collected below).
-        assert flow is not None
         counting = BackgroundCountBound(
             inst,
             weights,
@@ -393,7 +397,8 @@ def run_search(
         proven = best_parts is not None and best_parts.total <= bound + 1e-9
     if counting is not None:
         counted = counting.result(wait_s=budget.deadline - time.monotonic())
-        bound = max(bound, counted if counted is not None else -math.inf)
+        if counted is not None:
+            bound = max(bound, counted)
         note(
             "count-priced flow bound" if counted is not None else "count-priced flow: no bound",
             best_parts.total if best_parts else -1,
