@@ -19,6 +19,7 @@ import highspy
 import numpy as np
 
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+from assigner.search.knapsack_bound import Prices
 
 F64 = np.ndarray
 
@@ -29,6 +30,8 @@ class LpResult:
     x: F64  # edge values (zeros when unsolved)
     status: str
     wall_time_s: float
+    prices: Prices | None = None  # the optimal duals of the item, count and quota rows
+    reduced_cost: F64 | None = None  # per edge, at the optimal duals
 
 
 class _Rows:
@@ -97,6 +100,17 @@ class RowLayout:
     @property
     def n_rows(self) -> int:
         return self.quota + len(self.quota_agents)
+
+    def prices(self, row_dual: F64) -> Prices:
+        """The item, count and quota rows' duals (HiGHS's signs: reduced cost = cost - A'y),
+        as the knapsack bound's prices; a count dual is <= 0 there, a price >= 0 here."""
+        quota = np.zeros(self.n_agents)
+        quota[self.quota_agents] = row_dual[self.quota : self.quota + len(self.quota_agents)]
+        return Prices(
+            item=np.asarray(row_dual[: self.n_items], dtype=np.float64).copy(),
+            count=-np.asarray(row_dual[self.count : self.count + self.n_agents], dtype=np.float64),
+            quota=quota,
+        )
 
 
 def row_layout(inst: AssignmentInstance) -> RowLayout:
@@ -294,9 +308,12 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
             return LpResult(float("inf"), np.zeros(n_e), status, wall)
         return LpResult(float("-inf"), np.zeros(n_e), status, wall)
     value = h.getInfo().objective_function_value + offset
-    x = np.asarray(h.getSolution().col_value[:n_e], dtype=np.float64)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value[:n_e], dtype=np.float64)
+    prices = row_layout(inst).prices(np.asarray(solution.row_dual, dtype=np.float64))
+    reduced = np.asarray(solution.col_dual[:n_e], dtype=np.float64)
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
-    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall)
+    return LpResult(float(math.ceil(value - 1e-6)), x, status, wall, prices, reduced)
 
 
 def solve_mip(

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from assigner.search.core import cost_rank
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, kept_edges, with_edges
+from assigner.search.knapsack_bound import Prices
 from assigner.search.lagrangian import Lagrangian, _Multipliers
 from assigner.search.lp_bound import (
     HIGHS_THREADS,
@@ -52,6 +53,7 @@ class PricingResult:
     converged: bool  # no edge priced out: the bound is the LP bound (without group rows)
     restricted_value: float  # last restricted LP value: at least the LP bound (inf when none)
     multipliers: _Multipliers | None  # Lagrangian multipliers read off the last duals
+    prices: Prices | None  # the last duals of the item, count and quota rows
     rounds: int
     core_edges: int
     status: str
@@ -106,6 +108,7 @@ def solve_lp_by_pricing(
     best_bound = float("-inf")
     restricted = float("inf")
     m: _Multipliers | None = None
+    prices: Prices | None = None
     rc = np.zeros(inst.n_edges)
     rounds = 0
     converged = False
@@ -113,6 +116,7 @@ def solve_lp_by_pricing(
         rounds += 1
         y = np.asarray(h.getSolution().row_dual, dtype=np.float64)
         raw, m = _duals(inst, layout, y)
+        prices = layout.prices(y)
         value, rc, _chosen = lag.evaluate(m)
         if np.isfinite(value):
             best_bound = max(best_bound, float(math.ceil(value - 1e-6)))
@@ -153,6 +157,7 @@ def solve_lp_by_pricing(
         converged=converged,
         restricted_value=restricted,
         multipliers=m,
+        prices=prices,
         rounds=rounds,
         core_edges=int(in_core.sum()),
         status=h.modelStatusToString(status),
@@ -163,7 +168,7 @@ def solve_lp_by_pricing(
 def _empty(inst: AssignmentInstance, bound: float, status: str, start: float) -> PricingResult:
     zeros = np.zeros(inst.n_edges)
     return PricingResult(
-        bound, zeros, zeros, False, float("inf"), None, 0, 0, status, time.monotonic() - start
+        bound, zeros, zeros, False, float("inf"), None, None, 0, 0, status, time.monotonic() - start
     )
 
 

@@ -1,0 +1,456 @@
+"""The knapsack Lagrangian bound: the assignment rows priced, each agent's own rows kept whole.
+
+Relaxing each item's "at most (or exactly) one agent" row with a price leaves one problem per
+agent: which of its candidate items to take, within its weight capacity, paying the exact
+load-band cost of the load it ends with.  That is a 0/1 knapsack with a staircase cost, solved
+exactly by dynamic programming over the load.  The LP keeps the same rows but lets an agent
+take fractions of items and pays bands per fraction of an hour; here neither is allowed, so at
+the LP's own prices the value is at least the LP bound, and it is a valid lower bound at any
+prices (Fisher's Lagrangian bound for the generalised assignment problem).
+
+Count limits and quotas are priced too (their multipliers start at the LP's duals); clique and
+opposing-side rows are dropped, which a relaxation may do.  Only items whose priced cost is
+negative can lower an agent's value (every band cost rises with load), so each agent's
+knapsack holds just those: a few dozen at prices near the LP's, whatever the instance size.
+Subgradient steps on all prices raise the bound further.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+# Polyak steps aim this share of the way from the best value so far to the plan's objective,
+# and at most TARGET_MAX_RISE above the best value (a first plan may be far above it).
+TARGET_REACH = 0.5
+TARGET_MAX_RISE = 0.01
+STALL_STEPS = 8
+MIN_STEP_SCALE = 1e-3
+# An agent's knapsack table above this many load cells times items is not built: the agent's
+# value is then its priced-load bound (still valid, a little lower).
+MAX_CELLS = 5_000_000
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Multipliers of the relaxed rows, in the LP's sign conventions (``lp_bound`` model)."""
+
+    item: F64  # per item; <= 0 for an optional item (its row is "at most one")
+    count: F64  # per agent, >= 0: price of one more item on the agent
+    quota: F64  # per agent, in [0, quota_points]: credit for an item while still short
+
+
+@dataclass(frozen=True)
+class KnapsackBoundResult:
+    bound: float  # proven lower bound, rounded up (costs are integers); -inf when none
+    first_value: float  # the value at the starting prices (before any step)
+    iterations: int
+    wall_time_s: float
+
+
+class KnapsackRelaxation:
+    """Evaluates the relaxation at given prices: its value and the subgradient."""
+
+    def __init__(self, inst: AssignmentInstance) -> None:
+        self.inst = inst
+        must = inst.unassigned_penalty == MUST_ASSIGN
+        self.must = must
+        self.penalty = np.where(must, 0, inst.unassigned_penalty).astype(np.float64)
+        self.short = (
+            np.maximum(inst.quota_short, 0).astype(np.float64)
+            if inst.quota_short is not None and inst.quota_points
+            else np.zeros(inst.n_agents)
+        )
+        self.quota_points = float(inst.quota_points) if inst.quota_short is not None else 0.0
+        item = inst.edge_item
+        allowed = np.ones(inst.n_edges, dtype=np.bool_)
+        forced = np.zeros(inst.n_edges, dtype=np.bool_)
+        if inst.fixed_agent is not None:
+            fixed = inst.fixed_agent[item]
+            forced = (fixed >= 0) & (inst.edge_agent == fixed)
+            allowed = fixed < 0  # a fixed item's other edges are never used
+        self.free_edges = np.flatnonzero(allowed).astype(np.int64)
+        self.forced_edges = np.flatnonzero(forced).astype(np.int64)
+        self.forced_load = np.bincount(
+            inst.edge_agent[self.forced_edges],
+            weights=inst.edge_weight[self.forced_edges],
+            minlength=inst.n_agents,
+        ).astype(np.int64)
+        self.base = inst.base().astype(np.int64)
+        self.room = np.maximum(inst.capacity - self.forced_load, 0).astype(np.int64)
+        self.thresholds = (
+            np.stack([b.threshold for b in inst.bands]).astype(np.int64)
+            if inst.bands
+            else np.zeros((0, inst.n_agents), dtype=np.int64)
+        )
+        self.points = np.array([b.points for b in inst.bands], dtype=np.int64)
+        self.units = np.array([b.unit for b in inst.bands], dtype=np.int64)
+
+    def start_prices(self, prices: Prices) -> Prices:
+        return self.project(prices)
+
+    def project(self, p: Prices) -> Prices:
+        item = np.where(self.must, p.item, np.minimum(p.item, 0.0))
+        return Prices(
+            item=item,
+            count=np.maximum(p.count, 0.0),
+            quota=np.clip(p.quota, 0.0, self.quota_points),
+        )
+
+    def evaluate(self, p: Prices) -> tuple[float, I64]:
+        """Value at ``p`` (a lower bound on the optimum) and the edges the agents take (forced
+        edges included)."""
+        inst = self.inst
+        edges = self.free_edges
+        item = inst.edge_item[edges]
+        agent = inst.edge_agent[edges]
+        priced = (
+            inst.edge_cost[edges]
+            - self.penalty[item]
+            - p.item[item]
+            + p.count[agent]
+            - p.quota[agent]
+        )
+        cand = edges[priced < 0]
+        cand_cost = priced[priced < 0]
+        cand_agent = inst.edge_agent[cand]
+        order = np.argsort(cand_agent, kind="stable")
+        cand, cand_cost, cand_agent = cand[order], cand_cost[order], cand_agent[order]
+        offsets = np.searchsorted(cand_agent, np.arange(inst.n_agents + 1)).astype(np.int64)
+        fa = self.forced_edges
+        forced_cost = (
+            inst.edge_cost[fa]
+            - self.penalty[inst.edge_item[fa]]
+            - p.item[inst.edge_item[fa]]
+            + p.count[inst.edge_agent[fa]]
+            - p.quota[inst.edge_agent[fa]]
+        )
+        agent_value, take, exact = _agent_knapsacks(
+            offsets,
+            inst.edge_weight[cand].astype(np.int64),
+            cand_cost,
+            self.room,
+            self.base + self.forced_load,
+            self.thresholds,
+            self.points,
+            self.units,
+            MAX_CELLS,
+        )
+        taken = np.concatenate([cand[take], fa])
+        self.inexact_agents = int(np.sum(~exact))
+        value = (
+            float(self.penalty.sum())
+            + float(p.item.sum())
+            - float(p.count @ inst.max_count)
+            + float(p.quota @ self.short)
+            + float(agent_value.sum())
+            + float(forced_cost.sum())
+        )
+        return value, taken
+
+    def subgradient(self, taken: I64) -> Prices:
+        inst = self.inst
+        per_item = np.bincount(inst.edge_item[taken], minlength=inst.n_items)
+        count = np.bincount(inst.edge_agent[taken], minlength=inst.n_agents)
+        return Prices(
+            item=1.0 - per_item.astype(np.float64),
+            count=count.astype(np.float64) - inst.max_count.astype(np.float64),
+            quota=self.short - count.astype(np.float64),
+        )
+
+    def step_norm2(self, p: Prices, g: Prices) -> float:
+        """Squared norm of the part of ``g`` the projection lets move."""
+        item = np.where(~self.must & (p.item >= 0) & (g.item > 0), 0.0, g.item)
+        count = np.where((p.count <= 0) & (g.count < 0), 0.0, g.count)
+        quota = np.where(
+            ((p.quota <= 0) & (g.quota < 0)) | ((p.quota >= self.quota_points) & (g.quota > 0)),
+            0.0,
+            g.quota,
+        )
+        return float(item @ item + count @ count + quota @ quota)
+
+
+def knapsack_bound(
+    inst: AssignmentInstance,
+    start: Prices,
+    upper_bound: float,
+    time_limit_s: float,
+    max_iterations: int = 1_000,
+) -> KnapsackBoundResult:
+    """The relaxation's value at ``start`` (e.g. the LP's duals), then projected subgradient
+    steps aimed between the best value and ``upper_bound`` (a plan's objective) until
+    ``time_limit_s`` or ``max_iterations``.  Every value is a proven lower bound."""
+    began = time.monotonic()
+    relax = KnapsackRelaxation(inst)
+    p = relax.project(start)
+    value, taken = relax.evaluate(p)
+    first = value
+    best = value
+    scale = 1.0
+    stall = 0
+    iterations = 0
+    while iterations < max_iterations and time.monotonic() - began <= time_limit_s:
+        iterations += 1
+        g = relax.subgradient(taken)
+        norm2 = relax.step_norm2(p, g)
+        if norm2 <= 1e-12 or best >= upper_bound:
+            break
+        target = best + TARGET_REACH * min(upper_bound - best, TARGET_MAX_RISE * abs(best))
+        step = scale * (target - value) / norm2
+        p = relax.project(
+            Prices(p.item + step * g.item, p.count + step * g.count, p.quota + step * g.quota)
+        )
+        value, taken = relax.evaluate(p)
+        if value > best + 1e-9:
+            best = value
+            stall = 0
+        else:
+            stall += 1
+            if stall >= STALL_STEPS:
+                scale *= 0.5
+                stall = 0
+                if scale < MIN_STEP_SCALE:
+                    break
+    bound = float(math.ceil(best - 1e-6)) if np.isfinite(best) else best
+    return KnapsackBoundResult(bound, first, iterations, time.monotonic() - began)
+
+
+@nb.njit(cache=True)
+def _band_cost(
+    load: int, a: int, thresholds: np.ndarray, points: np.ndarray, units: np.ndarray
+) -> int:
+    total = 0
+    for k in range(points.shape[0]):
+        excess = load - thresholds[k, a]
+        if excess > 0:
+            total += points[k] * ((excess + units[k] - 1) // units[k])
+    return total
+
+
+@nb.njit(cache=True)
+def _step_ends(
+    a: int, load0: int, room: int, thresholds: np.ndarray, units: np.ndarray
+) -> np.ndarray:
+    """The added loads in [0, room] where the band cost is about to rise (the right ends of
+    its flat pieces), with 0 and ``room``: for any price per unit of load >= 0, the cheapest
+    (band cost - price x load) over [0, room] is at one of them."""
+    n = 2
+    for k in range(units.shape[0]):
+        first = thresholds[k, a] - load0
+        if first < 0:
+            first = first % units[k]  # next multiple of the unit above the threshold
+        if first <= room:
+            n += (room - first) // units[k] + 1
+    out = np.empty(n, dtype=np.int64)
+    out[0] = 0
+    out[1] = room
+    pos = 2
+    for k in range(units.shape[0]):
+        first = thresholds[k, a] - load0
+        if first < 0:
+            first = first % units[k]
+        load = first
+        while load <= room:
+            out[pos] = load
+            pos += 1
+            load += units[k]
+    return out
+
+
+@nb.njit(cache=True)
+def _priced_value(
+    pi: float,
+    cost: np.ndarray,
+    weight: np.ndarray,
+    lo: int,
+    hi: int,
+    ends: np.ndarray,
+    band_at_end: np.ndarray,
+) -> tuple[float, float]:
+    """D(pi) = sum_j min(0, cost_j + pi w_j) + min_L (band(L) - pi L), a lower bound on the
+    agent's knapsack for any pi >= 0 (the load row priced at pi), and its slope in pi."""
+    value = 0.0
+    slope = 0.0
+    for j in range(lo, hi):
+        d = cost[j] + pi * weight[j]
+        if d < 0:
+            value += d
+            slope += weight[j]
+    best = np.inf
+    arg = 0
+    for t in range(ends.shape[0]):
+        v = band_at_end[t] - pi * ends[t]
+        if v < best or (v == best and ends[t] > arg):
+            best = v
+            arg = ends[t]
+    return value + best, slope - arg
+
+
+@nb.njit(cache=True, nogil=True)
+def _agent_knapsacks(
+    offsets: np.ndarray,
+    weight: np.ndarray,
+    cost: np.ndarray,
+    room: np.ndarray,
+    load0: np.ndarray,
+    thresholds: np.ndarray,
+    points: np.ndarray,
+    units: np.ndarray,
+    max_cells: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per agent: the cheapest set of its candidates (all of negative cost) within ``room``,
+    plus the band cost of the load it ends with.
+
+    First the load row is priced (the best price by bisection on the slope): a lower bound
+    ``D`` and reduced costs ``d_j``.  A feasible set gives an upper value ``U``; an item whose
+    |d_j| exceeds ``U - D`` is in (or out of) every optimal set.  The items left go into a 0/1
+    knapsack over the load in steps of their common divisor, which gives the exact value.  When
+    that table would exceed ``max_cells`` the agent's value is ``D`` instead (still a bound).
+    Returns each agent's value, the chosen candidates and whether each value is exact."""
+    n_agents = offsets.shape[0] - 1
+    value = np.zeros(n_agents)
+    exact = np.ones(n_agents, dtype=np.bool_)
+    take = np.zeros(weight.shape[0], dtype=np.bool_)
+    for a in range(n_agents):
+        lo = offsets[a]
+        hi = offsets[a + 1]
+        base = load0[a]
+        empty = float(_band_cost(base, a, thresholds, points, units))
+        if hi == lo:
+            value[a] = empty
+            continue
+        ends = _step_ends(a, base, room[a], thresholds, units)
+        band_at_end = np.empty(ends.shape[0])
+        for t in range(ends.shape[0]):
+            band_at_end[t] = _band_cost(base + ends[t], a, thresholds, points, units)
+        # The best price of the load row: D is concave in pi.
+        pi_lo = 0.0
+        pi_hi = 0.0
+        for j in range(lo, hi):
+            if weight[j] > 0 and -cost[j] / weight[j] > pi_hi:
+                pi_hi = -cost[j] / weight[j]
+        best_d, slope = _priced_value(0.0, cost, weight, lo, hi, ends, band_at_end)
+        pi = 0.0
+        if slope > 0:
+            for _ in range(40):
+                mid = 0.5 * (pi_lo + pi_hi)
+                d_mid, s_mid = _priced_value(mid, cost, weight, lo, hi, ends, band_at_end)
+                if d_mid > best_d:
+                    best_d = d_mid
+                    pi = mid
+                if s_mid > 0:
+                    pi_lo = mid
+                else:
+                    pi_hi = mid
+                if pi_hi - pi_lo < 1e-9 * (1.0 + pi_hi):
+                    break
+        # A feasible set: items by reduced cost, each kept while it fits and lowers the
+        # exact value (many items tie at reduced cost zero at the LP's prices).
+        k = hi - lo
+        reduced = np.empty(k)
+        for j in range(k):
+            reduced[j] = cost[lo + j] + pi * weight[lo + j]
+        order = np.argsort(reduced)
+        load = 0
+        upper = empty
+        in_upper = np.zeros(k, dtype=np.bool_)
+        for t in range(k):
+            j = lo + order[t]
+            if load + weight[j] > room[a]:
+                continue
+            with_j = (
+                upper
+                + cost[j]
+                + _band_cost(base + load + weight[j], a, thresholds, points, units)
+                - _band_cost(base + load, a, thresholds, points, units)
+            )
+            if with_j < upper:
+                upper = with_j
+                load += weight[j]
+                in_upper[order[t]] = True
+        slack = upper - best_d + 1e-7 * (1.0 + abs(upper))
+        # Reduced-cost fixing, then the knapsack over the items left.
+        fixed_load = 0
+        fixed_cost = 0.0
+        free_w = 0
+        n_free = 0
+        step = 0
+        state = np.zeros(k, dtype=np.int8)  # 1 in, -1 out, 0 free
+        for j in range(k):
+            if reduced[j] > slack:
+                state[j] = -1
+            elif -reduced[j] > slack:
+                state[j] = 1
+                fixed_load += weight[lo + j]
+                fixed_cost += cost[lo + j]
+            else:
+                n_free += 1
+                free_w += weight[lo + j]
+                x = step
+                y = weight[lo + j]
+                while y:
+                    x, y = y, x % y
+                step = x
+        if step == 0:
+            step = 1
+        cells = -1 if fixed_load > room[a] else min(room[a] - fixed_load, free_w) // step
+        if cells < 0 or (cells + 1) * (n_free + 1) > max_cells:
+            # The bound is D; the set handed to the subgradient is the feasible one.
+            value[a] = best_d
+            exact[a] = False
+            for j in range(k):
+                take[lo + j] = in_upper[j]
+            continue
+        free = np.empty(n_free, dtype=np.int64)
+        pos = 0
+        for j in range(k):
+            if state[j] == 0:
+                free[pos] = j
+                pos += 1
+        best = np.full(cells + 1, np.inf)
+        best[0] = 0.0
+        chose = np.zeros((n_free, cells + 1), dtype=np.bool_)
+        reach = 0
+        for f in range(n_free):
+            j = lo + free[f]
+            w = weight[j] // step
+            c = cost[j]
+            if w > cells:
+                continue
+            top = min(cells, reach + w)
+            for cell in range(top, w - 1, -1):
+                cand = best[cell - w] + c
+                if cand < best[cell]:
+                    best[cell] = cand
+                    chose[f, cell] = True
+            reach = top
+        arg = -1
+        best_value = np.inf
+        for cell in range(reach + 1):
+            if best[cell] < np.inf:
+                v = best[cell] + _band_cost(
+                    base + fixed_load + cell * step, a, thresholds, points, units
+                )
+                if v < best_value:
+                    best_value = v
+                    arg = cell
+        value[a] = fixed_cost + best_value
+        for j in range(k):
+            if state[j] == 1:
+                take[lo + j] = True
+        cell = arg
+        for f in range(n_free - 1, -1, -1):
+            if chose[f, cell]:
+                take[lo + free[f]] = True
+                cell -= weight[lo + free[f]] // step
+    return value, take, exact
