@@ -1,5 +1,6 @@
-"""The count-priced flow bound (``flow_relaxation.count_flow_bound``) on the second core while
-the search improves the plan on the first.
+"""The count-priced flow bound (``flow_relaxation.count_flow_bound``), then the knapsack bound
+(``knapsack_bound.py``) from its prices, on the second core while the search improves the plan
+on the first.
 
 OR-Tools' min-cost flow holds the GIL while it solves, so a thread would stop the search: the
 bound runs in a forked process instead, which shares the instance with the search (copy on
@@ -10,16 +11,22 @@ on one core and the plain flow's bound is weak because it ignores the count limi
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import resource
+import time
 from multiprocessing.connection import Connection
 
 from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound
 from assigner.search.instance import I64, AssignmentInstance
+from assigner.search.knapsack_bound import knapsack_bound, prices_from_agents
 
 # The child's own work limit ends this long before the time it is given, so that the last
 # flow solve (it cannot be interrupted) and the answer fit in it.
 CHILD_MARGIN_S = 3.0
+# The count-priced flow gets this share of the child's time, the knapsack bound from its
+# prices the rest.
+COUNT_SHARE_OF_CHILD = 0.75
 
 
 class BackgroundCountBound:
@@ -76,7 +83,20 @@ def _child(
     time_limit_s: float,
 ) -> None:
     try:
-        relaxed = count_flow_bound(inst, weight, target, time_limit_s, start=start)
-        out.send(None if relaxed is None else float(relaxed.bound))
+        began = time.monotonic()
+        relaxed = count_flow_bound(
+            inst, weight, target, COUNT_SHARE_OF_CHILD * time_limit_s, start=start
+        )
+        if relaxed is None:
+            out.send(None)
+            return
+        bound = float(relaxed.bound)
+        left = time_limit_s - (time.monotonic() - began)
+        if left > 0:
+            # Each agent's knapsack at the count-priced flow's prices, then subgradient steps.
+            prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers)
+            knap = knapsack_bound(inst, prices, math.inf, left)
+            bound = max(bound, knap.bound)
+        out.send(bound)
     finally:
         out.close()

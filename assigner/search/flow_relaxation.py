@@ -246,6 +246,7 @@ class CountFlowRelaxation(FlowRelaxation):
     flow_solves: int
     steps: int  # count price updates
     multipliers: F64  # per agent, the count price (points per item) at the best bound
+    agent_price: F64  # per agent, the price of a unit of weight (points) at the best bound
     plain_bound: float | None  # the plain flow bound, once the core at zero prices converged
     count_excess: float  # sum over agents of max(0, count in x - max_count)
 
@@ -551,6 +552,7 @@ def count_flow_bound(
                 flow_solves=0,
                 steps=0,
                 multipliers=mu_scaled / scale,
+                agent_price=np.where(price < _NO_ARC, price, 0) / scale,
                 plain_bound=None,
                 count_excess=float(np.maximum(0.0, count - limit).sum()),
             )

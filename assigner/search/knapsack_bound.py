@@ -95,9 +95,7 @@ class KnapsackRelaxation:
         )
         self.points = np.array([b.points for b in inst.bands], dtype=np.int64)
         self.units = np.array([b.unit for b in inst.bands], dtype=np.int64)
-
-    def start_prices(self, prices: Prices) -> Prices:
-        return self.project(prices)
+        self.inexact_agents = 0  # at the last evaluation: agents valued at the priced load
 
     def project(self, p: Prices) -> Prices:
         item = np.where(self.must, p.item, np.minimum(p.item, 0.0))
@@ -178,6 +176,29 @@ class KnapsackRelaxation:
             g.quota,
         )
         return float(item @ item + count @ count + quota @ quota)
+
+
+def prices_from_agents(inst: AssignmentInstance, per_weight: F64, count: F64) -> Prices:
+    """Item prices read off agent prices (per unit of weight and per item, e.g. a flow
+    relaxation's): each item at its cheapest option at those prices, the LP's item dual when
+    the agent prices are the LP's."""
+    option = (
+        inst.edge_cost + per_weight[inst.edge_agent] * inst.edge_weight + count[inst.edge_agent]
+    )
+    if inst.fixed_agent is not None:
+        fixed = inst.fixed_agent[inst.edge_item]
+        option = np.where((fixed >= 0) & (inst.edge_agent != fixed), np.inf, option)
+    cheapest = np.full(inst.n_items, np.inf)
+    np.minimum.at(cheapest, inst.edge_item, option)
+    must = inst.unassigned_penalty == MUST_ASSIGN
+    penalty = np.where(must, 0, inst.unassigned_penalty).astype(np.float64)
+    # Shifted by the penalty as in the LP model: an optional item's price is at most zero.
+    item = np.where(must, cheapest, np.minimum(cheapest, penalty) - penalty)
+    return Prices(
+        item=np.where(np.isfinite(item), item, 0.0),
+        count=count.astype(np.float64),
+        quota=np.zeros(inst.n_agents),
+    )
 
 
 def knapsack_bound(

@@ -142,8 +142,9 @@ WIDER_CORE_PER_ITEM = 6
 # takes 40 ms there, 0.2-0.7 s on county-M.
 KNAPSACK_SHARE_OF_BUDGET = 0.3
 # Up to FULL_MIP_MAX_EDGES the MIP over all edges takes the second core: the knapsack bound then
-# gets less (county-S at 5 s: with 0.3 the MIP ended at 5.38 s against 4.91 s without).
-KNAPSACK_SHARE_BESIDE_MIP = 0.1
+# gets less (county-S at 5 s: with 0.3 the MIP, which overruns its limit when it shares the
+# cores, ended at 5.38 s against 4.91 s without; with 0.2 at 4.9-5.0 s, bound 309,067).
+KNAPSACK_SHARE_BESIDE_MIP = 0.2
 KNAPSACK_ITERATIONS_PER_S = 5
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
@@ -197,11 +198,13 @@ def run_search(
     the same on every edge and it fits the budget, the flow relaxation (``flow_relaxation.py``):
     up to ``PRICING_MAX_EDGES`` its support seeds the LP by pricing, above it is the bound and
     its rounding the start.  Otherwise a Lagrangian relaxation stepped on a core of edges, then
-    (up to ``PRICING_MAX_EDGES``) the LP by pricing, and more Lagrangian steps from the LP
-    duals.  Construction: greedy and shift descent, LP (or flow) rounding and descent (a far
-    better start wherever there is one), a second greedy on Lagrangian reduced costs when there
-    is neither; LP rounding, then an LP-restricted CP-SAT
-    start when greedy cannot place every must-assign item.  Improvement: exact MIP (small), else
+    (up to ``PRICING_MAX_EDGES``) the LP by pricing.  Above ``EXACT_MIP_MAX_EDGES``, from the
+    LP's duals, the knapsack bound on a thread of its own; above ``PRICING_MAX_EDGES``, from
+    the count-priced flow's prices in the forked process that computes that bound.
+    Construction: greedy and shift descent, LP (or flow) rounding and descent (a far better
+    start wherever there is one), a second greedy on Lagrangian reduced costs when there is
+    neither; LP rounding, then an LP-restricted CP-SAT start when greedy cannot place every
+    must-assign item.  Improvement: exact MIP (small), else
     a MIP and LNS on the core problem (``core.py``) with, on medium instances, the MIP over all
     edges on the second core.
     """
@@ -437,7 +440,9 @@ def run_search(
         if counted is not None:
             bound = max(bound, counted)
         note(
-            "count-priced flow bound" if counted is not None else "count-priced flow: no bound",
+            "count-priced flow and knapsack bound"
+            if counted is not None
+            else "background bound: none",
             best_parts.total if best_parts else -1,
             bound,
         )

@@ -116,7 +116,7 @@ def test_large_search_prices_the_count_limits_on_the_second_core(
     monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
     monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
     phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=2)
-    assert "count-priced flow bound" in phases
+    assert "count-priced flow and knapsack bound" in phases
 
 
 def test_medium_search_seeds_the_pricing_lp_with_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
