@@ -178,12 +178,17 @@ class KnapsackRelaxation:
         return float(item @ item + count @ count + quota @ quota)
 
 
-def prices_from_agents(inst: AssignmentInstance, per_weight: F64, count: F64) -> Prices:
-    """Item prices read off agent prices (per unit of weight and per item, e.g. a flow
-    relaxation's): each item at its cheapest option at those prices, the LP's item dual when
-    the agent prices are the LP's."""
+def prices_from_agents(
+    inst: AssignmentInstance, per_weight: F64, count: F64, quota: F64 | None = None
+) -> Prices:
+    """Item prices read off agent prices (per unit of weight, per item, and the quota credit
+    per item; e.g. a flow relaxation's): each item at its cheapest option at those prices, the
+    LP's item dual when the agent prices are the LP's."""
+    credit = np.zeros(inst.n_agents) if quota is None else quota
     option = (
-        inst.edge_cost + per_weight[inst.edge_agent] * inst.edge_weight + count[inst.edge_agent]
+        inst.edge_cost
+        + per_weight[inst.edge_agent] * inst.edge_weight
+        + (count - credit)[inst.edge_agent]
     )
     if inst.fixed_agent is not None:
         fixed = inst.fixed_agent[inst.edge_item]
@@ -197,7 +202,7 @@ def prices_from_agents(inst: AssignmentInstance, per_weight: F64, count: F64) ->
     return Prices(
         item=np.where(np.isfinite(item), item, 0.0),
         count=count.astype(np.float64),
-        quota=np.zeros(inst.n_agents),
+        quota=credit.astype(np.float64),
     )
 
 

@@ -11,7 +11,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from assigner.search import background_bound
+from assigner.search import background_bound, solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import flow_relaxation, item_weights
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, LoadBand, band_cost
@@ -255,3 +255,23 @@ def test_item_prices_from_agent_prices_are_each_items_cheapest_option() -> None:
     # 60 + 60 from the item rows, -60 from agent 0's one item, nothing from agent 1.
     assert value == pytest.approx(60.0)
     assert taken.size == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_search_starts_the_knapsack_bound_from_the_pricing_lp(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests the pricing path (thresholds lowered so a small instance takes it): the knapsack
+    bound starts from the pricing LP's duals and the reported bound stays at most the
+    optimum."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "EXACT_MIP_MAX_EDGES", 0)
+    inst = random_instance(seed, n_items=7, n_agents=3)
+    optimum = brute_force(inst)
+    if optimum is None:
+        pytest.skip("no feasible plan in this draw")
+    outcome = solve.run_search(inst, SearchParams(time_limit_s=3, workers=2, seed=0))
+    phases = [str(p["phase"]) for p in outcome.phases]
+    assert any(p.startswith("lp bound by pricing") for p in phases)
+    assert any(p.startswith("knapsack bound") for p in phases)
+    assert outcome.bound <= optimum <= outcome.objective
