@@ -139,7 +139,8 @@ ROUNDING_DESCENT_SHARE = 0.95
 WIDER_CORE_PER_ITEM = 6
 # The knapsack bound (``knapsack_bound.py``) from the LP's or the pricing LP's duals, beside the
 # rounding and improvement: county-S at 1 s 309,118 (LP 307,957), at 4 s 309,442; a step
-# takes 40 ms there, 0.2-0.7 s on county-M.
+# takes 40 ms there, 0.2-0.7 s on county-M.  Above FULL_MIP_MAX_EDGES it runs to the end of
+# the budget (in deterministic mode, for this share of it).
 KNAPSACK_SHARE_OF_BUDGET = 0.3
 # Up to FULL_MIP_MAX_EDGES the MIP over all edges takes the second core: the knapsack bound then
 # gets less (county-S at 5 s: with 0.3 the MIP, which overruns its limit when it shares the
@@ -371,10 +372,16 @@ def run_search(
                 inst,
                 knap_prices,
                 knap_upper,
-                time_limit_s=budget.seconds(
-                    KNAPSACK_SHARE_OF_BUDGET
-                    if inst.n_edges > FULL_MIP_MAX_EDGES
-                    else KNAPSACK_SHARE_BESIDE_MIP
+                # Above FULL_MIP_MAX_EDGES nothing else needs the second core: the bound
+                # takes it to the end.
+                time_limit_s=(
+                    max(0.1, budget.remaining() - FINISH_MARGIN_S)
+                    if inst.n_edges > FULL_MIP_MAX_EDGES and not params.deterministic
+                    else budget.seconds(
+                        KNAPSACK_SHARE_OF_BUDGET
+                        if inst.n_edges > FULL_MIP_MAX_EDGES
+                        else KNAPSACK_SHARE_BESIDE_MIP
+                    )
                 ),
                 max_iterations=KNAPSACK_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
             ),
