@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import njit
 
 from assigner.search.compiled_moves import CompiledMoves
-from assigner.search.greedy import GroupState, marginal_load_cost
+from assigner.search.greedy import GroupState
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
@@ -49,6 +50,19 @@ class _State:
         self.thresholds = [
             (band.threshold, band.points, band.unit) for band in inst.bands if band.points
         ]
+        priced = [band for band in inst.bands if band.points]
+        self.band_threshold = (
+            np.stack([band.threshold for band in priced]).astype(np.int64)
+            if priced
+            else np.zeros((0, inst.n_agents), dtype=np.int64)
+        )
+        self.band_points = np.array([band.points for band in priced], dtype=np.int64)
+        self.band_unit = np.array([band.unit for band in priced], dtype=np.int64)
+        self.fixed = (
+            inst.fixed_agent.astype(np.int64)
+            if inst.fixed_agent is not None
+            else np.full(inst.n_items, -1, dtype=np.int64)
+        )
 
     def _band_one(self, agent: int, load: int) -> int:
         total = 0
@@ -59,47 +73,31 @@ class _State:
         return total
 
     def all_deltas(self) -> tuple[I64, np.ndarray]:
-        """Objective change of every shift move and which ones are feasible and improving.
-        The destination's load-band change (never negative) is priced last, only on the moves
-        that improve without it: on county data that skips most edges.  ``delta`` is exact
-        where ``ok`` holds (elsewhere it may lack that part)."""
+        """Objective change of every shift move and which ones are feasible and improving
+        (group rules aside: ``try_move`` checks them).  ``delta`` is exact where ``ok`` holds;
+        elsewhere it may lack the destination's load-band change, which is priced only on the
+        moves that improve without it (on county data that skips most edges)."""
         inst = self.inst
-        if inst.n_edges == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
-        e_item, e_agent, e_w = inst.edge_item, inst.edge_agent.astype(np.int64), inst.edge_weight
-        agent_of = self.agent_of.astype(np.int64)
-        assigned_item = agent_of >= 0
-        row_of = np.maximum(self.rows, 0)
-        load = self.base + self.added
-        # Per item: what leaving its agent (or being unassigned) costs and saves.
-        src = np.maximum(agent_of, 0)
-        src_w = np.where(assigned_item, inst.edge_weight[row_of], 0)
-        leave = np.where(
-            assigned_item,
-            marginal_load_cost(inst, src, load, -src_w) - inst.edge_cost[row_of],
-            -self.penalty,
+        return _shift_deltas(
+            inst.edge_item,
+            inst.edge_agent,
+            inst.edge_cost,
+            inst.edge_weight,
+            self.agent_of,
+            self.rows,
+            self.base + self.added,
+            self.added,
+            self.count,
+            inst.capacity,
+            inst.max_count,
+            self.penalty,
+            self.fixed,
+            self.quota if self.quota is not None else np.zeros(0, dtype=np.int64),
+            int(inst.quota_points),
+            self.band_threshold,
+            self.band_points,
+            self.band_unit,
         )
-        if self.quota is not None:
-            leave += np.where(
-                assigned_item, inst.quota_points * (self.count[src] <= self.quota[src]), 0
-            )
-            arrive = -inst.quota_points * (self.count < self.quota)
-            delta = inst.edge_cost + leave[e_item] + arrive[e_agent]
-        else:
-            delta = inst.edge_cost + leave[e_item]
-        ok = (
-            (delta < 0)
-            & (e_agent != agent_of[e_item])
-            & (self.added[e_agent] + e_w <= inst.capacity[e_agent])
-            & (self.count[e_agent] + 1 <= inst.max_count[e_agent])
-        )
-        if inst.fixed_agent is not None:
-            ok &= inst.fixed_agent[e_item] < 0
-        rows = np.flatnonzero(ok)
-        to = e_agent[rows]
-        delta[rows] += marginal_load_cost(inst, to, load, e_w[rows])
-        ok[rows] = delta[rows] < 0
-        return delta, ok
 
     def try_move(self, edge: int, force: bool = False) -> bool:
         """Apply the move along ``edge`` if it is feasible and still improving (or, with
@@ -306,3 +304,75 @@ def _unassign(inst: AssignmentInstance, state: _State, i: int) -> None:
     state.count[a] -= 1
     state.agent_of[i] = -1
     state.rows[i] = -1
+
+
+@njit(cache=True, nogil=True)
+def _band_change(agent: int, load: int, weight: int, threshold: I64, points: I64, unit: I64) -> int:
+    """Change in the agent's load-band cost when its load moves from ``load`` by ``weight``."""
+    total = 0
+    for k in range(points.shape[0]):
+        before = load - threshold[k, agent]
+        after = before + weight
+        b0 = (before + unit[k] - 1) // unit[k] if before > 0 else 0
+        b1 = (after + unit[k] - 1) // unit[k] if after > 0 else 0
+        total += points[k] * (b1 - b0)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _shift_deltas(
+    edge_item: I32,
+    edge_agent: I32,
+    edge_cost: I64,
+    edge_weight: I64,
+    agent_of: I32,
+    rows: I64,
+    load: I64,
+    added: I64,
+    count: I64,
+    capacity: I64,
+    max_count: I64,
+    penalty: I64,
+    fixed: I64,
+    quota: I64,
+    quota_points: int,
+    threshold: I64,
+    points: I64,
+    unit: I64,
+) -> tuple[I64, np.ndarray]:
+    """Every edge's shift move priced: per item first what leaving its agent (or staying
+    unassigned) saves, then per edge the cost of arriving."""
+    n_items = agent_of.shape[0]
+    owed = quota.shape[0] > 0
+    leave = np.empty(n_items, dtype=np.int64)
+    for i in range(n_items):
+        a = agent_of[i]
+        if a >= 0:
+            row = rows[i]
+            value = _band_change(a, load[a], -edge_weight[row], threshold, points, unit)
+            value -= edge_cost[row]
+            if owed and count[a] <= quota[a]:
+                value += quota_points
+            leave[i] = value
+        else:
+            leave[i] = -penalty[i]
+    n_edges = edge_item.shape[0]
+    delta = np.empty(n_edges, dtype=np.int64)
+    ok = np.zeros(n_edges, dtype=np.bool_)
+    for e in range(n_edges):
+        i = edge_item[e]
+        b = edge_agent[e]
+        value = edge_cost[e] + leave[i]
+        if owed and count[b] < quota[b]:
+            value -= quota_points
+        if (
+            value < 0
+            and b != agent_of[i]
+            and added[b] + edge_weight[e] <= capacity[b]
+            and count[b] + 1 <= max_count[b]
+            and fixed[i] < 0
+        ):
+            value += _band_change(b, load[b], edge_weight[e], threshold, points, unit)
+            ok[e] = value < 0
+        delta[e] = value
+    return delta, ok

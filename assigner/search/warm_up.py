@@ -13,12 +13,14 @@ from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.flow_relaxation import count_flow_bound
 from assigner.search.instance import AssignmentInstance, LoadBand
 from assigner.search.knapsack_bound import Prices, knapsack_bound
+from assigner.search.local_search import descend
 
 
 @functools.cache
 def warm_up() -> None:
-    """Run the compiled passes, the count-priced flow bound and the knapsack bound on a
-    two-item instance whose count limit binds (so that every kernel runs), once per process."""
+    """Run the compiled passes, descent, the count-priced flow bound and the knapsack bound on
+    a two-item instance whose count limit binds (so that every kernel runs), once per
+    process."""
     inst = AssignmentInstance(
         n_items=2,
         n_agents=2,
@@ -32,6 +34,7 @@ def warm_up() -> None:
         bands=[LoadBand(np.array([1, 1], dtype=np.int64), 1, 1)],
     )
     CompiledMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))
+    descend(inst, np.array([1, 1], dtype=np.int32), float("inf"))
     count_flow_bound(inst, time_limit_s=1.0, max_flow_solves=2)
     prices = Prices(item=np.array([20.0, 20.0]), count=np.zeros(2), quota=np.zeros(2))
     knapsack_bound(inst, prices, upper_bound=30.0, time_limit_s=1.0, max_iterations=2)

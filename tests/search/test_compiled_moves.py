@@ -15,10 +15,12 @@ from assigner.search.instance import (
     I32,
     AssignmentInstance,
     LoadBand,
+    chosen_edges,
     evaluate,
     feasibility_issues,
 )
-from assigner.search.local_search import descend
+from assigner.search.local_search import _State, descend
+from tests.search.instances import random_instance
 
 
 def _two_full_agents(fixed: bool = False) -> AssignmentInstance:
@@ -253,3 +255,41 @@ def test_warm_up_compiles_every_kernel() -> None:
         flow_relaxation._mark_cheapest,
     ]
     assert all(kernel.signatures for kernel in kernels)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_shift_pricing_matches_the_objective_on_every_edge(seed: int) -> None:
+    """Tests the compiled pricing of every shift move that the shift rounds start from: an
+    edge is marked improving exactly when moving its item there keeps capacity, count and the
+    fixed items and lowers the objective (group rules aside: ``try_move`` checks those), and
+    its delta is then the objective's change."""
+    inst = random_instance(seed, n_items=8, n_agents=3)
+    if seed % 2:
+        fixed = np.full(inst.n_items, -1, dtype=np.int32)
+        with_edge = np.flatnonzero(np.diff(inst.item_offsets) > 0)
+        fixed[with_edge[0]] = inst.edge_agent[inst.edges_of(int(with_edge[0]))][0]
+        inst = dataclasses.replace(inst, fixed_agent=fixed)
+    vec = greedy(inst)
+    state = _State(inst, vec.copy())
+    delta, ok = state.all_deltas()
+    before = evaluate(inst, vec).total
+    added = np.bincount(
+        inst.edge_agent[chosen_edges(inst, vec)[vec >= 0]],
+        weights=inst.edge_weight[chosen_edges(inst, vec)[vec >= 0]],
+        minlength=inst.n_agents,
+    )
+    count = np.bincount(vec[vec >= 0], minlength=inst.n_agents)
+    for e in range(inst.n_edges):
+        i, b = int(inst.edge_item[e]), int(inst.edge_agent[e])
+        moved = vec.copy()
+        moved[i] = b
+        change = evaluate(inst, moved).total - before
+        fits = (
+            vec[i] != b
+            and added[b] + inst.edge_weight[e] <= inst.capacity[b]
+            and count[b] + 1 <= inst.max_count[b]
+            and (inst.fixed_agent is None or inst.fixed_agent[i] < 0)
+        )
+        assert ok[e] == (fits and change < 0), (seed, e)
+        if ok[e]:
+            assert delta[e] == change
