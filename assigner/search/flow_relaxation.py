@@ -29,6 +29,7 @@ from numba import njit
 from ortools.graph.python import min_cost_flow
 
 from assigner.search.instance import I64, MUST_ASSIGN, AssignmentInstance
+from assigner.search.step_scale import StepScale
 
 F64 = npt.NDArray[np.float64]
 
@@ -494,11 +495,10 @@ def count_flow_bound(
     if start is None:
         in_core = np.zeros(net.rows.size, dtype=np.bool_)
         mark_cheapest(np.full(run_item.size, _NO_ARC + 1, dtype=np.int64))
-    factor = step_factor
+    factor = StepScale(step_factor, patience)
     best: CountFlowRelaxation | None = None
     best_value = -math.inf
     best_estimate = -math.inf
-    stale = 0
     solves = steps = 0
     plain_bound: float | None = None
     last_round = 0.0
@@ -564,21 +564,15 @@ def count_flow_bound(
             norm = float(gap @ gap)
             if norm <= 1e-12 and converged:
                 break  # the count rows hold (complementary slackness): the LP's optimum
-            if estimate > best_estimate + 1e-9:
-                best_estimate = estimate
-                stale = 0
-            else:
-                stale += 1
-                if stale >= patience:
-                    factor /= 2
-                    stale = 0
+            factor.record(estimate > best_estimate + 1e-9)
+            best_estimate = max(best_estimate, estimate)
             if norm > 1e-12:
                 target = (
                     upper_bound
                     if math.isfinite(upper_bound)
                     else best_value + 1e-2 * abs(best_value)
                 )
-                step = factor * max(target - estimate, 1e-3 * abs(estimate) + 1.0) / norm
+                step = factor.value * max(target - estimate, 1e-3 * abs(estimate) + 1.0) / norm
                 mu = np.maximum(0.0, mu + step * gap)
                 mu_scaled = np.where(limited, np.floor(mu * scale), 0).astype(np.int64)
                 steps += 1

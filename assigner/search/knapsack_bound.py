@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
+from assigner.search.step_scale import StepScale
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -226,8 +227,7 @@ def knapsack_bound(
     value, taken = relax.evaluate(p)
     first = value
     best = value
-    scale = 1.0
-    stall = 0
+    scale = StepScale(1.0, STALL_STEPS, MIN_STEP_SCALE)
     iterations = 0
     step_s = time.monotonic() - began  # a step costs about one evaluation
     while iterations < max_iterations and time.monotonic() - began + step_s <= time_limit_s:
@@ -238,22 +238,16 @@ def knapsack_bound(
         if norm2 <= 1e-12 or best >= upper_bound:
             break
         target = best + TARGET_REACH * min(upper_bound - best, TARGET_MAX_RISE * abs(best))
-        step = scale * (target - value) / norm2
+        step = scale.value * (target - value) / norm2
         p = relax.project(
             Prices(p.item + step * g.item, p.count + step * g.count, p.quota + step * g.quota)
         )
         value, taken = relax.evaluate(p)
         step_s = time.monotonic() - step_began
-        if value > best + 1e-9:
-            best = value
-            stall = 0
-        else:
-            stall += 1
-            if stall >= STALL_STEPS:
-                scale *= 0.5
-                stall = 0
-                if scale < MIN_STEP_SCALE:
-                    break
+        scale.record(value > best + 1e-9)
+        best = max(best, value)
+        if scale.exhausted:
+            break
     bound = float(math.ceil(best - 1e-6)) if np.isfinite(best) else best
     return KnapsackBoundResult(bound, first, iterations, time.monotonic() - began)
 

@@ -25,6 +25,7 @@ from assigner.search.instance import (
     kept_edges,
     with_edges,
 )
+from assigner.search.step_scale import StepScale
 
 F64 = npt.NDArray[np.float64]
 TARGET_REACH = 0.3
@@ -225,8 +226,7 @@ def lagrangian_bound(
         in_core[chosen[chosen >= 0]] = True
         work = Lagrangian(with_edges(inst, in_core))
     work_best, _rc, chosen = work.evaluate(m)
-    theta = 2.0
-    stall = 0
+    theta = StepScale(2.0, patience=15, minimum=1e-4)
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         if time.monotonic() - start > time_limit_s or not np.isfinite(work_best):
@@ -238,21 +238,17 @@ def lagrangian_bound(
         # Aim at the known objective, but never more than TARGET_REACH above the best value so
         # far: a poor incumbent would otherwise make every step overshoot.
         target = min(upper_bound, work_best + TARGET_REACH * max(1.0, abs(work_best)))
-        step = theta * max(target - work_best, 1e-6 * max(1.0, abs(target))) / norm2
+        step = theta.value * max(target - work_best, 1e-6 * max(1.0, abs(target))) / norm2
         m = work.project(_axpy(m, g, step))
         value, rc, chosen = work.evaluate(m)
-        if value > work_best + 1e-9:
+        improved = value > work_best + 1e-9
+        theta.record(improved)
+        if improved:
             work_best = value
-            stall = 0
             if in_core is None:
                 best_value, best_rc, best_m = value, rc, m
-        else:
-            stall += 1
-            if stall >= 15:
-                theta *= 0.5
-                stall = 0
-                if theta < 1e-4:
-                    break
+        elif theta.exhausted:
+            break
         if in_core is not None and iterations % FULL_EVALUATION_EVERY == 0:
             full, full_rc, full_chosen = lag.evaluate(m)
             if full > best_value:
