@@ -61,11 +61,23 @@ class BackgroundCountBound:
             except EOFError:
                 answer = None
             value = answer if isinstance(answer, float) else None
+        self.close()
+        return value
+
+    def close(self) -> None:
+        """Stop the child if it still runs (its answer is then lost); safe to call again."""
+        if self._answer.closed:
+            return
         if self._process.is_alive():
             self._process.kill()
         self._process.join()
         self._answer.close()
-        return value
+
+    def __enter__(self) -> BackgroundCountBound:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def children_peak_mb() -> float:

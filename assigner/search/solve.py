@@ -6,6 +6,7 @@ and every result carries its proven lower bound.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -193,6 +194,18 @@ class Budget:
 def run_search(
     inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None = None
 ) -> SearchOutcome:
+    """Bound, construction and improvement under one time budget (``_run_search``); a
+    background process it started is stopped however the search ends."""
+    with contextlib.ExitStack() as cleanup:
+        return _run_search(inst, params, progress, cleanup)
+
+
+def _run_search(
+    inst: AssignmentInstance,
+    params: SearchParams,
+    progress: ProgressFn | None,
+    cleanup: contextlib.ExitStack,
+) -> SearchOutcome:
     """Bound, construction and improvement under one time budget.
 
     Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges.  Above, where items weigh
@@ -303,12 +316,14 @@ def run_search(
     ):
         # The count limits priced into the flow, on the second core while this one improves
         # the plan; it stops on its own before the budget ends (it is collected below).
-        counting = BackgroundCountBound(
-            inst,
-            weights,
-            flow,
-            target=flow.bound * (1 + COUNT_BOUND_TARGET_GAP),
-            time_limit_s=budget.remaining() - FINISH_MARGIN_S,
+        counting = cleanup.enter_context(
+            BackgroundCountBound(
+                inst,
+                weights,
+                flow,
+                target=flow.bound * (1 + COUNT_BOUND_TARGET_GAP),
+                time_limit_s=budget.remaining() - FINISH_MARGIN_S,
+            )
         )
     if inst.n_edges > LP_MAX_EDGES and best_parts is not None and not flow_start:
         seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)

@@ -4,6 +4,7 @@ matches the LP it relaxes, refuses instances it does not model, and serves the l
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -127,3 +128,21 @@ def test_medium_search_seeds_the_pricing_lp_with_the_flow(monkeypatch: pytest.Mo
     assert "flow relaxation bound" in phases
     assert any(p.startswith("lp bound by pricing") for p in phases)
     assert "lagrangian bound" not in phases
+
+
+def test_a_search_that_fails_stops_its_background_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that when the search raises after starting the count-priced bound's process (here
+    the rounding of the flow fails), the process is stopped rather than left running."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+
+    def broken(*_args: object) -> None:
+        assert multiprocessing.active_children(), "the background process should be running"
+        raise RuntimeError("rounding failed")
+
+    monkeypatch.setattr(solve, "_lp_rounding", broken)
+    with pytest.raises(RuntimeError, match="rounding failed"):
+        solve.run_search(random_instance(6, n_items=7, n_agents=3), SearchParams(3, 2, 0))
+    assert not multiprocessing.active_children()
