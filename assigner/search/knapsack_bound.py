@@ -11,8 +11,13 @@ prices (Fisher's Lagrangian bound for the generalised assignment problem).
 Count limits and quotas are priced too (their multipliers start at the LP's duals); clique and
 opposing-side rows are dropped, which a relaxation may do.  Only items whose priced cost is
 negative can lower an agent's value (every band cost rises with load), so each agent's
-knapsack holds just those: a few dozen at prices near the LP's, whatever the instance size.
-Subgradient steps on all prices raise the bound further.
+knapsack holds just those.  At the LP's prices that is still most of its candidates (their
+prices leave out the capacity and band prices the knapsack charges itself), so reduced-cost
+fixing against the priced load row decides most of them before the dynamic programme; items
+that tie at the LP's prices stay free, and an agent whose table would still be too large
+counts at its priced-load value, also a bound.  Subgradient steps on all prices raise the
+bound further (on county data they gain little once the LP's duals are the start: the duals
+are degenerate).
 """
 
 from __future__ import annotations
