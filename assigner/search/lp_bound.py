@@ -143,72 +143,54 @@ def build_highs_model(
         lower[0][fixed_rows] = 1.0
     n_col = n_e
     rows = _Rows()
+    layout = row_layout(inst)
+    none = np.zeros(0, dtype=np.int64)
 
-    # Assignment rows (vectorised).
+    # Rows in ``layout``'s order; the edge columns' entries in them are added after.
     must = inst.unassigned_penalty == MUST_ASSIGN
+    rows.add_block(none, none, np.zeros(0), np.where(must, 1.0, 0.0), np.ones(inst.n_items))
     rows.add_block(
-        inst.edge_item,
-        np.arange(n_e),
-        np.ones(n_e),
-        np.where(must, 1.0, 0.0),
-        np.ones(inst.n_items),
-    )
-    # Capacity and count rows.
-    rows.add_block(
-        inst.edge_agent,
-        np.arange(n_e),
-        inst.edge_weight.astype(np.float64),
-        np.full(inst.n_agents, -inf),
-        inst.capacity.astype(np.float64),
+        none, none, np.zeros(0), np.full(inst.n_agents, -inf), inst.capacity.astype(np.float64)
     )
     rows.add_block(
-        inst.edge_agent,
-        np.arange(n_e),
-        np.ones(n_e),
-        np.full(inst.n_agents, -inf),
-        inst.max_count.astype(np.float64),
+        none, none, np.zeros(0), np.full(inst.n_agents, -inf), inst.max_count.astype(np.float64)
     )
     base = inst.base()
-    for band in inst.bands:
-        if band.points == 0:
-            continue
+    for b in layout.band_index:
+        band = inst.bands[b]
         # unit * ex_a - sum w x >= base_a - thr_a
         ex_cols = n_col + np.arange(inst.n_agents)
         n_col += inst.n_agents
         cost.append(np.full(inst.n_agents, float(band.points)))
         lower.append(np.zeros(inst.n_agents))
         upper.append(np.full(inst.n_agents, inf))
-        row_of = np.concatenate([np.arange(inst.n_agents), inst.edge_agent])
-        cols = np.concatenate([ex_cols, np.arange(n_e)])
-        vals = np.concatenate([np.full(inst.n_agents, float(band.unit)), -inst.edge_weight])
         rows.add_block(
-            row_of,
-            cols,
-            vals,
+            np.arange(inst.n_agents),
+            ex_cols,
+            np.full(inst.n_agents, float(band.unit)),
             (base - band.threshold).astype(np.float64),
             np.full(inst.n_agents, inf),
         )
-    if inst.quota_short is not None and inst.quota_points:
-        owed = np.flatnonzero(inst.quota_short > 0)
-        if owed.size:
-            local = np.full(inst.n_agents, -1, dtype=np.int64)
-            local[owed] = np.arange(owed.size)
-            d_cols = n_col + np.arange(owed.size)
-            n_col += owed.size
-            cost.append(np.full(owed.size, float(inst.quota_points)))
-            lower.append(np.zeros(owed.size))
-            upper.append(np.full(owed.size, inf))
-            on = local[inst.edge_agent] >= 0
-            row_of = np.concatenate([np.arange(owed.size), local[inst.edge_agent[on]]])
-            cols = np.concatenate([d_cols, np.flatnonzero(on)])
-            vals = np.ones(len(cols))
-            rows.add_block(
-                row_of,
-                cols,
-                vals,
-                inst.quota_short[owed].astype(np.float64),
-                np.full(owed.size, inf),
-            )
+    owed = layout.quota_agents
+    if owed.size:
+        # deficit_a + sum x >= short_a
+        d_cols = n_col + np.arange(owed.size)
+        n_col += owed.size
+        cost.append(np.full(owed.size, float(inst.quota_points)))
+        lower.append(np.zeros(owed.size))
+        upper.append(np.full(owed.size, inf))
+        assert inst.quota_short is not None  # owed agents exist only with quotas
+        rows.add_block(
+            np.arange(owed.size),
+            d_cols,
+            np.ones(owed.size),
+            inst.quota_short[owed].astype(np.float64),
+            np.full(owed.size, inf),
+        )
+    r, c, v = edge_column_entries(inst, layout, np.arange(n_e, dtype=np.int64))
+    rows.r.append(r)
+    rows.c.append(c)
+    rows.v.append(v)
     aux_end = n_col
     if group_rules:
         n_col = _group_rows(inst, rows, cost, lower, upper, n_col)
@@ -240,6 +222,35 @@ def build_highs_model(
                 kinds[k] = highspy.HighsVarType.kContinuous
         lp.integrality_ = kinds
     return lp, offset
+
+
+def edge_column_entries(
+    inst: AssignmentInstance, layout: RowLayout, edges: I64
+) -> tuple[I64, I64, F64]:
+    """Row, column and value of every matrix entry of the columns of ``edges`` (columns
+    numbered 0.. in the order given) in the assignment, capacity, count, band and quota rows
+    at the rows ``layout`` gives them (the model builder's edge columns, and the columns the
+    pricing LP adds)."""
+    n = len(edges)
+    item = inst.edge_item[edges].astype(np.int64)
+    agent = inst.edge_agent[edges].astype(np.int64)
+    w = inst.edge_weight[edges].astype(np.float64)
+    col = np.arange(n, dtype=np.int64)
+    entries_r = [item, layout.cap + agent, layout.count + agent]
+    entries_v = [np.ones(n), w, np.ones(n)]
+    entries_c = [col, col, col]
+    for k in range(len(layout.band_index)):
+        entries_r.append(layout.band(k) + agent)
+        entries_v.append(-w)
+        entries_c.append(col)
+    if len(layout.quota_agents):
+        local = np.full(inst.n_agents, -1, dtype=np.int64)
+        local[layout.quota_agents] = np.arange(len(layout.quota_agents))
+        owed = local[agent] >= 0
+        entries_r.append(layout.quota + local[agent[owed]])
+        entries_v.append(np.ones(int(owed.sum())))
+        entries_c.append(np.flatnonzero(owed))
+    return np.concatenate(entries_r), np.concatenate(entries_c), np.concatenate(entries_v)
 
 
 HIGHS_THREADS = 1

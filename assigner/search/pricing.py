@@ -34,6 +34,7 @@ from assigner.search.lp_bound import (
     _highs,
     _run,
     build_highs_model,
+    edge_column_entries,
     row_layout,
 )
 
@@ -219,26 +220,7 @@ def _add_columns(
     penalty: npt.NDArray[np.int64],
 ) -> None:
     n = len(rows)
-    item = inst.edge_item[rows].astype(np.int64)
-    agent = inst.edge_agent[rows].astype(np.int64)
-    w = inst.edge_weight[rows].astype(np.float64)
-    entries_r = [item, layout.cap + agent, layout.count + agent]
-    entries_v = [np.ones(n), w, np.ones(n)]
-    entries_c = [np.arange(n)] * 3
-    for k in range(len(layout.band_index)):
-        entries_r.append(layout.band(k) + agent)
-        entries_v.append(-w)
-        entries_c.append(np.arange(n))
-    if len(layout.quota_agents):
-        local = np.full(inst.n_agents, -1, dtype=np.int64)
-        local[layout.quota_agents] = np.arange(len(layout.quota_agents))
-        owed = local[agent] >= 0
-        entries_r.append(layout.quota + local[agent[owed]])
-        entries_v.append(np.ones(int(owed.sum())))
-        entries_c.append(np.flatnonzero(owed))
-    r = np.concatenate(entries_r)
-    v = np.concatenate(entries_v)
-    c = np.concatenate(entries_c)
+    r, c, v = edge_column_entries(inst, layout, rows)
     order = np.lexsort((r, c))
     starts = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=n))])[:-1]
     h.addCols(
