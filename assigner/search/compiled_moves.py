@@ -33,6 +33,7 @@ from numba import njit
 
 from assigner.search.greedy import GroupState
 from assigner.search.instance import I32, I64, AssignmentInstance, chosen_edges
+from assigner.search.load_bands import band_arrays, band_cost
 
 # Agents per compiled call: the deadline is checked between calls (county-L: about 0.25 s).
 AGENTS_PER_CALL = 64
@@ -85,10 +86,7 @@ class CompiledMoves:
         m = inst.n_agents
         edge_agent = inst.edge_agent.astype(np.int64)
         in_degree = np.bincount(edge_agent, minlength=m).astype(np.int64)
-        bands = [band for band in inst.bands if band.points]
-        threshold = np.zeros((m, len(bands)), dtype=np.int64)
-        for k, band in enumerate(bands):
-            threshold[:, k] = band.threshold
+        threshold, points, unit = band_arrays(inst)
         has_quota = inst.quota_short is not None and inst.quota_points
         groups = GroupState(inst)
         movable = np.array([not groups.involved(i) for i in range(inst.n_items)], dtype=bool)
@@ -105,8 +103,8 @@ class CompiledMoves:
             in_edge=np.argsort(edge_agent, kind="stable").astype(np.int64),
             movable=movable,
             threshold=threshold,
-            points=np.array([band.points for band in bands], dtype=np.int64),
-            unit=np.array([band.unit for band in bands], dtype=np.int64),
+            points=points,
+            unit=unit,
             base=inst.base().astype(np.int64),
             capacity=inst.capacity.astype(np.int64),
             max_count=inst.max_count.astype(np.int64),
@@ -185,12 +183,7 @@ class CompiledMoves:
 @njit(cache=True)
 def _band_cost(st: _Instance, agent: int, load: int) -> int:
     """Load-band cost of ``agent`` at ``load`` (each started unit above a threshold)."""
-    total = 0
-    for k in range(st.points.size):
-        excess = load - st.threshold[agent, k]
-        if excess > 0:
-            total += st.points[k] * ((excess + st.unit[k] - 1) // st.unit[k])
-    return total
+    return band_cost(st.threshold, st.points, st.unit, agent, load)
 
 
 @njit(cache=True)

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
+from assigner.search.load_bands import band_arrays, band_cost
 from assigner.search.step_scale import StepScale
 
 F64 = npt.NDArray[np.float64]
@@ -97,13 +98,7 @@ class KnapsackRelaxation:
         ).astype(np.int64)
         self.base = inst.base().astype(np.int64)
         self.room = np.maximum(inst.capacity - self.forced_load, 0).astype(np.int64)
-        self.thresholds = (
-            np.stack([b.threshold for b in inst.bands]).astype(np.int64)
-            if inst.bands
-            else np.zeros((0, inst.n_agents), dtype=np.int64)
-        )
-        self.points = np.array([b.points for b in inst.bands], dtype=np.int64)
-        self.units = np.array([b.unit for b in inst.bands], dtype=np.int64)
+        self.thresholds, self.points, self.units = band_arrays(inst)
         self.inexact_agents = 0  # at the last evaluation: agents valued at the priced load
 
     def project(self, p: Prices) -> Prices:
@@ -258,18 +253,6 @@ def knapsack_bound(
 
 
 @nb.njit(cache=True)
-def _band_cost(
-    load: int, a: int, thresholds: np.ndarray, points: np.ndarray, units: np.ndarray
-) -> int:
-    total = 0
-    for k in range(points.shape[0]):
-        excess = load - thresholds[k, a]
-        if excess > 0:
-            total += points[k] * ((excess + units[k] - 1) // units[k])
-    return total
-
-
-@nb.njit(cache=True)
 def _step_ends(
     a: int, load0: int, room: int, thresholds: np.ndarray, units: np.ndarray
 ) -> np.ndarray:
@@ -278,7 +261,7 @@ def _step_ends(
     (band cost - price x load) over [0, room] is at one of them."""
     n = 2
     for k in range(units.shape[0]):
-        first = thresholds[k, a] - load0
+        first = thresholds[a, k] - load0
         if first < 0:
             first = first % units[k]  # next multiple of the unit above the threshold
         if first <= room:
@@ -288,7 +271,7 @@ def _step_ends(
     out[1] = room
     pos = 2
     for k in range(units.shape[0]):
-        first = thresholds[k, a] - load0
+        first = thresholds[a, k] - load0
         if first < 0:
             first = first % units[k]
         load = first
@@ -357,14 +340,14 @@ def _agent_knapsacks(
         lo = offsets[a]
         hi = offsets[a + 1]
         base = load0[a]
-        empty = float(_band_cost(base, a, thresholds, points, units))
+        empty = float(band_cost(thresholds, points, units, a, base))
         if hi == lo:
             value[a] = empty
             continue
         ends = _step_ends(a, base, room[a], thresholds, units)
         band_at_end = np.empty(ends.shape[0])
         for t in range(ends.shape[0]):
-            band_at_end[t] = _band_cost(base + ends[t], a, thresholds, points, units)
+            band_at_end[t] = band_cost(thresholds, points, units, a, base + ends[t])
         # The best price of the load row: D is concave in pi.
         pi_lo = 0.0
         pi_hi = 0.0
@@ -403,8 +386,8 @@ def _agent_knapsacks(
             with_j = (
                 upper
                 + cost[j]
-                + _band_cost(base + load + weight[j], a, thresholds, points, units)
-                - _band_cost(base + load, a, thresholds, points, units)
+                + band_cost(thresholds, points, units, a, base + load + weight[j])
+                - band_cost(thresholds, points, units, a, base + load)
             )
             if with_j < upper:
                 upper = with_j
@@ -470,8 +453,8 @@ def _agent_knapsacks(
         best_value = np.inf
         for cell in range(reach + 1):
             if best[cell] < np.inf:
-                v = best[cell] + _band_cost(
-                    base + fixed_load + cell * step, a, thresholds, points, units
+                v = best[cell] + band_cost(
+                    thresholds, points, units, a, base + fixed_load + cell * step
                 )
                 if v < best_value:
                     best_value = v

@@ -18,6 +18,7 @@ from numba import njit
 from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.greedy import GroupState
 from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+from assigner.search.load_bands import band_arrays, band_cost
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
 # after the first few of those the rest no longer improve: a wide candidate list lets a round
@@ -47,17 +48,7 @@ class _State:
         self.groups = GroupState(inst)
         for held in np.flatnonzero(agent_of >= 0):
             self.groups.add(int(held), int(agent_of[held]))
-        self.thresholds = [
-            (band.threshold, band.points, band.unit) for band in inst.bands if band.points
-        ]
-        priced = [band for band in inst.bands if band.points]
-        self.band_threshold = (
-            np.stack([band.threshold for band in priced]).astype(np.int64)
-            if priced
-            else np.zeros((0, inst.n_agents), dtype=np.int64)
-        )
-        self.band_points = np.array([band.points for band in priced], dtype=np.int64)
-        self.band_unit = np.array([band.unit for band in priced], dtype=np.int64)
+        self.bands = band_arrays(inst)
         self.fixed = (
             inst.fixed_agent.astype(np.int64)
             if inst.fixed_agent is not None
@@ -65,12 +56,7 @@ class _State:
         )
 
     def _band_one(self, agent: int, load: int) -> int:
-        total = 0
-        for thr, points, unit in self.thresholds:
-            excess = load - int(thr[agent])
-            if excess > 0:
-                total += points * (-(-excess // unit))
-        return total
+        return int(band_cost(*self.bands, agent, load))
 
     def all_deltas(self) -> tuple[I64, np.ndarray]:
         """Objective change of every shift move and which ones are feasible and improving
@@ -94,9 +80,7 @@ class _State:
             self.fixed,
             self.quota if self.quota is not None else np.zeros(0, dtype=np.int64),
             int(inst.quota_points),
-            self.band_threshold,
-            self.band_points,
-            self.band_unit,
+            *self.bands,
         )
 
     def try_move(self, edge: int, force: bool = False) -> bool:
@@ -309,14 +293,9 @@ def _unassign(inst: AssignmentInstance, state: _State, i: int) -> None:
 @njit(cache=True, nogil=True)
 def _band_change(agent: int, load: int, weight: int, threshold: I64, points: I64, unit: I64) -> int:
     """Change in the agent's load-band cost when its load moves from ``load`` by ``weight``."""
-    total = 0
-    for k in range(points.shape[0]):
-        before = load - threshold[k, agent]
-        after = before + weight
-        b0 = (before + unit[k] - 1) // unit[k] if before > 0 else 0
-        b1 = (after + unit[k] - 1) // unit[k] if after > 0 else 0
-        total += points[k] * (b1 - b0)
-    return total
+    return band_cost(threshold, points, unit, agent, load + weight) - band_cost(
+        threshold, points, unit, agent, load
+    )
 
 
 @njit(cache=True, nogil=True)

@@ -52,8 +52,6 @@ class PricingResult:
     x: F64  # LP value per edge (zero off the core)
     reduced_cost: F64  # Lagrangian reduced cost per edge at the last duals
     converged: bool  # no edge priced out: the bound is the LP bound (without group rows)
-    restricted_value: float  # last restricted LP value: at least the LP bound (inf when none)
-    multipliers: _Multipliers | None  # Lagrangian multipliers read off the last duals
     prices: Prices | None  # the last duals of the item, count and quota rows
     rounds: int
     core_edges: int
@@ -108,7 +106,6 @@ def solve_lp_by_pricing(
     in_core[core_rows] = True
     best_bound = float("-inf")
     restricted = float("inf")
-    m: _Multipliers | None = None
     prices: Prices | None = None
     rc = np.zeros(inst.n_edges)
     rounds = 0
@@ -156,8 +153,6 @@ def solve_lp_by_pricing(
         x=x,
         reduced_cost=rc,
         converged=converged,
-        restricted_value=restricted,
-        multipliers=m,
         prices=prices,
         rounds=rounds,
         core_edges=int(in_core.sum()),
@@ -168,9 +163,7 @@ def solve_lp_by_pricing(
 
 def _empty(inst: AssignmentInstance, bound: float, status: str, start: float) -> PricingResult:
     zeros = np.zeros(inst.n_edges)
-    return PricingResult(
-        bound, zeros, zeros, False, float("inf"), None, None, 0, 0, status, time.monotonic() - start
-    )
+    return PricingResult(bound, zeros, zeros, False, None, 0, 0, status, time.monotonic() - start)
 
 
 def _duals(inst: AssignmentInstance, layout: RowLayout, y: F64) -> tuple[F64, _Multipliers]:

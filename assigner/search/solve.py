@@ -139,7 +139,7 @@ COUNT_BOUND_TARGET_GAP = 0.015
 ROUNDING_DESCENT_SHARE = 0.95
 WIDER_CORE_PER_ITEM = 6
 # The knapsack bound (``knapsack_bound.py``) from the LP's or the pricing LP's duals, beside the
-# rounding and improvement: county-S at 1 s 309,118 (LP 307,957), at 4 s 309,442; a step
+# rounding and improvement: county-S at 1 s 309,075 (LP 307,957), at 4 s 309,354; a step
 # takes 40 ms there, 0.2-0.7 s on county-M.  Above FULL_MIP_MAX_EDGES it runs to the end of
 # the budget (in deterministic mode, for this share of it).
 KNAPSACK_SHARE_OF_BUDGET = 0.3
@@ -380,24 +380,21 @@ def _run_search(
         and best_parts.total > bound
     ):
         # Each agent's knapsack solved whole at the LP's prices (at least the LP bound), then
-        # subgradient steps, on a thread of its own while this one rounds and improves.
-        knap_prices, knap_upper = prices, float(best_parts.total)
+        # subgradient steps, on a thread of its own while this one rounds and improves.  Above
+        # FULL_MIP_MAX_EDGES nothing else needs the second core: the bound takes it to the end.
+        beside_mip = inst.n_edges <= FULL_MIP_MAX_EDGES
+        knap_limit_s = (
+            budget.seconds(KNAPSACK_SHARE_BESIDE_MIP if beside_mip else KNAPSACK_SHARE_OF_BUDGET)
+            if beside_mip or params.deterministic
+            else max(0.1, budget.remaining() - FINISH_MARGIN_S)
+        )
+        knap_start, knap_upper = prices, float(best_parts.total)
         knapsack = _InBackground(
             lambda: knapsack_bound(
                 inst,
-                knap_prices,
+                knap_start,
                 knap_upper,
-                # Above FULL_MIP_MAX_EDGES nothing else needs the second core: the bound
-                # takes it to the end.
-                time_limit_s=(
-                    max(0.1, budget.remaining() - FINISH_MARGIN_S)
-                    if inst.n_edges > FULL_MIP_MAX_EDGES and not params.deterministic
-                    else budget.seconds(
-                        KNAPSACK_SHARE_OF_BUDGET
-                        if inst.n_edges > FULL_MIP_MAX_EDGES
-                        else KNAPSACK_SHARE_BESIDE_MIP
-                    )
-                ),
+                time_limit_s=knap_limit_s,
                 max_iterations=KNAPSACK_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
             ),
             "knapsack-bound",
@@ -456,7 +453,6 @@ def _run_search(
             best_parts.total if best_parts else -1,
             bound,
         )
-        proven = best_parts is not None and best_parts.total <= bound + 1e-9
     if counting is not None:
         counted = counting.result(wait_s=budget.deadline - time.monotonic())
         if counted is not None:
@@ -468,7 +464,8 @@ def _run_search(
             best_parts.total if best_parts else -1,
             bound,
         )
-        proven = best_parts is not None and best_parts.total <= bound + 1e-9
+    # The background bounds may have closed the gap.
+    proven = best_parts is not None and best_parts.total <= bound + 1e-9
 
     if best_parts is None:
         raise InfeasibleInstance(
