@@ -11,11 +11,19 @@
 
 Each pass walks every item ``i`` held by the agents it is given, every other agent ``b`` of
 ``i``'s edges and every item ``j`` held by ``b`` (on county-L about 136 million pairs per
-pass; a swap pass takes about 2.5 s, an ejection pass about 1 s).  A pair is first bounded
-from below without the load bands (the band at ``b`` cannot fall by more than its heaviest
-item's weight allows; ``j``'s onward move is taken from the
-start of the pass); only pairs whose bound beats the best move found for ``i`` are priced
-exactly (edge costs, load bands, quotas, capacities).
+pass; a first swap pass takes about 4 s, an ejection pass about 2.5 s).  A pair is first
+bounded from below without the load bands (the band at ``b`` cannot fall by more than its
+heaviest item's weight allows; ``j``'s onward move is taken from the start of the pass); only
+pairs whose bound beats the best move found for ``i`` are priced exactly (edge costs, load
+bands, quotas, capacities).
+
+A swap's value depends on its two agents only, an ejection's on its two agents and the
+onward move: pairs of agents where neither changed since the pass last walked ``a`` (and,
+for ejections, no item of ``b`` found a better onward move) were priced then and found not to
+improve, so they are skipped.  The record of changes carries over between calls on one
+``CompiledMoves``, the agents whose items were moved in between counting as changed.  On
+county-L, descent from the flow's rounding to convergence took 84 s without the skipping and
+42 s with it, to the same objective within 40 points.
 ``i`` then takes its best move at once.  Items under group rules (co-defendants, opposing
 sides), fixed items and unassigned items are left to ``local_search``'s rounds, which check the
 group rules.
@@ -76,6 +84,18 @@ class _Plan(NamedTuple):
     held_n: I64
     held_items: I64
     slot: I64
+    # Which agents changed since a pass last walked them (the passes skip pairs of agents that
+    # did not: their moves were priced then and found not to improve).  ``clock[0]`` counts
+    # agent walks; ``changed_at`` per agent is the clock at its last move, ``swap_walked`` and
+    # ``ejection_walked`` the clock when each pass last began walking it; ``lowered_at`` per
+    # agent the clock when an item it holds last found a better onward move (ejections read
+    # those), ``onward_seen`` per item that move's value then.
+    clock: I64
+    changed_at: I64
+    swap_walked: I64
+    ejection_walked: I64
+    lowered_at: I64
+    onward_seen: I64
 
 
 class CompiledMoves:
@@ -93,6 +113,7 @@ class CompiledMoves:
         if inst.fixed_agent is not None:
             movable &= inst.fixed_agent < 0
         self.in_degree = in_degree
+        self._last: _Plan | None = None  # the plan the last call left, with its clocks
         self.arrays = _Instance(
             offsets=inst.item_offsets.astype(np.int64),
             edge_item=inst.edge_item.astype(np.int64),
@@ -135,7 +156,36 @@ class CompiledMoves:
         held_items[where] = by_agent
         slot = np.full(inst.n_items, NONE, dtype=np.int64)
         slot[by_agent] = where
-        return _Plan(vec, rows, added, held_start, count, held_items, slot)
+        m = inst.n_agents
+        last = self._last
+        if last is None:
+            clocks = (
+                np.zeros(1, dtype=np.int64),
+                np.zeros(m, dtype=np.int64),
+                np.full(m, -1, dtype=np.int64),
+                np.full(m, -1, dtype=np.int64),
+                np.zeros(m, dtype=np.int64),
+                np.full(inst.n_items, NEVER, dtype=np.int64),
+            )
+        else:
+            # The clocks carry over from the last call (descent alternates the passes with
+            # shift rounds that move a few items): only the agents whose items changed since
+            # count as changed.
+            clocks = (
+                last.clock,
+                last.changed_at,
+                last.swap_walked,
+                last.ejection_walked,
+                last.lowered_at,
+                last.onward_seen,
+            )
+            moved = np.flatnonzero(last.agent_of != vec)
+            touched = np.concatenate([last.agent_of[moved], vec[moved]])
+            last.clock[0] += 1
+            last.changed_at[touched[touched >= 0]] = last.clock[0]
+        plan = _Plan(vec, rows, added, held_start, count, held_items, slot, *clocks)
+        self._last = plan
+        return plan
 
     def improve(self, agent_of: I32, deadline: float) -> tuple[I32, int]:
         """Shift, swap and ejection passes over every agent, repeated until a round of the
@@ -239,6 +289,19 @@ def _move(st: _Instance, plan: _Plan, i: int, b: int, edge: int) -> None:
     plan.added[b] += st.edge_weight[edge]
     plan.agent_of[i] = b
     plan.rows[i] = edge
+    plan.changed_at[a] = plan.clock[0]
+    plan.changed_at[b] = plan.clock[0]
+
+
+@njit(cache=True)
+def _walk(plan: _Plan, walked: I64, a: int) -> int:
+    """Start walking agent ``a`` in a pass that records its walks in ``walked``; returns the
+    clock at the pass's previous walk of ``a`` (-1: never walked) after which a change to ``a``
+    or a partner agent makes their pairs worth pricing again."""
+    previous = walked[a]
+    plan.clock[0] += 1
+    walked[a] = plan.clock[0]
+    return previous
 
 
 @njit(cache=True)
@@ -300,11 +363,14 @@ def _swap_pass(agents: I64, st: _Instance, plan: _Plan) -> int:
     fill = np.zeros(m, np.int64)
     applied = 0
     for a in agents:
+        since = _walk(plan, plan.swap_walked, a)
+        a_changed = plan.changed_at[a] >= since
         bucket_start[:] = 0
         for q in range(st.in_start[a], st.in_start[a + 1]):
             j = st.edge_item[st.in_edge[q]]
             b = plan.agent_of[j]
-            if b >= 0 and b != a and st.movable[j]:
+            # Pairs of a and b, neither changed since a was last walked, were priced then.
+            if b >= 0 and b != a and st.movable[j] and (a_changed or plan.changed_at[b] >= since):
                 bucket_start[b + 1] += 1
         for b in range(m):
             bucket_start[b + 1] += bucket_start[b]
@@ -313,7 +379,7 @@ def _swap_pass(agents: I64, st: _Instance, plan: _Plan) -> int:
             e = st.in_edge[q]
             j = st.edge_item[e]
             b = plan.agent_of[j]
-            if b >= 0 and b != a and st.movable[j]:
+            if b >= 0 and b != a and st.movable[j] and (a_changed or plan.changed_at[b] >= since):
                 k = fill[b]
                 fill[b] += 1
                 partner[k] = j
@@ -383,6 +449,7 @@ def _swap_pass(agents: I64, st: _Instance, plan: _Plan) -> int:
             plan.slot[j] = s_i
             for agent in (a, b):
                 top_weight[agent] = _top_weight(st, plan, agent)
+                plan.changed_at[agent] = plan.clock[0]
             applied += 1
     return applied
 
@@ -422,12 +489,16 @@ def _ejection_estimates(st: _Instance, plan: _Plan) -> tuple[I64, I64, I64]:
     n_slots = plan.held_items.size
     onward = np.full(n_slots, NEVER, np.int64)
     slot_weight = np.zeros(n_slots, np.int64)
+    plan.clock[0] += 1
     for k in range(n_slots):
         j = plan.held_items[k]
         if j != NONE:
             slot_weight[k] = st.edge_weight[plan.rows[j]]
             if st.movable[j]:
                 onward[k] = _onward(st, plan, j, NONE)[1]
+                if onward[k] < plan.onward_seen[j]:
+                    plan.lowered_at[plan.agent_of[j]] = plan.clock[0]
+                plan.onward_seen[j] = onward[k]
     m = plan.held_n.size
     top_weight = np.zeros(m, np.int64)
     for agent in range(m):
@@ -450,6 +521,7 @@ def _ejection_pass(
     priced again exactly, against the loads as they are then, before it is applied."""
     applied = 0
     for a in agents:
+        since = _walk(plan, plan.ejection_walked, a)
         s = plan.held_start[a]
         while s < plan.held_start[a] + plan.held_n[a]:
             i = plan.held_items[s]
@@ -457,12 +529,17 @@ def _ejection_pass(
             if not st.movable[i]:
                 continue
             leave = _leave(st, plan, i)
+            a_changed = plan.changed_at[a] >= since
             best = 0
             best_j = NONE
             best_ib = NONE
             for e in range(st.offsets[i], st.offsets[i + 1]):
                 b = st.edge_agent[e]
                 if b == a:
+                    continue
+                # Chains through b were priced at a's last walk unless a or b changed since or
+                # an item of b found a better onward move.
+                if not a_changed and plan.changed_at[b] < since and plan.lowered_at[b] < since:
                     continue
                 w_ib = st.edge_weight[e]
                 load_b = st.base[b] + plan.added[b]

@@ -248,31 +248,6 @@ def _run_search(
             guide = lp.reduced_cost
             prices = lp.prices
 
-    best = greedy(inst)
-    method = "greedy"
-    issues = feasibility_issues(inst, best)
-    if issues and lp_x is not None:
-        rounded = _lp_rounding(inst, lp_x)
-        rounded_issues = feasibility_issues(inst, rounded)
-        if len(rounded_issues) < len(issues):
-            best, issues, method = rounded, rounded_issues, "lp rounding"
-    # Up to the exact MIP's size the MIP (and CP-SAT beside it) look for the first plan
-    # themselves, with the whole budget.
-    if (
-        issues
-        and lp_x is not None
-        and inst.n_edges > EXACT_MIP_MAX_EDGES
-        and deadline - time.monotonic() > 0.5
-    ):
-        best, issues = _lp_restricted_start(inst, lp_x, params, deadline, best, issues)
-    if issues and not all("must be assigned" in s for s in issues):
-        raise AssertionError(f"construction broke a hard rule: {issues[:3]}")
-    best_parts = evaluate(inst, best) if not issues else None
-    # Above the LP's size the LP rounding below gives a far better start: a short descent here
-    # only improves the edges that seed the pricing LP.
-    descent_deadline = budget.share_deadline(
-        DESCENT_SHARE_OF_BUDGET if inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
-    )
     # Above the LP's size the flow relaxation runs when the items weigh the same on every edge
     # and it fits the budget by its estimate: above the pricing LP's size it gives the bound and
     # the start; below, its support seeds the pricing LP (which then converges in a few rounds).
@@ -285,9 +260,20 @@ def _run_search(
         )
         else None
     )
-    if weights is not None and inst.n_edges > PRICING_MAX_EDGES:
-        # Its rounding is a far better start than anything descent from greedy reaches.
-        descent_deadline = time.monotonic()
+    # Above the pricing LP's size the flow's rounding is a far better start than anything
+    # descent from greedy reaches: greedy (3.8 s on county-L) is then built only if that
+    # rounding breaks a rule.
+    flow_first = weights is not None and inst.n_edges > PRICING_MAX_EDGES
+    best = np.full(inst.n_items, -1, dtype=np.int32)
+    best_parts: ObjectiveParts | None = None
+    method = "none"
+    if not flow_first:
+        best, best_parts, method = _first_plan(inst, params, deadline, lp_x)
+    # Above the LP's size the LP rounding below gives a far better start: a short descent here
+    # only improves the edges that seed the pricing LP.
+    descent_deadline = budget.share_deadline(
+        DESCENT_SHARE_OF_BUDGET if inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
+    )
     if best_parts is not None:
         note(method, best_parts.total, bound)
         best, moves = descend(inst, best, descent_deadline)
@@ -306,6 +292,9 @@ def _run_search(
         note("flow relaxation bound", best_parts.total if best_parts else -1, bound)
     elif weights is not None:
         note("flow relaxation has no solution", best_parts.total if best_parts else -1, bound)
+    if flow_first and flow is None:
+        best, best_parts, method = _first_plan(inst, params, deadline, None)
+        note(method, best_parts.total if best_parts else -1, bound)
     counting: BackgroundCountBound | None = None
     if (
         flow_start
@@ -411,6 +400,9 @@ def _run_search(
             if best_parts is None or rounded_parts.total < best_parts.total:
                 best, best_parts, method = rounded, rounded_parts, "lp rounding+descent"
                 note("lp rounding", best_parts.total, bound)
+    if flow_first and best_parts is None:
+        best, best_parts, method = _first_plan(inst, params, deadline, None)
+        note(method, best_parts.total if best_parts else -1, bound)
     proven = best_parts is not None and best_parts.total <= bound
 
     remaining = budget.remaining()
@@ -651,6 +643,34 @@ class _InBackground(Generic[T]):
             raise self._error
         assert self._result is not None
         return self._result
+
+
+def _first_plan(
+    inst: AssignmentInstance, params: SearchParams, deadline: float, lp_x: np.ndarray | None
+) -> tuple[I32, ObjectiveParts | None, str]:
+    """Greedy, or the LP's rounding (then an LP-restricted CP-SAT start) where greedy cannot
+    place every must-assign item; its objective (None when some must-assign item is still
+    out) and how it was built."""
+    best = greedy(inst)
+    method = "greedy"
+    issues = feasibility_issues(inst, best)
+    if issues and lp_x is not None:
+        rounded = _lp_rounding(inst, lp_x)
+        rounded_issues = feasibility_issues(inst, rounded)
+        if len(rounded_issues) < len(issues):
+            best, issues, method = rounded, rounded_issues, "lp rounding"
+    # Up to the exact MIP's size the MIP (and CP-SAT beside it) look for the first plan
+    # themselves, with the whole budget.
+    if (
+        issues
+        and lp_x is not None
+        and inst.n_edges > EXACT_MIP_MAX_EDGES
+        and deadline - time.monotonic() > 0.5
+    ):
+        best, issues = _lp_restricted_start(inst, lp_x, params, deadline, best, issues)
+    if issues and not all("must be assigned" in s for s in issues):
+        raise AssertionError(f"construction broke a hard rule: {issues[:3]}")
+    return best, (evaluate(inst, best) if not issues else None), method
 
 
 def _lp_rounding(inst: AssignmentInstance, lp_x: np.ndarray) -> I32:

@@ -293,3 +293,49 @@ def test_shift_pricing_matches_the_objective_on_every_edge(seed: int) -> None:
         assert ok[e] == (fits and change < 0), (seed, e)
         if ok[e]:
             assert delta[e] == change
+
+
+def _worse_swap(inst: AssignmentInstance, vec: I32) -> I32:
+    """``vec`` with the first feasible swap that raises the objective applied: a move made
+    between two calls of ``improve`` (by the shift rounds or an LNS step, say)."""
+    before = evaluate(inst, vec).total
+    pairs = set(zip(inst.edge_item.tolist(), inst.edge_agent.tolist(), strict=True))
+    for i, j in itertools.combinations(np.flatnonzero(vec >= 0).tolist(), 2):
+        a, b = int(vec[i]), int(vec[j])
+        if a == b or (i, b) not in pairs or (j, a) not in pairs:
+            continue
+        cand = vec.copy()
+        cand[i], cand[j] = b, a
+        if not feasibility_issues(inst, cand) and evaluate(inst, cand).total > before:
+            return cand
+    raise AssertionError("no worsening swap in this draw")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_improve_again_after_outside_moves_ends_in_a_local_optimum(seed: int) -> None:
+    """A second call reuses the first one's record of which agents changed: the agents the
+    moves in between touched must be priced again, or swaps through them would be missed."""
+    inst = _random_gap(seed, n_items=18)
+    passes = CompiledMoves(inst)
+    vec, _ = passes.improve(greedy(inst), float("inf"))
+    moved = _worse_swap(inst, vec)
+    vec, _ = passes.improve(moved, float("inf"))
+    assert not feasibility_issues(inst, vec)
+    assert _best_shift_delta(inst, vec) == 0
+    assert _best_swap_delta(inst, vec) == 0
+
+
+def test_an_unchanged_plan_leaves_no_agent_to_price_again() -> None:
+    """Once a call has converged, every agent has been walked after its last change, so the
+    next swap and ejection passes skip every pair; a pass then changes nothing and leaves
+    the record so."""
+    inst = _random_gap(3, n_items=18)
+    passes = CompiledMoves(inst)
+    vec, moves = passes.improve(greedy(inst), float("inf"))
+    assert moves > 0
+    plan = passes._plan(vec)
+    assert (plan.swap_walked >= 0).all()
+    assert (plan.changed_at < plan.swap_walked).all()
+    assert passes._pass("swap", plan, float("inf")) == 0
+    assert passes._pass("ejection", plan, float("inf")) == 0
+    assert (plan.changed_at < plan.swap_walked).all()

@@ -109,6 +109,48 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
     assert not any(p.startswith("lp bound by pricing") for p in phases)
 
 
+def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that on the large path greedy is not built (3.8 s on county-L) when the flow's
+    rounding keeps every rule: the search succeeds with greedy made to fail."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+
+    def no_greedy(*_args: object) -> None:
+        raise AssertionError("greedy was built")
+
+    monkeypatch.setattr(solve, "_first_plan", no_greedy)
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3))
+    assert "lp rounding" in phases
+
+
+@pytest.mark.parametrize("failure", ["rounding breaks a rule", "flow has no solution"])
+def test_large_search_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    """Tests the large path when the flow gives no start: its rounding puts every item on its
+    first agent (over the count limits), or the flow finds no solution; the plan then starts
+    from greedy and still keeps every rule."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    inst = random_instance(6, n_items=7, n_agents=3)
+    if failure == "rounding breaks a rule":
+        has_edges = np.diff(inst.item_offsets) > 0
+        first = inst.edge_agent[np.minimum(inst.item_offsets[:-1], inst.n_edges - 1)]
+        overloaded = np.where(has_edges, first, -1).astype(np.int32)
+        assert any(
+            "count" in issue or "capacity" in issue
+            for issue in feasibility_issues(inst, overloaded)
+        )
+        monkeypatch.setattr(solve, "_lp_rounding", lambda *_args: overloaded)
+    else:
+        monkeypatch.setattr(solve, "flow_relaxation", lambda *_args: None)
+    optimum = brute_force(inst)
+    outcome = solve.run_search(inst, SearchParams(3, 1, 0))
+    assert not feasibility_issues(inst, outcome.agent_of_item)
+    assert optimum is not None and outcome.bound <= optimum <= outcome.objective
+    assert "greedy" in [p["phase"] for p in outcome.phases]
+
+
 def test_large_search_prices_the_count_limits_on_the_second_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
