@@ -5,8 +5,8 @@ rebalance --db`` from the full stored state (``api.state_export``) and kept as t
 with review status *pending*.  An administrator applies or rejects it.
 
 Applying is all or nothing, in one transaction: the state is read again under locks (SQLite: the
-write transaction's database lock; PostgreSQL: the service-state row that every assignment and
-roster write updates, then the rows of every case, lawyer and load read), compared with the state
+write transaction's database lock; PostgreSQL: the rows of every case, load and lawyer read, then
+the service-state row that every assignment and roster write updates), compared with the state
 the plan recorded (``apply_check``: case versions, lawyers, loads, flags, policy) and, if
 anything differs, refused with 409 ``state-changed`` listing the differences.  Otherwise every
 move and backlog assignment is written (the previous assignment withdrawn with reason
@@ -28,7 +28,7 @@ from api.auth import Principal
 from api.models import AssignmentRow, CaseRow, JobRow, LawyerLoadRow, utcnow
 from api.problems import conflict, not_found
 from api.schemas import JobKind, JobStatus, ReviewStatus
-from api.state_export import Scope, export_state
+from api.state_export import Scope, StateInput, export_state
 from assigner.rebalance import Move, RebalancePlan, StateChanged, apply_check
 
 SHOWN_CHANGES = 100
@@ -147,14 +147,24 @@ def _why(move: Move) -> str:
     )
 
 
+def locked_state(session: Session) -> StateInput:
+    """The whole stored state, read under the locks an apply holds until it commits.
+
+    The rows first (every case, load and lawyer, each kind in id order), then the service-state
+    row: the order every assignment, withdrawal and roster write takes its locks in too, so
+    that none of them waits for this transaction while it waits for them (PostgreSQL would
+    abort one of the two as a deadlock).  A write in flight holds its rows until it commits;
+    this transaction reads them after that."""
+    now_state = export_state(session, utcnow(), Scope.FULL, lock=True)
+    state.bump_loads(session)
+    return now_state
+
+
 def write_plan(
     session: Session, plan: RebalancePlan, who: Principal, origin: str
 ) -> dict[str, Any]:
     """Check the state now against the plan's and write every change, or raise 409."""
-    # First: the service-state row, which every assignment and roster write updates too, so
-    # this transaction waits for those in flight and they wait for it (PostgreSQL).
-    state.bump_loads(session)
-    now_state = export_state(session, utcnow(), Scope.FULL, lock=True)
+    now_state = locked_state(session)
     try:
         apply_check(plan, now_state.problem, now_state.versions)
     except StateChanged as exc:

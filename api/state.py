@@ -38,6 +38,10 @@ def read(session: Session) -> State:
 
 
 def bump_roster(session: Session) -> None:
+    """Count a roster write.  The session's pending writes go first (``flush``), so that the
+    service-state row is the last lock the transaction takes, as in every other write (see
+    ``api.rebalancing.write_plan``)."""
+    session.flush()
     session.connection().execute(_BUMP_ROSTER)
 
 
@@ -57,4 +61,6 @@ _BUMP_ROSTER = (
 
 
 def bump_loads(session: Session) -> None:
+    """Count a change of loads, after the session's pending writes (see ``bump_roster``)."""
+    session.flush()
     session.connection().execute(_BUMP_LOADS)
