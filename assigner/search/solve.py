@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from assigner.search.background_bound import BackgroundCountBound
+from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import estimated_seconds, flow_relaxation, item_weights
@@ -137,6 +138,16 @@ FLOW_SHARE_OF_BUDGET = 0.4
 # makes the steps too long to gain anything in the time there is.
 COUNT_BOUND_TARGET_GAP = 0.015
 ROUNDING_DESCENT_SHARE = 0.95
+# Medium instances (the LP by pricing): the LP is degenerate, and which of its optimal solutions
+# the rounding starts from decides the local optimum descent reaches (county-M, 20 s runs:
+# 1,510,444 to 1,512,354).  Roundings of the LP solution with noise on its support (normal,
+# this standard deviation, per unit of x) and descent from each, up to this share of the budget
+# (a fixed count when deterministic), keep the best.  County-M, one LP solution, six roundings:
+# sd 0.1 1,510,321-1,512,863; 0.2 1,509,935-1,512,608 (the plain rounding's 1,512,608); 0.5
+# 1,511,534-1,514,739.
+ROUNDING_NOISE_SD = 0.2
+NOISY_ROUNDINGS_SHARE = 0.85
+NOISY_ROUNDINGS_DETERMINISTIC = 3
 WIDER_CORE_PER_ITEM = 6
 # The knapsack bound (``knapsack_bound.py``) from the LP's or the pricing LP's duals, beside the
 # rounding and improvement: county-S at 1 s 309,075 (LP 307,957), at 4 s 309,354; a step
@@ -400,6 +411,17 @@ def _run_search(
             if best_parts is None or rounded_parts.total < best_parts.total:
                 best, best_parts, method = rounded, rounded_parts, "lp rounding+descent"
                 note("lp rounding", best_parts.total, bound)
+    if (
+        lp_x is not None
+        and best_parts is not None
+        and LP_MAX_EDGES < inst.n_edges <= PRICING_MAX_EDGES
+    ):
+        best, tried = _noisy_roundings(inst, lp_x, best, params, budget)
+        if tried:
+            better = evaluate(inst, best)
+            if better.total < best_parts.total:
+                best_parts, method = better, "lp rounding+descent"
+            note(f"noisy lp roundings ({tried})", best_parts.total, bound)
     if flow_first and best_parts is None:
         best, best_parts, method = _first_plan(inst, params, deadline, None)
         note(method, best_parts.total if best_parts else -1, bound)
@@ -671,6 +693,39 @@ def _first_plan(
     if issues and not all("must be assigned" in s for s in issues):
         raise AssertionError(f"construction broke a hard rule: {issues[:3]}")
     return best, (evaluate(inst, best) if not issues else None), method
+
+
+def _noisy_roundings(
+    inst: AssignmentInstance, lp_x: np.ndarray, best: I32, params: SearchParams, budget: Budget
+) -> tuple[I32, int]:
+    """Roundings of ``lp_x`` with noise on its support, each followed by descent, while one
+    more (timed as the last) fits before ``NOISY_ROUNDINGS_SHARE`` of the budget (or
+    ``NOISY_ROUNDINGS_DETERMINISTIC`` of them, descent to convergence, when deterministic);
+    returns the best plan of these and ``best``, and how many were tried."""
+    rng = np.random.default_rng(params.seed)
+    best_total = evaluate(inst, best).total
+    until = budget.share_deadline(NOISY_ROUNDINGS_SHARE)
+    passes = CompiledMoves(inst)
+    last_s = 0.0
+    tried = 0
+    support = lp_x > 0
+    while (
+        tried < NOISY_ROUNDINGS_DETERMINISTIC
+        if params.deterministic
+        else time.monotonic() + last_s < until
+    ):
+        began = time.monotonic()
+        noise = rng.normal(0.0, ROUNDING_NOISE_SD, lp_x.size)
+        rounded = _lp_rounding(inst, np.where(support, np.maximum(lp_x + noise, 0.0), 0.0))
+        tried += 1
+        if feasibility_issues(inst, rounded):
+            continue
+        rounded, _ = descend(inst, rounded, budget.deadline, passes=passes)
+        total = evaluate(inst, rounded).total
+        if total < best_total:
+            best, best_total = rounded, total
+        last_s = time.monotonic() - began
+    return best, tried
 
 
 def _lp_rounding(inst: AssignmentInstance, lp_x: np.ndarray) -> I32:
