@@ -239,11 +239,13 @@ def _run_search(
     phases: list[dict[str, float | int | str]] = []
 
     def note(phase: str, objective: int, bound: float) -> None:
+        """Record a phase (``objective`` -1: no plan yet) and report it to ``progress`` once
+        there is a plan (progress reports an improving solution)."""
         elapsed = time.monotonic() - start
         phases.append(
             {"phase": phase, "objective": objective, "bound": bound, "wall_time_s": elapsed}
         )
-        if progress is not None:
+        if progress is not None and objective >= 0:
             progress(Progress(objective, bound, elapsed, phase))
 
     bound = trivial_bound(inst)

@@ -230,3 +230,16 @@ def test_noisy_roundings_keep_the_best_plan() -> None:
     better, _ = solve._noisy_roundings(inst, lp.x, poor, params, budget)
     assert not feasibility_issues(inst, better)
     assert evaluate(inst, better).total < evaluate(inst, poor).total
+
+
+def test_progress_reports_only_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that on the large path, where the flow's bound comes before any plan, progress
+    reports phases with a plan only (no objective -1 reaches a job's progress)."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    seen: list[solve.Progress] = []
+    outcome = solve.run_search(
+        random_instance(6, n_items=7, n_agents=3), SearchParams(3, 1, 0), progress=seen.append
+    )
+    assert outcome.phases[0]["objective"] == -1  # the flow's bound, before the rounding
+    assert seen and all(p.objective >= 0 for p in seen)
