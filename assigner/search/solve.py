@@ -154,11 +154,15 @@ WIDER_CORE_PER_ITEM = 6
 # takes 40 ms there, 0.2-0.7 s on county-M.  Above FULL_MIP_MAX_EDGES it runs to the end of
 # the budget (in deterministic mode, for this share of it).
 KNAPSACK_SHARE_OF_BUDGET = 0.3
-# Up to FULL_MIP_MAX_EDGES the MIP over all edges takes the second core: the knapsack bound then
-# gets less (county-S at 5 s: with 0.3 the MIP, which overruns its limit when it shares the
-# cores, ended at 5.38 s against 4.91 s without; with 0.2 at 4.9-5.0 s, bound 309,067).
+# Where the MIP over all edges takes the second core (``_mip_over_all_edges``) the knapsack
+# bound gets less (measured on county-S when it still ran that MIP, 5 s: with 0.3 the MIP,
+# which overruns its limit when it shares the cores, ended at 5.38 s against 4.91 s without;
+# with 0.2 at 4.9-5.0 s, bound 309,067).
 KNAPSACK_SHARE_BESIDE_MIP = 0.2
+# A work limit for deterministic mode; with a wall-clock budget the time limit ends the steps
+# (county-S: 40-55 ms a step, about 110 steps in the 5 s budget).
 KNAPSACK_ITERATIONS_PER_S = 5
+KNAPSACK_MAX_ITERATIONS = 1_000_000
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
 # HiGHS can run past its time limit by about 1.4 s (phases it does not interrupt): with long
@@ -384,7 +388,7 @@ def _run_search(
         # Each agent's knapsack solved whole at the LP's prices (at least the LP bound), then
         # subgradient steps, on a thread of its own while this one rounds and improves.  Above
         # FULL_MIP_MAX_EDGES nothing else needs the second core: the bound takes it to the end.
-        beside_mip = inst.n_edges <= FULL_MIP_MAX_EDGES
+        beside_mip = _mip_over_all_edges(inst)
         knap_limit_s = (
             budget.seconds(KNAPSACK_SHARE_BESIDE_MIP if beside_mip else KNAPSACK_SHARE_OF_BUDGET)
             if beside_mip or params.deterministic
@@ -397,7 +401,11 @@ def _run_search(
                 knap_start,
                 knap_upper,
                 time_limit_s=knap_limit_s,
-                max_iterations=KNAPSACK_ITERATIONS_PER_S * max(1, int(params.time_limit_s)),
+                max_iterations=(
+                    KNAPSACK_ITERATIONS_PER_S * max(1, int(params.time_limit_s))
+                    if params.deterministic
+                    else KNAPSACK_MAX_ITERATIONS
+                ),
             ),
             "knapsack-bound",
         )
@@ -536,7 +544,9 @@ def _improve_by_time(
             best_parts = evaluate(inst, best)
             note("focused lns", best_parts.total, bound)
     exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
-    large = inst.n_edges > FULL_MIP_MAX_EDGES
+    # Without the MIP over all edges: LNS on the core to the end, the second core left to the
+    # knapsack bound.
+    large = not exact and not _mip_over_all_edges(inst)
     background: _InBackground[MipResult] | None = None
     if best_parts is not None and not exact and not large and params.workers >= 2:
         # The MIP over all edges runs on the second core while this thread works on the core
@@ -667,6 +677,19 @@ class _InBackground(Generic[T]):
             raise self._error
         assert self._result is not None
         return self._result
+
+
+def _mip_over_all_edges(inst: AssignmentInstance) -> bool:
+    """Whether the MIP over all edges runs (up to ``FULL_MIP_MAX_EDGES``), beside the core's
+    improvement above ``EXACT_MIP_MAX_EDGES``.  Not on instances with load bands above the
+    exact size: there the knapsack bound, which prices each agent's bands exactly, takes the
+    second core to the end and raises the bound more than the MIP's dual bound, while the core
+    MIP finds the plans (county-S at 5 s, three runs each: with the MIP 0.34-0.36%, bound
+    309,075-309,131; without 0.27-0.28%, plan 310,187-310,212, bound 309,343-309,354)."""
+    if inst.n_edges <= EXACT_MIP_MAX_EDGES:
+        return True
+    banded = inst.n_agents > 0 and any(band.points != 0 for band in inst.bands)
+    return inst.n_edges <= FULL_MIP_MAX_EDGES and not banded
 
 
 def _first_plan(

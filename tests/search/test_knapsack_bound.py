@@ -14,7 +14,13 @@ import pytest
 from assigner.search import background_bound, solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import flow_relaxation, item_weights
-from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, LoadBand, band_cost
+from assigner.search.instance import (
+    MUST_ASSIGN,
+    AssignmentInstance,
+    LoadBand,
+    band_cost,
+    feasibility_issues,
+)
 from assigner.search.knapsack_bound import (
     KnapsackRelaxation,
     Prices,
@@ -274,4 +280,25 @@ def test_search_starts_the_knapsack_bound_from_the_pricing_lp(
     phases = [str(p["phase"]) for p in outcome.phases]
     assert any(p.startswith("lp bound by pricing") for p in phases)
     assert any(p.startswith("knapsack bound") for p in phases)
+    assert outcome.bound <= optimum <= outcome.objective
+
+
+@pytest.mark.parametrize("banded", [True, False])
+def test_load_bands_leave_the_second_core_to_the_knapsack_bound(
+    banded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests the LP path above the exact MIP's size (threshold lowered): with load bands the
+    MIP over all edges does not run and the knapsack bound takes the second core; without
+    them the MIP runs.  Either way the plan keeps every rule and the bound stays valid."""
+    monkeypatch.setattr(solve, "EXACT_MIP_MAX_EDGES", 0)
+    inst = random_instance(2, n_items=7, n_agents=3)
+    if not banded:
+        inst = dataclasses.replace(inst, bands=[])
+    assert solve._mip_over_all_edges(inst) is not banded
+    optimum = brute_force(inst)
+    assert optimum is not None
+    outcome = solve.run_search(inst, SearchParams(time_limit_s=3, workers=2, seed=0))
+    phases = [str(p["phase"]) for p in outcome.phases]
+    assert any(p.startswith("mip ") for p in phases) is not banded
+    assert not feasibility_issues(inst, outcome.agent_of_item)
     assert outcome.bound <= optimum <= outcome.objective
