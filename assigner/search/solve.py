@@ -151,8 +151,8 @@ NOISY_ROUNDINGS_DETERMINISTIC = 3
 WIDER_CORE_PER_ITEM = 6
 # The knapsack bound (``knapsack_bound.py``) from the LP's or the pricing LP's duals, beside the
 # rounding and improvement: county-S at 1 s 309,075 (LP 307,957), at 4 s 309,354; a step
-# takes 40 ms there, 0.2-0.7 s on county-M.  Above FULL_MIP_MAX_EDGES it runs to the end of
-# the budget (in deterministic mode, for this share of it).
+# takes 40 ms there, 0.2-0.7 s on county-M.  Where the MIP over all edges does not run it goes
+# on to the end of the budget (in deterministic mode, for this share of it).
 KNAPSACK_SHARE_OF_BUDGET = 0.3
 # Where the MIP over all edges takes the second core (``_mip_over_all_edges``) the knapsack
 # bound gets less (measured on county-S when it still ran that MIP, 5 s: with 0.3 the MIP,
@@ -386,8 +386,9 @@ def _run_search(
         and best_parts.total > bound
     ):
         # Each agent's knapsack solved whole at the LP's prices (at least the LP bound), then
-        # subgradient steps, on a thread of its own while this one rounds and improves.  Above
-        # FULL_MIP_MAX_EDGES nothing else needs the second core: the bound takes it to the end.
+        # subgradient steps, on a thread of its own while this one rounds and improves.  Where
+        # the MIP over all edges does not run (``_mip_over_all_edges``) nothing else needs the
+        # second core: the bound takes it to the end.
         beside_mip = _mip_over_all_edges(inst)
         knap_limit_s = (
             budget.seconds(KNAPSACK_SHARE_BESIDE_MIP if beside_mip else KNAPSACK_SHARE_OF_BUDGET)
