@@ -6,6 +6,7 @@ two would wait for each other and PostgreSQL would abort one as a deadlock."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,15 +18,27 @@ from sqlalchemy.orm import Session
 from api import state
 from api.assigning import _lock_cases
 from api.rebalancing import locked_state
-from tests.api.conftest import Api
+from tests.api.conftest import PG_ENV, PG_SKIP, Api, fresh_pg_database
 
 WAIT_S = 30.0
 
 
+@pytest.fixture(scope="module")
+def backend_url() -> Iterator[str]:
+    """PostgreSQL only (this module's ``live`` server runs on it): SQLite writers hold the
+    database lock, so there are no row locks to order."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(PG_SKIP)
+    url, drop = fresh_pg_database(base)
+    try:
+        yield url
+    finally:
+        drop()
+
+
 @pytest.fixture
 def pg_engine(live: Api, backend_url: str) -> Iterator[Engine]:
-    if not backend_url.startswith("postgresql"):
-        pytest.skip("row locks: PostgreSQL (SQLite writers hold the database lock)")
     live.load_world()
     engine = create_engine(backend_url)
     try:
