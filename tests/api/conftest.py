@@ -229,6 +229,12 @@ def backend_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'assigner.sqlite'}"
         return
+    yield from pg_backend_url()
+
+
+def pg_backend_url() -> Iterator[str]:
+    """A new PostgreSQL database for a fixture's scope, dropped after it (skips the tests
+    when no PostgreSQL is configured)."""
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(PG_SKIP)

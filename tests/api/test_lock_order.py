@@ -6,7 +6,6 @@ two would wait for each other and PostgreSQL would abort one as a deadlock."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from api import state
 from api.assigning import _lock_cases
 from api.rebalancing import locked_state
-from tests.api.conftest import PG_ENV, PG_SKIP, Api, fresh_pg_database
+from tests.api.conftest import Api, pg_backend_url
 
 WAIT_S = 30.0
 
@@ -27,14 +26,7 @@ WAIT_S = 30.0
 def backend_url() -> Iterator[str]:
     """PostgreSQL only (this module's ``live`` server runs on it): SQLite writers hold the
     database lock, so there are no row locks to order."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(PG_SKIP)
-    url, drop = fresh_pg_database(base)
-    try:
-        yield url
-    finally:
-        drop()
+    yield from pg_backend_url()
 
 
 @pytest.fixture
