@@ -40,7 +40,7 @@ def read(session: Session) -> State:
 def bump_roster(session: Session) -> None:
     """Count a roster write.  The session's pending writes go first (``flush``), so that the
     service-state row is the last lock the transaction takes, as in every other write (see
-    ``api.rebalancing.write_plan``)."""
+    ``api.rebalancing.locked_state``)."""
     session.flush()
     session.connection().execute(_BUMP_ROSTER)
 

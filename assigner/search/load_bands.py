@@ -10,12 +10,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from assigner.search.instance import I64, AssignmentInstance
+from assigner.search.instance import I64, AssignmentInstance, LoadBand
+
+
+def priced_bands(inst: AssignmentInstance) -> list[LoadBand]:
+    """The bands that cost anything."""
+    return [band for band in inst.bands if band.points]
 
 
 def band_arrays(inst: AssignmentInstance) -> tuple[I64, I64, I64]:
     """Thresholds (agent x band), points and units of the bands that cost anything."""
-    bands = [band for band in inst.bands if band.points]
+    bands = priced_bands(inst)
     threshold = np.zeros((inst.n_agents, len(bands)), dtype=np.int64)
     for k, band in enumerate(bands):
         threshold[:, k] = band.threshold

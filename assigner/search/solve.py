@@ -36,6 +36,7 @@ from assigner.search.instance import (
 from assigner.search.knapsack_bound import KnapsackBoundResult, Prices, knapsack_bound
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve
+from assigner.search.load_bands import priced_bands
 from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
 from assigner.search.pricing import solve_lp_by_pricing
@@ -427,13 +428,13 @@ def _run_search(
         and best_parts is not None
         and LP_MAX_EDGES < inst.n_edges <= PRICING_MAX_EDGES
     ):
-        best, tried = _noisy_roundings(inst, lp_x, best, params, budget)
+        best, noisy_parts, tried = _noisy_roundings(inst, lp_x, best, best_parts, params, budget)
+        if noisy_parts.total < best_parts.total:
+            best_parts, method = noisy_parts, "lp rounding+descent"
         if tried:
-            better = evaluate(inst, best)
-            if better.total < best_parts.total:
-                best_parts, method = better, "lp rounding+descent"
             note(f"noisy lp roundings ({tried})", best_parts.total, bound)
-    if flow_first and best_parts is None:
+    if flow_first and flow is not None and best_parts is None:
+        # The flow's rounding broke a rule (without a flow greedy was built above).
         best, best_parts, method = _first_plan(inst, params, deadline, None)
         note(method, best_parts.total if best_parts else -1, bound)
     proven = best_parts is not None and best_parts.total <= bound
@@ -689,8 +690,7 @@ def _mip_over_all_edges(inst: AssignmentInstance) -> bool:
     309,075-309,131; without 0.27-0.28%, plan 310,187-310,212, bound 309,343-309,354)."""
     if inst.n_edges <= EXACT_MIP_MAX_EDGES:
         return True
-    banded = inst.n_agents > 0 and any(band.points != 0 for band in inst.bands)
-    return inst.n_edges <= FULL_MIP_MAX_EDGES and not banded
+    return inst.n_edges <= FULL_MIP_MAX_EDGES and not priced_bands(inst)
 
 
 def _first_plan(
@@ -722,14 +722,19 @@ def _first_plan(
 
 
 def _noisy_roundings(
-    inst: AssignmentInstance, lp_x: np.ndarray, best: I32, params: SearchParams, budget: Budget
-) -> tuple[I32, int]:
+    inst: AssignmentInstance,
+    lp_x: np.ndarray,
+    best: I32,
+    best_parts: ObjectiveParts,
+    params: SearchParams,
+    budget: Budget,
+) -> tuple[I32, ObjectiveParts, int]:
     """Roundings of ``lp_x`` with noise on its support, each followed by descent, while one
     more (timed as the last) fits before ``NOISY_ROUNDINGS_SHARE`` of the budget (or
     ``NOISY_ROUNDINGS_DETERMINISTIC`` of them, descent to convergence, when deterministic);
-    returns the best plan of these and ``best``, and how many were tried."""
+    returns the best plan of these and ``best`` (objective ``best_parts``), its objective, and
+    how many were tried."""
     rng = np.random.default_rng(params.seed)
-    best_total = evaluate(inst, best).total
     until = budget.share_deadline(NOISY_ROUNDINGS_SHARE)
     passes = CompiledMoves(inst)
     last_s = 0.0
@@ -747,11 +752,11 @@ def _noisy_roundings(
         if feasibility_issues(inst, rounded):
             continue
         rounded, _ = descend(inst, rounded, budget.deadline, passes=passes)
-        total = evaluate(inst, rounded).total
-        if total < best_total:
-            best, best_total = rounded, total
+        parts = evaluate(inst, rounded)
+        if parts.total < best_parts.total:
+            best, best_parts = rounded, parts
         last_s = time.monotonic() - began
-    return best, tried
+    return best, best_parts, tried
 
 
 def _lp_rounding(inst: AssignmentInstance, lp_x: np.ndarray) -> I32:

@@ -221,13 +221,16 @@ def test_noisy_roundings_keep_the_best_plan() -> None:
     params = SearchParams(time_limit_s=3, workers=1, seed=0, deterministic=True)
     budget = solve.Budget(time.monotonic(), 3, True)
     good, _ = solve.descend(inst, solve._lp_rounding(inst, lp.x), float("inf"))
-    kept, tried = solve._noisy_roundings(inst, lp.x, good, params, budget)
+    kept, kept_parts, tried = solve._noisy_roundings(
+        inst, lp.x, good, evaluate(inst, good), params, budget
+    )
     assert tried == solve.NOISY_ROUNDINGS_DETERMINISTIC
+    assert kept_parts == evaluate(inst, kept)
     assert not feasibility_issues(inst, kept)
     assert evaluate(inst, kept).total <= evaluate(inst, good).total
     must = inst.unassigned_penalty == MUST_ASSIGN
     poor = np.where(must, good, -1).astype(np.int32)
-    better, _ = solve._noisy_roundings(inst, lp.x, poor, params, budget)
+    better, _, _ = solve._noisy_roundings(inst, lp.x, poor, evaluate(inst, poor), params, budget)
     assert not feasibility_issues(inst, better)
     assert evaluate(inst, better).total < evaluate(inst, poor).total
 
