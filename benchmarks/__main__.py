@@ -65,7 +65,16 @@ def run(
     methods: Annotated[
         str | None, typer.Option("--methods", help="Comma-separated methods (default all).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Solver seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Solver seed (of the first run).")] = 0,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            "--repeats",
+            min=1,
+            help="Runs of each method on each instance, with solver seeds SEED, SEED + 1, ... "
+            "(the county tiers are generated once).",
+        ),
+    ] = 1,
     in_process: Annotated[
         bool,
         typer.Option(
@@ -90,6 +99,7 @@ def run(
         instances=_split(instances),
         methods=_split(methods),
         seed=seed,
+        repeats=repeats,
         isolate=not in_process,
     )
     try:

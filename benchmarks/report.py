@@ -1,4 +1,10 @@
-"""Targets (met / missed, with the figure) and the CSV and Markdown result files."""
+"""Targets (met / missed, with the figure) and the CSV and Markdown result files.
+
+With repeated runs (``--repeats``: one run per solver seed) a target is judged on the runs of a
+method on an instance together: every run must be feasible, the mean objective and the mean gap
+must meet the target, every run must finish in time and within the memory ceiling; the figure
+gives the mean and the range.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import csv
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +23,7 @@ from benchmarks.suite import (
     TIME_SLACK,
     WORKERS,
     Row,
+    SuiteConfig,
     SuiteResult,
     machine_description,
 )
@@ -57,6 +64,96 @@ def _ours(rows: Iterable[Row]) -> list[Row]:
     return [r for r in rows if r.method == "ours"]
 
 
+def _spread(values: Sequence[float], fmt: Callable[[float], str]) -> str:
+    """A figure: the value of a single run, or the mean and range of repeated runs."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return fmt(values[0])
+    return f"mean {fmt(statistics.fmean(values))} (range {fmt(min(values))} to {fmt(max(values))})"
+
+
+def _seconds(x: float) -> str:
+    return f"{x:.1f} s"
+
+
+def _number(x: float) -> str:
+    """An objective: whole as it is, a mean to one decimal."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """The runs of one method on one instance, one per solver seed.  Objectives and gaps are
+    over the feasible runs only: an infeasible run is never counted in a gap or a comparison,
+    and ``failed`` names it."""
+
+    runs: tuple[Row, ...]
+
+    @property
+    def first(self) -> Row:
+        return self.runs[0]
+
+    @property
+    def failed(self) -> list[Row]:
+        return [r for r in self.runs if not r.feasible or r.objective is None]
+
+    @property
+    def objectives(self) -> list[int]:
+        return [r.objective for r in self.runs if r.feasible and r.objective is not None]
+
+    @property
+    def gaps(self) -> list[float]:
+        """Per feasible run, its gap to the best known value (GAP) or to the bound (county)."""
+        gaps = (
+            r.gap_to_best_known if r.suite == "gap" else r.gap_to_bound
+            for r in self.runs
+            if r.feasible
+        )
+        return [g for g in gaps if g is not None]
+
+    @property
+    def wall_times(self) -> list[float]:
+        return [r.wall_s for r in self.runs if r.wall_s is not None]
+
+    @property
+    def peaks_mb(self) -> list[float]:
+        """Per run, the larger of its own peak memory and that of the county's preparation."""
+        return [max(r.peak_mem_mb or 0.0, r.prepare_peak_mem_mb or 0.0) for r in self.runs]
+
+    @property
+    def all_proven_optimal(self) -> bool:
+        return all(r.proven_optimal for r in self.runs)
+
+    @property
+    def mean_objective(self) -> float | None:
+        objectives = self.objectives
+        return statistics.fmean(objectives) if objectives else None
+
+    @property
+    def mean_gap(self) -> float | None:
+        gaps = self.gaps
+        return statistics.fmean(gaps) if gaps else None
+
+    def objective_text(self) -> str:
+        return _spread(self.objectives, _number)
+
+    def failure_text(self) -> str:
+        """The first failed run's status (with its seed and how many failed, if repeated)."""
+        r = self.failed[0]
+        if len(self.runs) == 1:
+            return r.status
+        return f"{r.status} (seed {r.seed}; {len(self.failed)} of {len(self.runs)} runs failed)"
+
+
+def group_runs(rows: Iterable[Row]) -> list[RunGroup]:
+    """Rows grouped by (suite, instance, method), in the order first run."""
+    groups: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r.suite, r.instance, r.method)].append(r)
+    return [RunGroup(tuple(runs)) for runs in groups.values()]
+
+
 def _budget_note(rows: list[Row], wanted_s: float) -> str:
     limits = sorted({r.time_limit_s for r in rows})
     if limits == [wanted_s]:
@@ -69,23 +166,28 @@ def check_gap_mean(rows: list[Row]) -> TargetCheck:
     ours = [r for r in _ours(rows) if r.suite == "gap" and r.family in HARD_GAP_FAMILIES]
     if not ours:
         return TargetCheck(target, NOT_MEASURED, "no type C, D or E instance run")
-    failed = [r for r in ours if not r.feasible]
-    gaps = [r.gap_to_best_known for r in ours if r.gap_to_best_known is not None]
+    groups = group_runs(ours)
     note = _budget_note(ours, GAP_TARGET_S)
+    failed = [g for g in groups if g.failed]
     if failed:
-        names = ", ".join(f"{r.instance} ({r.status})" for r in failed)
+        names = ", ".join(f"{g.first.instance} ({g.failure_text()})" for g in failed)
         return TargetCheck(target, MISSED + note, f"no feasible answer on {names}")
-    mean = statistics.fmean(gaps)
-    worst = max(ours, key=lambda r: r.gap_to_best_known or 0.0)
+    # Each instance counts once, with the mean over its runs.
+    mean_of = {g.first.instance: g.mean_gap or 0.0 for g in groups}
+    mean = statistics.fmean(mean_of.values())
+    worst = max(groups, key=lambda g: mean_of[g.first.instance])
     by_type = ", ".join(
         f"{fam.upper()} {_pct(statistics.fmean(g))}"
         for fam in HARD_GAP_FAMILIES
-        if (g := [r.gap_to_best_known or 0.0 for r in ours if r.family == fam])
+        if (g := [mean_of[x.first.instance] for x in groups if x.first.family == fam])
     )
     figure = (
-        f"mean {_pct(mean)} over {len(gaps)} instances ({by_type}); "
-        f"worst {worst.instance} {_pct(worst.gap_to_best_known)}"
+        f"mean {_pct(mean)} over {len(groups)} instances ({by_type}); "
+        f"worst {worst.first.instance} {_spread(worst.gaps, _pct)}"
     )
+    per_run = [x for g in groups for x in g.gaps]
+    if len(ours) > len(groups) and per_run:
+        figure += f"; {len(ours)} runs, per run {_pct(min(per_run))} to {_pct(max(per_run))}"
     return TargetCheck(target, (MET if mean <= 0.005 else MISSED) + note, figure)
 
 
@@ -95,16 +197,24 @@ def check_gap_optimal(rows: list[Row]) -> TargetCheck:
     ours = [r for r in _ours(rows) if r.suite == "gap" and r.family == "gap"]
     if not ours:
         return TargetCheck(target, NOT_MEASURED, "no gap1-12 instance run")
+    groups = group_runs(ours)
+    repeated = len(ours) > len(groups)
+    # No feasible objective lies below the optimum: the mean is optimal only if every run is.
     misses = [
-        r for r in ours if not r.feasible or r.objective is None or r.objective != r.best_known
+        g for g in groups if g.failed or any(obj != g.first.best_known for obj in g.objectives)
     ]
-    figure = f"{len(ours) - len(misses)}/{len(ours)} optimal"
+    figure = f"{len(groups) - len(misses)}/{len(groups)} optimal"
+    if repeated:
+        figure += " in every run"
     if misses:
         figure += "; off: " + ", ".join(
-            f"{r.instance} {_pct(r.gap_to_best_known) if r.feasible else r.status}" for r in misses
+            f"{g.first.instance} {g.failure_text() if g.failed else _spread(g.gaps, _pct)}"
+            for g in misses
         )
-    proven = sum(1 for r in ours if r.proven_optimal)
+    proven = sum(1 for g in groups if g.all_proven_optimal)
     figure += f"; {proven} proven optimal by the search itself"
+    if repeated:
+        figure += " in every run"
     return TargetCheck(target, MET if not misses else MISSED, figure)
 
 
@@ -119,54 +229,62 @@ def check_county(rows: list[Row], t: CountyTarget, skipped: Sequence[str] = ()) 
     if not ours:
         why = [s for s in skipped if t.tier in s]
         return TargetCheck(target, NOT_MEASURED, why[0] if why else f"{t.tier} not run")
-    r = ours[0]
+    (g,) = group_runs(ours)  # one instance, one method
     note = _budget_note(ours, t.max_wall_s)
-    if not r.feasible:
-        return TargetCheck(target, MISSED + note, f"{r.status}: {r.notes}")
-    gap = r.gap_to_bound if r.gap_to_bound is not None else math.inf
-    quality = gap <= t.max_gap + 1e-12 or (t.optimal_suffices and bool(r.proven_optimal))
-    in_time = r.wall_s is not None and r.wall_s <= t.max_wall_s * TIME_SLACK
-    peak = max(r.peak_mem_mb or 0.0, r.prepare_peak_mem_mb or 0.0)
-    mem_ok = t.max_peak_mb is None or peak <= t.max_peak_mb
+    if g.failed:
+        return TargetCheck(target, MISSED + note, f"{g.failure_text()}: {g.failed[0].notes}")
+    gaps = g.gaps if len(g.gaps) == len(g.runs) else [math.inf]
+    gap = statistics.fmean(gaps)
+    proven = g.all_proven_optimal
+    quality = gap <= t.max_gap + 1e-12 or (t.optimal_suffices and proven)
+    # A time limit and a memory ceiling hold for every run, not on average.
+    walls = g.wall_times
+    in_time = len(walls) == len(g.runs) and max(walls) <= t.max_wall_s * TIME_SLACK
+    mem_ok = t.max_peak_mb is None or max(g.peaks_mb) <= t.max_peak_mb
+    proven_text = ""
+    if proven:
+        proven_text = " (proven optimal" + (" in every run)" if len(g.runs) > 1 else ")")
     figure = (
-        f"gap to bound {_pct(gap)}{' (proven optimal)' if r.proven_optimal else ''}, "
-        f"{r.wall_s:.1f} s, peak {peak:.0f} MB"
+        f"gap to bound {_spread(gaps, _pct)}{proven_text}, {_spread(walls, _seconds)}, "
+        f"peak {_spread(g.peaks_mb, lambda x: f'{x:.0f} MB')}"
     )
     return TargetCheck(target, (MET if quality and in_time and mem_ok else MISSED) + note, figure)
 
 
 def check_beats_peers(rows: list[Row]) -> list[TargetCheck]:
-    """Per GAP type and per county tier: ours at most every feasible peer's objective."""
+    """Per GAP type and per county tier: ours at most every feasible peer's objective (with
+    repeated runs: every run of ours feasible, its mean objective at most each peer's mean over
+    the peer's feasible runs)."""
     checks: list[TargetCheck] = []
-    groups: dict[tuple[str, str], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    for r in rows:
-        groups[(r.suite, r.family)][r.instance].append(r)
+    groups: dict[tuple[str, str], dict[str, list[RunGroup]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for g in group_runs(rows):
+        groups[(g.first.suite, g.first.family)][g.first.instance].append(g)
     for (suite, family), by_instance in sorted(groups.items()):
         label = f"GAP type {family}" if suite == "gap" else f"county {family}"
         target = f"{label}: ours better than every peer on objective at the same budget"
         losses: list[str] = []
         compared = 0
-        for instance, runs in by_instance.items():
-            ours = [r for r in runs if r.method == "ours"]
-            ran = [r for r in runs if r.method != "ours"]
+        for instance, methods in by_instance.items():
+            ours = [g for g in methods if g.first.method == "ours"]
+            ran = [g for g in methods if g.first.method != "ours"]
             if not ours or not ran:
                 continue
             compared += 1
             o = ours[0]
-            peers = [r for r in ran if r.feasible and r.objective is not None]
+            peers = [g for g in ran if g.objectives]
             if not peers:
-                if not o.feasible:
-                    losses.append(f"{instance}: ours {o.status}, as every peer")
+                if o.failed:
+                    losses.append(f"{instance}: ours {o.failure_text()}, as every peer")
                 continue
-            best_peer = min(peers, key=lambda r: r.objective or 0)
-            if not o.feasible or o.objective is None:
-                losses.append(
-                    f"{instance}: ours {o.status}, {best_peer.method} {best_peer.objective}"
-                )
-            elif best_peer.objective is not None and best_peer.objective < o.objective:
-                losses.append(
-                    f"{instance}: {best_peer.method} {best_peer.objective} < ours {o.objective}"
-                )
+            best_peer = min(peers, key=lambda g: g.mean_objective or 0.0)
+            peer_text = f"{best_peer.first.method} {best_peer.objective_text()}"
+            ours_mean, peer_mean = o.mean_objective, best_peer.mean_objective
+            if o.failed or ours_mean is None:
+                losses.append(f"{instance}: ours {o.failure_text()}, {peer_text}")
+            elif peer_mean is not None and peer_mean < ours_mean:
+                losses.append(f"{instance}: {peer_text} < ours {o.objective_text()}")
         if compared == 0:
             checks.append(TargetCheck(target, NOT_MEASURED, "no run of ours with a peer"))
             continue
@@ -225,14 +343,61 @@ def _methods_present(rows: list[Row]) -> list[str]:
     return [m for m in ALL_METHODS if m in present]
 
 
+def _seed_text(cfg: SuiteConfig) -> str:
+    if cfg.repeats == 1:
+        return f"Solver seed {cfg.seed}"
+    last = cfg.seed + cfg.repeats - 1
+    return f"Solver seeds {cfg.seed} to {last} (each method {cfg.repeats} times on each instance)"
+
+
+def _repeats_table(groups: list[RunGroup]) -> list[str]:
+    """Per (instance, method): its runs' objectives, gaps and wall times summed up."""
+    body = [
+        [
+            g.first.suite,
+            g.first.instance,
+            g.first.method,
+            str(len(g.runs)),
+            str(len(g.objectives)),
+            _number(statistics.fmean(g.objectives)) if g.objectives else "-",
+            str(min(g.objectives)) if g.objectives else "-",
+            str(max(g.objectives)) if g.objectives else "-",
+            _pct(g.mean_gap),
+            f"{statistics.fmean(g.wall_times):.1f}" if g.wall_times else "-",
+        ]
+        for g in groups
+    ]
+    return _table(
+        [
+            "suite",
+            "instance",
+            "method",
+            "runs",
+            "feasible",
+            "mean objective",
+            "min objective",
+            "max objective",
+            "mean gap",
+            "mean wall s",
+        ],
+        body,
+    )
+
+
+def _run_name(r: Row, repeated: bool) -> str:
+    name = f"{r.suite} {r.instance} {r.method}"
+    return f"{name} seed {r.seed}" if repeated else name
+
+
 def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
     cfg = result.config
+    repeated = cfg.repeats > 1
     started = result.started.strftime("%Y-%m-%d %H:%M UTC")
     finished = result.finished.strftime("%H:%M UTC") if result.finished else "-"
     lines = [
         f"# Benchmark results: {cfg.mode} mode, {result.started.date().isoformat()}",
         "",
-        f"Run {started} to {finished}. Protocol: `benchmarks/README.md`. Solver seed {cfg.seed}, "
+        f"Run {started} to {finished}. Protocol: `benchmarks/README.md`. {_seed_text(cfg)}, "
         f"county generator seed {cfg.county_seed}, {WORKERS} workers, one run at a time, each in "
         "a fresh process (peak memory = that process's `ru_maxrss` plus its largest child's, "
         "libraries included).",
@@ -242,9 +407,29 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
     ]
     lines += _table(["", ""], [[k, v] for k, v in machine_description().items()])
     lines += ["", "## Targets", ""]
+    if repeated:
+        lines += [
+            "Over the runs of each method on each instance: every run feasible, the mean "
+            "objective and mean gap meeting the target, every run within the time and memory "
+            "limits; figures give the mean and the range.",
+            "",
+        ]
     lines += _table(
         ["target", "result", "figure"], [[c.target, c.result, c.figure] for c in checks]
     )
+    if repeated:
+        lines += [
+            "",
+            "## Repeated runs",
+            "",
+            "Each method on each instance, once per solver seed. Objectives over the feasible "
+            "runs; mean gap to the best known value (GAP) or to the bound (county tiers), over "
+            "the feasible runs; mean wall time over the runs that finished. Every run is in the "
+            "tables below.",
+            "",
+        ]
+        lines += _repeats_table(group_runs(result.rows))
+    seed_column = ["seed"] if repeated else []
 
     gap = [r for r in result.rows if r.suite == "gap"]
     if gap:
@@ -258,16 +443,17 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
             "found nothing in time. Wall time is ours.",
             "",
         ]
-        by_inst: dict[str, dict[str, Row]] = defaultdict(dict)
+        by_run: dict[tuple[str, int], dict[str, Row]] = defaultdict(dict)
         for r in gap:
-            by_inst[r.instance][r.method] = r
+            by_run[(r.instance, r.seed)][r.method] = r
         body = []
-        for inst, runs in by_inst.items():
+        for (inst, seed), runs in by_run.items():
             first = next(iter(runs.values()))
             ours = runs.get("ours")
             body.append(
                 [
                     inst,
+                    *([str(seed)] if repeated else []),
                     f"{first.n_items or '-'} x {first.n_agents or '-'}",
                     str(first.best_known),
                     f"{first.time_limit_s:g}",
@@ -276,7 +462,16 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
                 ]
             )
         lines += _table(
-            ["instance", "items x agents", "best known", "budget s", "ours wall s", *methods], body
+            [
+                "instance",
+                *seed_column,
+                "items x agents",
+                "best known",
+                "budget s",
+                "ours wall s",
+                *methods,
+            ],
+            body,
         )
 
     county = [r for r in result.rows if r.suite == "county"]
@@ -297,6 +492,7 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
             [
                 r.instance,
                 r.method,
+                *([str(r.seed)] if repeated else []),
                 f"{r.n_items} x {r.n_agents}, {r.n_edges} edges" if r.n_items else "-",
                 f"{r.time_limit_s:g}",
                 f"{r.wall_s:.1f}" if r.wall_s is not None else "-",
@@ -316,6 +512,7 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
             [
                 "tier",
                 "method",
+                *seed_column,
                 "size",
                 "budget s",
                 "wall s",
@@ -334,7 +531,7 @@ def render_markdown(result: SuiteResult, checks: list[TargetCheck]) -> str:
     noted = [r for r in result.rows if r.notes]
     if noted:
         lines += ["", "## Run notes", ""]
-        lines += [f"- {r.suite} {r.instance} {r.method}: {r.notes}" for r in noted]
+        lines += [f"- {_run_name(r, repeated)}: {r.notes}" for r in noted]
     if result.skipped:
         lines += ["", "## Not run", ""]
         lines += [f"- {s}" for s in result.skipped]

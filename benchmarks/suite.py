@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -230,29 +230,41 @@ def _child(spec: RunSpec, out: Connection) -> None:
         out.close()
 
 
+def prepare_county(tier: str, seed: int) -> tuple[CountyPayload, float]:
+    """The county tier as every method sees it: ``generate_county(tier, seed)``, then the
+    engine's ``prepare`` (eligibility, scoring, instance); returns it and the seconds the
+    generation took (the preparation's are in the payload)."""
+    from assigner.engine import prepare
+    from assigner.search.from_problem import hours_to_units_down
+    from scenarios.generator import generate_county
+
+    t0 = time.monotonic()
+    problem = generate_county(tier, seed)
+    t1 = time.monotonic()
+    prepared = prepare(problem)
+    prepare_s = time.monotonic() - t1
+    payload = CountyPayload(
+        instance=prepared.instance,
+        capacity_units=hours_to_units_down(prepared.arrays.capacity_hours),
+        prepare_s=prepare_s,
+    )
+    return payload, t1 - t0
+
+
 def _prepare_child(tier: str, seed: int, path: str, out: Connection) -> None:
     _quiet_stdout()
     try:
-        from assigner.engine import prepare
-        from assigner.search.from_problem import hours_to_units_down
-        from scenarios.generator import generate_county
-
-        t0 = time.monotonic()
-        problem = generate_county(tier, seed)
-        t1 = time.monotonic()
-        prepared = prepare(problem)
-        t2 = time.monotonic()
-        payload = CountyPayload(
-            instance=prepared.instance,
-            capacity_units=hours_to_units_down(prepared.arrays.capacity_hours),
-            prepare_s=t2 - t1,
-        )
+        payload, generate_s = prepare_county(tier, seed)
         with open(path, "wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         out.send(
             (
                 "prepared",
-                {"generate_s": t1 - t0, "prepare_s": t2 - t1, "peak_mem_mb": _rss_mb()},
+                {
+                    "generate_s": generate_s,
+                    "prepare_s": payload.prepare_s,
+                    "peak_mem_mb": _rss_mb(),
+                },
             )
         )
     except BaseException as exc:
@@ -332,13 +344,22 @@ class SuiteConfig:
     gap_dir: Path | None = None
     instances: Sequence[str] | None = None  # GAP names and county tiers to keep
     methods: Sequence[str] | None = None
-    seed: int = SEED
+    seed: int = SEED  # solver seed of the first run of each method on each instance
+    repeats: int = 1  # runs of each method on each instance, with seeds seed, seed + 1, ...
     county_seed: int = COUNTY_SEED
     isolate: bool = True  # each run in a fresh process; off only for tests and debugging
 
     @property
     def mode(self) -> str:
         return "quick" if self.quick else "full"
+
+
+def solver_seeds(config: SuiteConfig) -> range:
+    """The solver seeds each method runs with on each instance: ``repeats`` of them from
+    ``seed`` on (the county tiers are generated once, with ``county_seed``, whatever these)."""
+    if config.repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {config.repeats}")
+    return range(config.seed, config.seed + config.repeats)
 
 
 def methods_for(config: SuiteConfig) -> tuple[str, ...]:
@@ -422,13 +443,13 @@ class SuiteResult:
 
 def planned_runs(config: SuiteConfig) -> int:
     """How many runs ``run_suite`` will do (for a progress bar); GAP data must be present."""
-    methods = methods_for(config)
+    per_instance = len(methods_for(config)) * len(solver_seeds(config))
     total = 0
     suites = suites_for(config)
     if "gap" in suites:
-        total += len(gap_rows(config)[1]) * len(methods)
+        total += len(gap_rows(config)[1]) * per_instance
     if "county" in suites and generator_available():
-        total += len(county_tiers(config)) * len(methods)
+        total += len(county_tiers(config)) * per_instance
     return total
 
 
@@ -437,15 +458,24 @@ def run_suite(config: SuiteConfig, on_run: ProgressHook | None = None) -> SuiteR
     result = SuiteResult(config)
     methods = methods_for(config)
     suites = suites_for(config)
+    seeds = solver_seeds(config)
 
-    def run(spec: RunSpec) -> Row:
-        if on_run is not None:
-            on_run(f"{spec.suite} {spec.instance} {spec.method}", None)
-        row = run_one(spec, config.isolate)
-        result.rows.append(row)
-        if on_run is not None:
-            on_run(f"{spec.suite} {spec.instance} {spec.method}", row)
-        return row
+    def run(spec: RunSpec) -> list[Row]:
+        """The method of ``spec`` once per solver seed (``spec.seed`` is replaced)."""
+        rows = []
+        for seed in seeds:
+            seeded = replace(spec, seed=seed)
+            label = f"{spec.suite} {spec.instance} {spec.method}"
+            if len(seeds) > 1:
+                label += f" seed {seed}"
+            if on_run is not None:
+                on_run(label, None)
+            row = run_one(seeded, config.isolate)
+            result.rows.append(row)
+            rows.append(row)
+            if on_run is not None:
+                on_run(label, row)
+        return rows
 
     if "gap" in suites:
         gap_dir, best = gap_rows(config)
@@ -484,7 +514,7 @@ def _run_tier(
     tier: str,
     methods: Sequence[str],
     tmp: Path,
-    run: Callable[[RunSpec], Row],
+    run: Callable[[RunSpec], list[Row]],
     result: SuiteResult,
 ) -> None:
     path = tmp / f"{tier}.pickle"
@@ -497,7 +527,7 @@ def _run_tier(
         result.skipped.append(f"county tier {tier}: generation or preparation failed ({text})")
         return
     for method in methods:
-        row = run(
+        rows = run(
             RunSpec(
                 suite="county",
                 instance=tier,
@@ -508,11 +538,12 @@ def _run_tier(
                 source=str(path),
             )
         )
-        row.prepare_s = round(float(value["prepare_s"]), 3)
-        row.prepare_peak_mem_mb = round(float(value["peak_mem_mb"]), 1)
-        row.notes = "; ".join(
-            x for x in (row.notes, f"generated in {value['generate_s']:.1f} s") if x
-        )
+        for row in rows:
+            row.prepare_s = round(float(value["prepare_s"]), 3)
+            row.prepare_peak_mem_mb = round(float(value["peak_mem_mb"]), 1)
+            row.notes = "; ".join(
+                x for x in (row.notes, f"generated in {value['generate_s']:.1f} s") if x
+            )
 
 
 def relative_gap(objective: float, bound: float, constant: float = 0.0) -> float:

@@ -24,15 +24,26 @@ from benchmarks.gap_instances import (
     resolve_gap_dir,
 )
 from benchmarks.peers import PEERS, get_peer
-from benchmarks.report import MET, MISSED, check_beats_peers
+from benchmarks.report import (
+    COUNTY_TARGETS,
+    MET,
+    MISSED,
+    check_beats_peers,
+    check_county,
+    group_runs,
+    render_markdown,
+)
 from benchmarks.suite import (
     COLUMNS,
     Row,
     RunSpec,
     SuiteConfig,
+    SuiteResult,
     add_reference_gaps,
     county_tiers,
+    planned_runs,
     run_one,
+    solver_seeds,
 )
 
 # 2 agents x 4 items: costs, then weights (row per agent), then capacities.
@@ -261,3 +272,121 @@ def test_a_county_tier_in_both_protocols_runs_once() -> None:
     """county-S is a quick and a full tier; asked for by name it is planned once."""
     config = SuiteConfig(quick=False, instances=["county-S", "county-M"])
     assert county_tiers(config) == ["county-S", "county-M"]
+
+
+def test_repeats_run_each_method_once_per_seed(tmp_path: Path) -> None:
+    """Tests that --repeats 2 runs each method on each instance with seeds S and S + 1 and adds
+    a table of their mean, min and max objective computed from the rows."""
+    gap_dir = write_gap_dir(tmp_path / "gap")
+    out = tmp_path / "results"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--quick",
+            "--time-limit",
+            "1",
+            "--instances",
+            "t1,t2",
+            "--methods",
+            "ours,rotation",
+            "--seed",
+            "5",
+            "--repeats",
+            "2",
+            "--gap-dir",
+            str(gap_dir),
+            "--out",
+            str(out),
+            "--in-process",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (csv_path,) = out.glob("quick-*.csv")
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    seeds: dict[tuple[str, str], list[int]] = {}
+    for r in rows:
+        seeds.setdefault((r["instance"], r["method"]), []).append(int(r["seed"]))
+    assert seeds == {
+        (inst, method): [5, 6] for inst in ("t1", "t2") for method in ("ours", "rotation")
+    }
+    md = (out / "latest-quick.md").read_text()
+    assert "Solver seeds 5 to 6" in md
+    assert "## Repeated runs" in md
+    for inst, method in seeds:
+        objectives = [
+            int(r["objective"])
+            for r in rows
+            if r["instance"] == inst and r["method"] == method and r["feasible"] == "True"
+        ]
+        mean = sum(objectives) / len(objectives)
+        mean_text = f"{mean:.0f}" if mean.is_integer() else f"{mean:.1f}"
+        line = (
+            f"| gap | {inst} | {method} | 2 | {len(objectives)} | {mean_text} | "
+            f"{min(objectives)} | {max(objectives)} |"
+        )
+        assert line in md, line
+    assert f"| gap | t1 | ours | 2 | 2 | {TINY_GAP_OPT} | {TINY_GAP_OPT} | {TINY_GAP_OPT} |" in md
+    # The per-run GAP table keeps a line per instance and seed.
+    assert "| instance | seed | items x agents |" in md
+    for inst in ("t1", "t2"):
+        for seed in (5, 6):
+            assert f"| {inst} | {seed} | " in md
+
+
+def test_summary_of_repeats_gives_mean_min_max() -> None:
+    """Tests that the repeated-runs table and a county target use the mean and range of the
+    runs: one run within the gap does not make the target met when the mean is not."""
+    runs = [
+        Row(
+            "county",
+            "county-S",
+            "county-S",
+            "ours",
+            5.0,
+            seed,
+            objective=obj,
+            feasible=True,
+            status="ok",
+            gap_to_bound=gap,
+            wall_s=wall,
+            peak_mem_mb=300.0,
+        )
+        for seed, obj, gap, wall in (
+            (0, 100, 0.0005, 1.0),
+            (1, 110, 0.003, 2.0),
+            (2, 120, 0.004, 3.0),
+        )
+    ]
+    config = SuiteConfig(seed=0, repeats=3)
+    result = SuiteResult(config, rows=runs)
+    check = check_county(runs, COUNTY_TARGETS[0])
+    assert check.result == MISSED
+    assert "gap to bound mean 0.25% (range 0.05% to 0.40%)" in check.figure
+    assert "mean 2.0 s (range 1.0 s to 3.0 s)" in check.figure
+    md = render_markdown(result, [check])
+    assert "| county | county-S | ours | 3 | 3 | 110 | 100 | 120 | 0.25% | 2.0 |" in md
+    assert "| tier | method | seed | size |" in md
+    (group,) = group_runs(runs)
+    assert group.mean_objective == pytest.approx(110.0)
+
+
+def test_planned_runs_counts_repeats(tmp_path: Path) -> None:
+    """Tests that the planned number of runs is instances x methods x repeats."""
+    gap_dir = write_gap_dir(tmp_path / "gap")
+    config = SuiteConfig(
+        instances=["t1", "t2"], methods=["ours", "rotation"], gap_dir=gap_dir, repeats=3
+    )
+    assert planned_runs(config) == 2 * 2 * 3
+    assert list(solver_seeds(SuiteConfig(seed=4, repeats=3))) == [4, 5, 6]
+
+
+def test_repeats_below_one_are_refused(tmp_path: Path) -> None:
+    """Tests that repeats < 1 is refused, by name, in the library and on the command line."""
+    with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
+        planned_runs(SuiteConfig(repeats=0, gap_dir=write_gap_dir(tmp_path / "gap")))
+    result = CliRunner().invoke(app, ["run", "--repeats", "0", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "--repeats" in result.output
+    assert not (tmp_path / "out").exists()
