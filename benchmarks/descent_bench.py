@@ -7,7 +7,7 @@ Protocol (``python -m benchmarks.descent_bench --tier county-L [--seed 1] [--rep
   get it (``benchmarks.suite.prepare_county``; ``--seed`` is the generator's seed, 1 in the
   suite);
 - start: what ``run_search`` starts from on large instances, the flow relaxation
-  (``flow_relaxation``) rounded as the engine rounds it (``solve._lp_rounding``), whatever the
+  (``flow_relaxation``) rounded as the engine rounds it (``rounding.lp_rounding``), whatever the
   instance's size.  Where the flow does not apply (case weights depend on the lawyer), has no
   solution, or its rounding breaks a hard rule, greedy, as the engine falls back; the output
   says which start was used and why;
@@ -42,7 +42,7 @@ from assigner.search.flow_relaxation import flow_relaxation, item_weights
 from assigner.search.greedy import greedy
 from assigner.search.instance import I32, AssignmentInstance, evaluate, feasibility_issues
 from assigner.search.local_search import descend
-from assigner.search.solve import _lp_rounding
+from assigner.search.rounding import lp_rounding
 from assigner.search.warm_up import warm_up
 from benchmarks.machine import load_averages
 from benchmarks.suite import COUNTY_SEED, machine_description, prepare_county
@@ -105,7 +105,7 @@ def engine_start(inst: AssignmentInstance) -> Start:
         if flow is None:
             why = "the flow relaxation has no solution"
         else:
-            rounded = _lp_rounding(inst, flow.x)
+            rounded = lp_rounding(inst, flow.x)
             issues = feasibility_issues(inst, rounded)
             if not issues:
                 return Start(rounded, "flow rounding", time.monotonic() - began)

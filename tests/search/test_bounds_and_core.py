@@ -15,7 +15,8 @@ from assigner.search.instance import evaluate, feasibility_issues, with_edges
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.lp_bound import solve_lp
 from assigner.search.pricing import solve_lp_by_pricing
-from assigner.search.solve import _lp_rounding, constant_cost, relative_gap, run_search
+from assigner.search.rounding import lp_rounding
+from assigner.search.solve import constant_cost, relative_gap, run_search
 from tests.search.instances import random_instance
 from tests.search.test_search_exact import brute_force
 
@@ -64,7 +65,7 @@ def test_lp_rounding_and_core_keep_hard_rules(seed: int) -> None:
     that a plan of the core problem is a plan of the whole with the same objective."""
     inst = random_instance(seed, n_items=30, n_agents=5)
     lp = solve_lp(inst)
-    rounded = _lp_rounding(inst, lp.x)
+    rounded = lp_rounding(inst, lp.x)
     assert all("must be assigned" in s for s in feasibility_issues(inst, rounded))
     start = greedy(inst)
     core = with_edges(inst, core_edges(inst, start, lp.x, None))

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import time
 
 import numpy as np
 import pytest
 
-from assigner.search import solve
+from assigner.search import rounding, solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import COST_SCALE, flow_relaxation, item_weights
 from assigner.search.instance import (
     MUST_ASSIGN,
     AssignmentInstance,
-    evaluate,
     feasibility_issues,
 )
 from assigner.search.lp_bound import solve_lp
@@ -147,7 +145,7 @@ def test_large_search_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch, fail
             "count" in issue or "capacity" in issue
             for issue in feasibility_issues(inst, overloaded)
         )
-        monkeypatch.setattr(solve, "_lp_rounding", lambda *_args: overloaded)
+        monkeypatch.setattr(solve, "lp_rounding", lambda *_args: overloaded)
     else:
         monkeypatch.setattr(solve, "flow_relaxation", lambda *_args: None)
     optimum = brute_force(inst)
@@ -190,7 +188,7 @@ def test_a_search_that_fails_stops_its_background_process(
         assert multiprocessing.active_children(), "the background process should be running"
         raise RuntimeError("rounding failed")
 
-    monkeypatch.setattr(solve, "_lp_rounding", broken)
+    monkeypatch.setattr(solve, "lp_rounding", broken)
     with pytest.raises(RuntimeError, match="rounding failed"):
         solve.run_search(random_instance(6, n_items=7, n_agents=3), SearchParams(3, 2, 0))
     assert not multiprocessing.active_children()
@@ -205,34 +203,12 @@ def test_medium_search_tries_noisy_roundings_and_repeats(monkeypatch: pytest.Mon
     params = SearchParams(time_limit_s=3, workers=1, seed=4, deterministic=True)
     first = solve.run_search(inst, params)
     phases = [str(p["phase"]) for p in first.phases]
-    assert f"noisy lp roundings ({solve.NOISY_ROUNDINGS_DETERMINISTIC})" in phases
+    assert f"noisy lp roundings ({rounding.NOISY_ROUNDINGS_DETERMINISTIC})" in phases
     optimum = brute_force(inst)
     assert optimum is not None and first.bound <= optimum <= first.objective
     assert not feasibility_issues(inst, first.agent_of_item)
     again = solve.run_search(inst, params)
     assert np.array_equal(first.agent_of_item, again.agent_of_item)
-
-
-def test_noisy_roundings_keep_the_best_plan() -> None:
-    """Tests that the noisy roundings return a plan no worse than the one given, and a better
-    one when the one given is poor (every item left out where that is allowed)."""
-    inst = random_instance(11, n_items=9, n_agents=4)
-    lp = solve_lp(inst)
-    params = SearchParams(time_limit_s=3, workers=1, seed=0, deterministic=True)
-    budget = solve.Budget(time.monotonic(), 3, True)
-    good, _ = solve.descend(inst, solve._lp_rounding(inst, lp.x), float("inf"))
-    kept, kept_parts, tried = solve._noisy_roundings(
-        inst, lp.x, good, evaluate(inst, good), params, budget
-    )
-    assert tried == solve.NOISY_ROUNDINGS_DETERMINISTIC
-    assert kept_parts == evaluate(inst, kept)
-    assert not feasibility_issues(inst, kept)
-    assert evaluate(inst, kept).total <= evaluate(inst, good).total
-    must = inst.unassigned_penalty == MUST_ASSIGN
-    poor = np.where(must, good, -1).astype(np.int32)
-    better, _, _ = solve._noisy_roundings(inst, lp.x, poor, evaluate(inst, poor), params, budget)
-    assert not feasibility_issues(inst, better)
-    assert evaluate(inst, better).total < evaluate(inst, poor).total
 
 
 def test_progress_reports_only_plans(monkeypatch: pytest.MonkeyPatch) -> None:
