@@ -7,8 +7,10 @@ and every result carries its proven lower bound.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -25,6 +27,7 @@ from assigner.search.flow_relaxation import (
     item_weights,
 )
 from assigner.search.greedy import greedy
+from assigner.search.independent_parts import Part, independent_parts, part_instance
 from assigner.search.instance import (
     I32,
     MUST_ASSIGN,
@@ -131,6 +134,9 @@ CORE_MIP_MAX_EDGES = 60_000
 CORE_MIP_MAX_ITEMS = 2_000
 CORE_LNS_ITEMS = 200
 FINISH_MARGIN_S = 0.2
+# The least time a part of a decomposed instance gets (it still builds its first plan when its
+# share runs out).
+MIN_PART_SECONDS = 0.2
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
 # to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
@@ -170,7 +176,112 @@ CORE_MIP_SHARE_OF_REMAINING = 0.5
 def run_search(
     inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None = None
 ) -> SearchOutcome:
-    """Bound, construction and improvement under one time budget.
+    """Bound, construction and improvement under one time budget; an instance that falls apart
+    into independent parts (``independent_parts.py``) is searched part by part
+    (``_search_by_parts``), each part as below."""
+    parts = independent_parts(inst)
+    if len(parts) > 1:
+        return _search_by_parts(inst, params, progress, parts)
+    return _search_whole(inst, params, progress)
+
+
+def _search_by_parts(
+    inst: AssignmentInstance,
+    params: SearchParams,
+    progress: ProgressFn | None,
+    parts: list[Part],
+) -> SearchOutcome:
+    """Each part searched on its own (``_search_whole``), smallest first, with the time left
+    shared in proportion to the edges of the parts still to come (time a small part leaves
+    unused goes to the larger ones; in deterministic mode each part gets its fixed share of the
+    budget).  The plan is the parts' plans together; its objective and bound are the sums of
+    theirs.  Progress reports the whole plan once every other part is done, while the last
+    (largest) part improves it."""
+    start = time.monotonic()
+    n = len(parts)
+    edges = np.array([max(1, p.n_edges) for p in parts], dtype=np.float64)
+    instances = [part_instance(inst, p) for p in parts]
+    pending = [trivial_bound(sub) for sub in instances]
+    agent_of_item = np.full(inst.n_items, -1, dtype=np.int32)
+    done_objective = 0
+    done_bound = 0.0
+    proven = True
+    methods: list[str] = []
+    phases: list[dict[str, float | int | str]] = []
+    for k, (part, sub) in enumerate(zip(parts, instances, strict=True)):
+        if params.deterministic:
+            limit_s = params.time_limit_s * edges[k] / edges.sum()
+        else:
+            left_s = start + params.time_limit_s - time.monotonic()
+            limit_s = max(MIN_PART_SECONDS, left_s * edges[k] / edges[k:].sum())
+        sub_progress = (
+            _whole_plan_progress(progress, done_objective, done_bound, start, n)
+            if progress is not None and k == n - 1
+            else None
+        )
+        result = _search_whole(sub, dataclasses.replace(params, time_limit_s=limit_s), sub_progress)
+        agent_of_item[part.items] = np.where(
+            result.agent_of_item >= 0, part.agents[np.maximum(result.agent_of_item, 0)], -1
+        )
+        done_objective += result.objective
+        done_bound += result.bound
+        pending[k] = 0.0
+        proven = proven and result.proven_optimal
+        methods.append(result.method)
+        last = k == n - 1
+        phases.append(
+            {
+                "phase": f"part {k + 1}/{n} ({sub.n_items} items, {sub.n_edges} edges): "
+                f"{result.method}",
+                "objective": done_objective if last else -1,
+                "bound": done_bound + float(np.sum(pending)),
+                "wall_time_s": time.monotonic() - start,
+                "part_objective": result.objective,
+                "part_bound": result.bound,
+                "part_time_limit_s": limit_s,
+            }
+        )
+    parts_sum = evaluate(inst, agent_of_item)
+    if parts_sum.total != done_objective:
+        raise AssertionError(
+            f"the parts' objectives sum to {done_objective}, their plan's is {parts_sum.total}"
+        )
+    common, how_many = Counter(methods).most_common(1)[0]
+    return SearchOutcome(
+        agent_of_item=agent_of_item,
+        parts=parts_sum,
+        bound=min(done_bound, float(parts_sum.total)),
+        proven_optimal=proven,
+        method=f"{n} independent parts ({common} on {how_many})",
+        wall_time_s=time.monotonic() - start,
+        phases=phases,
+        constant_cost=constant_cost(inst),
+    )
+
+
+def _whole_plan_progress(
+    report: ProgressFn, objective: int, bound: float, start: float, n_parts: int
+) -> ProgressFn:
+    """The last part's progress as the whole plan's: the other parts' objectives and bounds
+    (``objective``, ``bound``) added."""
+
+    def on_progress(p: Progress) -> None:
+        report(
+            Progress(
+                objective + p.objective,
+                bound + p.bound,
+                time.monotonic() - start,
+                f"part {n_parts}/{n_parts}: {p.phase}",
+            )
+        )
+
+    return on_progress
+
+
+def _search_whole(
+    inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None
+) -> SearchOutcome:
+    """Bound, construction and improvement of one instance under one time budget.
 
     Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges.  Above, where items weigh
     the same on every edge and it fits the budget, the flow relaxation (``flow_relaxation.py``):

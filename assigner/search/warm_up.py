@@ -11,6 +11,7 @@ import numpy as np
 
 from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.flow_relaxation import count_flow_bound
+from assigner.search.independent_parts import independent_parts
 from assigner.search.instance import AssignmentInstance, LoadBand
 from assigner.search.knapsack_bound import Prices, knapsack_bound
 from assigner.search.local_search import descend
@@ -18,9 +19,9 @@ from assigner.search.local_search import descend
 
 @functools.cache
 def warm_up() -> None:
-    """Run the compiled passes, descent, the count-priced flow bound and the knapsack bound on
-    a two-item instance whose count limit binds (so that every kernel runs), once per
-    process."""
+    """Run the decomposition, the compiled passes, descent, the count-priced flow bound and
+    the knapsack bound on a two-item instance whose count limit binds (so that every kernel
+    runs), once per process."""
     inst = AssignmentInstance(
         n_items=2,
         n_agents=2,
@@ -33,6 +34,7 @@ def warm_up() -> None:
         unassigned_penalty=np.array([100, 100], dtype=np.int64),
         bands=[LoadBand(np.array([1, 1], dtype=np.int64), 1, 1)],
     )
+    independent_parts(inst)
     CompiledMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))
     descend(inst, np.array([1, 1], dtype=np.int32), float("inf"))
     count_flow_bound(inst, time_limit_s=1.0, max_flow_solves=2)
