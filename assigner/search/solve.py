@@ -91,18 +91,17 @@ def constant_cost(inst: AssignmentInstance) -> int:
 
 def trivial_bound(inst: AssignmentInstance) -> float:
     """Each item at its cheapest option, ignoring capacities and groups: a valid lower bound."""
-    total = 0
-    for i in range(inst.n_items):
-        sl = inst.edges_of(i)
-        pen = int(inst.unassigned_penalty[i])
-        best = int(inst.edge_cost[sl].min()) if sl.stop > sl.start else None
-        if pen == MUST_ASSIGN:
-            if best is None:
-                return float("inf")
-            total += best
-        else:
-            total += pen if best is None else min(best, pen)
-    return float(total)
+    has_edges = np.diff(inst.item_offsets) > 0
+    must = inst.unassigned_penalty == MUST_ASSIGN
+    if np.any(must & ~has_edges):
+        return float("inf")
+    cheapest = np.full(inst.n_items, np.iinfo(np.int64).max, dtype=np.int64)
+    if inst.n_edges:
+        cheapest[has_edges] = np.minimum.reduceat(
+            inst.edge_cost, inst.item_offsets[:-1][has_edges]
+        )
+    optional = np.minimum(cheapest[~must], inst.unassigned_penalty[~must])
+    return float(int(cheapest[must].sum()) + int(optional.sum()))
 
 
 # Up to this size the MIP over all edges (with CP-SAT on the second core) gets the whole budget

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -9,13 +11,14 @@ from assigner.search import independent_parts as parts_module
 from assigner.search.cpsat import Progress, SearchParams
 from assigner.search.independent_parts import independent_parts, part_instance
 from assigner.search.instance import (
+    MUST_ASSIGN,
     AssignmentInstance,
     LoadBand,
     OpposingSides,
     evaluate,
     feasibility_issues,
 )
-from assigner.search.solve import run_search
+from assigner.search.solve import run_search, trivial_bound
 from tests.search.test_search_exact import brute_force
 
 
@@ -241,3 +244,29 @@ def test_deterministic_search_by_parts_repeats(monkeypatch: pytest.MonkeyPatch) 
     assert first.method.startswith("2 independent parts")
     assert np.array_equal(first.agent_of_item, again.agent_of_item)
     assert first.bound == again.bound
+
+
+def test_trivial_bound_takes_each_item_at_its_cheapest_option() -> None:
+    """Tests the bound each part starts from: every item at its cheapest edge or, when it may
+    stay out, at its penalty if that is lower; infinite when a must-assign item has no edge."""
+    inst = half(4)
+    cheapest = inst.edge_cost.reshape(inst.n_items, inst.n_agents).min(axis=1)
+    expected = np.minimum(cheapest, inst.unassigned_penalty).sum()
+    assert trivial_bound(inst) == expected
+    keep = inst.edge_item != 0
+    stranded = AssignmentInstance(
+        **{
+            **{f: getattr(inst, f) for f in _fields(inst)},
+            "edge_item": inst.edge_item[keep],
+            "edge_agent": inst.edge_agent[keep],
+            "edge_cost": inst.edge_cost[keep],
+            "edge_weight": inst.edge_weight[keep],
+        }
+    )
+    assert (
+        trivial_bound(stranded)
+        == expected - min(cheapest[0], inst.unassigned_penalty[0]) + (inst.unassigned_penalty[0])
+    )
+    penalty = stranded.unassigned_penalty.copy()
+    penalty[0] = MUST_ASSIGN
+    assert trivial_bound(dataclasses.replace(stranded, unassigned_penalty=penalty)) == float("inf")
