@@ -48,6 +48,7 @@ from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
 from assigner.search.pricing import solve_lp_by_pricing
 from assigner.search.rounding import lp_rounding, noisy_roundings, reduced_cost_greedy
 from assigner.search.search_budget import Budget
+from assigner.search.warm_up import warm_up
 
 T = TypeVar("T")
 
@@ -97,9 +98,7 @@ def trivial_bound(inst: AssignmentInstance) -> float:
         return float("inf")
     cheapest = np.full(inst.n_items, np.iinfo(np.int64).max, dtype=np.int64)
     if inst.n_edges:
-        cheapest[has_edges] = np.minimum.reduceat(
-            inst.edge_cost, inst.item_offsets[:-1][has_edges]
-        )
+        cheapest[has_edges] = np.minimum.reduceat(inst.edge_cost, inst.item_offsets[:-1][has_edges])
     optional = np.minimum(cheapest[~must], inst.unassigned_penalty[~must])
     return float(int(cheapest[must].sum()) + int(optional.sum()))
 
@@ -177,7 +176,13 @@ def run_search(
 ) -> SearchOutcome:
     """Bound, construction and improvement under one time budget; an instance that falls apart
     into independent parts (``independent_parts.py``) is searched part by part
-    (``_search_by_parts``), each part as below."""
+    (``_search_by_parts``), each part as below.
+
+    In deterministic mode the compiled code is loaded (or compiled) first, outside the budget:
+    the wall-clock safety limits that remain must not depend on whether numba's cache was
+    warm."""
+    if params.deterministic:
+        warm_up()
     parts = independent_parts(inst)
     if len(parts) > 1:
         return _search_by_parts(inst, params, progress, parts)

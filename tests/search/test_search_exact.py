@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assigner.search import solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.greedy import greedy
 from assigner.search.instance import AssignmentInstance, evaluate, feasibility_issues
@@ -51,6 +53,30 @@ def test_greedy_is_always_feasible(seed: int, n_items: int, n_agents: int) -> No
     inst = random_instance(seed, n_items=n_items, n_agents=n_agents)
     vec = greedy(inst)
     assert feasibility_issues(inst, vec) == []
+
+
+def test_deterministic_mode_loads_compiled_code_outside_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that deterministic mode loads (or compiles) the numba code before its budget
+    starts, so that a cold cache cannot change where its wall-clock safety limits fall; with
+    a wall-clock budget the loading is not forced."""
+    calls: list[float] = []
+
+    def slow_warm_up() -> None:
+        calls.append(time.monotonic())
+        time.sleep(1.0)
+
+    monkeypatch.setattr(solve, "warm_up", slow_warm_up)
+    inst = random_instance(3, n_items=5, n_agents=3)
+    began = time.monotonic()
+    out = run_search(inst, SearchParams(time_limit_s=0.5, workers=1, seed=0, deterministic=True))
+    elapsed = time.monotonic() - began
+    assert len(calls) == 1
+    # The search's own clock starts after the one-second load.
+    assert out.wall_time_s <= elapsed - 1.0
+    run_search(inst, SearchParams(time_limit_s=0.5, workers=1, seed=0))
+    assert len(calls) == 1
 
 
 def test_deterministic_mode_repeats() -> None:
