@@ -223,27 +223,19 @@ def test_isolated_run_measures_itself(tmp_path: Path) -> None:
     assert row.peak_mem_mb is not None and row.peak_mem_mb > 0
 
 
+def quick_tiny_run(tmp_path: Path, out: Path, *options: str) -> None:
+    """``benchmarks run --quick`` at 1 s on the two tiny GAP instances, in this process."""
+    gap_dir = write_gap_dir(tmp_path / "gap")
+    args = ["run", "--quick", "--time-limit", "1", "--instances", "t1,t2", *options]
+    args += ["--gap-dir", str(gap_dir), "--out", str(out), "--in-process"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+
 def test_quick_run_writes_csv_and_markdown(tmp_path: Path) -> None:
     """Tests that a quick run on two tiny instances writes the CSV and Markdown results."""
-    gap_dir = write_gap_dir(tmp_path / "gap")
     out = tmp_path / "results"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--quick",
-            "--time-limit",
-            "1",
-            "--instances",
-            "t1,t2",
-            "--gap-dir",
-            str(gap_dir),
-            "--out",
-            str(out),
-            "--in-process",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    quick_tiny_run(tmp_path, out)
     csv_files = list(out.glob("quick-*.csv"))
     assert len(csv_files) == 1
     with csv_files[0].open(newline="") as fh:
@@ -277,31 +269,8 @@ def test_a_county_tier_in_both_protocols_runs_once() -> None:
 def test_repeats_run_each_method_once_per_seed(tmp_path: Path) -> None:
     """Tests that --repeats 2 runs each method on each instance with seeds S and S + 1 and adds
     a table of their mean, min and max objective computed from the rows."""
-    gap_dir = write_gap_dir(tmp_path / "gap")
     out = tmp_path / "results"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--quick",
-            "--time-limit",
-            "1",
-            "--instances",
-            "t1,t2",
-            "--methods",
-            "ours,rotation",
-            "--seed",
-            "5",
-            "--repeats",
-            "2",
-            "--gap-dir",
-            str(gap_dir),
-            "--out",
-            str(out),
-            "--in-process",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    quick_tiny_run(tmp_path, out, "--methods", "ours,rotation", "--seed", "5", "--repeats", "2")
     (csv_path,) = out.glob("quick-*.csv")
     with csv_path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
