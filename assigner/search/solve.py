@@ -90,17 +90,20 @@ def constant_cost(inst: AssignmentInstance) -> int:
     return int(np.clip(inst.unassigned_penalty[none], 0, None).sum())
 
 
-def trivial_bound(inst: AssignmentInstance) -> float:
-    """Each item at its cheapest option, ignoring capacities and groups: a valid lower bound."""
+def cheapest_options(inst: AssignmentInstance) -> np.ndarray:
+    """Per item, its cheapest option: its cheapest edge or, when it may stay out, its penalty if
+    that is lower; infinite for a must-assign item without edges."""
     has_edges = np.diff(inst.item_offsets) > 0
     must = inst.unassigned_penalty == MUST_ASSIGN
-    if np.any(must & ~has_edges):
-        return float("inf")
-    cheapest = np.full(inst.n_items, np.iinfo(np.int64).max, dtype=np.int64)
+    cheapest = np.full(inst.n_items, np.inf)
     if inst.n_edges:
         cheapest[has_edges] = np.minimum.reduceat(inst.edge_cost, inst.item_offsets[:-1][has_edges])
-    optional = np.minimum(cheapest[~must], inst.unassigned_penalty[~must])
-    return float(int(cheapest[must].sum()) + int(optional.sum()))
+    return np.where(must, cheapest, np.minimum(cheapest, inst.unassigned_penalty))
+
+
+def trivial_bound(inst: AssignmentInstance) -> float:
+    """Each item at its cheapest option, ignoring capacities and groups: a valid lower bound."""
+    return float(np.sum(cheapest_options(inst)))
 
 
 # Up to this size the MIP over all edges (with CP-SAT on the second core) gets the whole budget
@@ -109,6 +112,7 @@ def trivial_bound(inst: AssignmentInstance) -> float:
 EXACT_MIP_MAX_EDGES = 5_000
 FULL_MIP_MAX_EDGES = 150_000
 LP_MAX_EDGES = 150_000
+LP_EDGES_PER_SECOND = 30_000
 DESCENT_SHARE_OF_BUDGET = 0.3
 LAGRANGIAN_SHARE_OF_BUDGET = 0.15
 LAGRANGIAN_ONLY_SHARE_OF_BUDGET = 0.35
@@ -204,15 +208,16 @@ def _search_by_parts(
     start = time.monotonic()
     n = len(parts)
     edges = np.array([max(1, p.n_edges) for p in parts], dtype=np.float64)
-    instances = [part_instance(inst, p) for p in parts]
-    pending = [trivial_bound(sub) for sub in instances]
+    cheapest = cheapest_options(inst)
+    pending = [float(np.sum(cheapest[p.items])) for p in parts]
     agent_of_item = np.full(inst.n_items, -1, dtype=np.int32)
     done_objective = 0
     done_bound = 0.0
     proven = True
     methods: list[str] = []
     phases: list[dict[str, float | int | str]] = []
-    for k, (part, sub) in enumerate(zip(parts, instances, strict=True)):
+    for k, part in enumerate(parts):
+        sub = part_instance(inst, part)  # built in turn: one part's copy at a time
         if params.deterministic:
             limit_s = params.time_limit_s * edges[k] / edges.sum()
         else:
@@ -287,7 +292,8 @@ def _search_whole(
 ) -> SearchOutcome:
     """Bound, construction and improvement of one instance under one time budget.
 
-    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges.  Above, where items weigh
+    Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges where it fits the budget
+    (``_Search.full_lp``).  Otherwise, where items weigh
     the same on every edge and it fits the budget, the flow relaxation (``flow_relaxation.py``):
     up to ``PRICING_MAX_EDGES`` its support seeds the LP by pricing, above it is the bound and
     its rounding the start.  Otherwise a Lagrangian relaxation stepped on a core of edges, then
@@ -378,9 +384,23 @@ class _Search:
         self.best, self.best_parts, self.method = vector, parts, method
         return True
 
+    def waiting(self) -> int:
+        """Items with an edge that the best plan leaves out."""
+        return int(np.sum((self.best < 0) & (np.diff(self.inst.item_offsets) > 0)))
+
     @property
     def proven(self) -> bool:
         return self.best_parts is not None and self.best_parts.total <= self.bound + 1e-9
+
+    @property
+    def full_lp(self) -> bool:
+        """The LP over all edges (not the LP by pricing): up to ``LP_MAX_EDGES`` edges and
+        ``LP_EDGES_PER_SECOND`` per second of the budget (a part of a province with 135,000
+        edges and 4.3 s did not finish its LP in the 1.5 s it had; the LP by pricing did)."""
+        n = self.inst.n_edges
+        return n <= LP_MAX_EDGES and (
+            self.params.deterministic or n <= LP_EDGES_PER_SECOND * self.params.time_limit_s
+        )
 
     @property
     def flow_first(self) -> bool:
@@ -397,12 +417,12 @@ class _Search:
     # -- stages --------------------------------------------------------------------------
 
     def lp_relaxation(self) -> None:
-        """The LP relaxation up to ``LP_MAX_EDGES``; above it, whether the flow relaxation
+        """The LP relaxation where it fits (``full_lp``); otherwise whether the flow relaxation
         runs: when the items weigh the same on every edge and it fits the budget by its
         estimate.  Above the pricing LP's size the flow then gives the bound and the start;
         below, its support seeds the pricing LP (which then converges in a few rounds)."""
         inst, params = self.inst, self.params
-        if inst.n_edges <= LP_MAX_EDGES:
+        if self.full_lp:
             lp = solve_lp(inst, time_limit_s=self.budget.seconds(LP_SHARE_OF_BUDGET))
             if np.isfinite(lp.bound) or lp.bound == float("inf"):
                 self.bound = max(self.bound, lp.bound)
@@ -427,7 +447,7 @@ class _Search:
             return
         self.note(self.method)
         until = self.budget.share_deadline(
-            DESCENT_SHARE_OF_BUDGET if self.inst.n_edges <= LP_MAX_EDGES else EARLY_DESCENT_SHARE
+            DESCENT_SHARE_OF_BUDGET if self.full_lp else EARLY_DESCENT_SHARE
         )
         best, moves = descend(self.inst, self.best, until)
         best, placed = repair_unassigned(self.inst, best, until)
@@ -479,7 +499,7 @@ class _Search:
         there is no flow with a Lagrangian relaxation's core; above ``PRICING_MAX_EDGES`` that
         Lagrangian is the bound and a greedy on its reduced costs a second start."""
         inst, budget = self.inst, self.budget
-        if inst.n_edges <= LP_MAX_EDGES or self.best_parts is None or self.flow_start:
+        if self.full_lp or self.best_parts is None or self.flow_start:
             return
         seed_edges = np.zeros(inst.n_edges, dtype=np.bool_)
         rows = chosen_edges(inst, self.best)
@@ -577,7 +597,7 @@ class _Search:
             rounded, _ = descend(inst, rounded, until)
             if self.keep_if_better(rounded, evaluate(inst, rounded), "lp rounding+descent"):
                 self.note("lp rounding")
-        if self.best_parts is not None and LP_MAX_EDGES < inst.n_edges <= PRICING_MAX_EDGES:
+        if self.best_parts is not None and not self.full_lp and inst.n_edges <= PRICING_MAX_EDGES:
             best, parts, tried = noisy_roundings(
                 inst, lp_x, self.best, self.best_parts, self.params, budget
             )
@@ -666,8 +686,8 @@ class _Search:
         incumbent and the cheapest edges per item) followed by the MIP on all edges (medium: its
         dual bound may raise the bound) or by large-neighbourhood search on the core (large)."""
         inst, params, budget = self.inst, self.params, self.budget
-        if self.best_parts is not None and inst.n_edges <= FULL_MIP_MAX_EDGES:
-            waiting = int(np.sum((self.best < 0) & (np.diff(inst.item_offsets) > 0)))
+        if self.best_parts is not None:
+            waiting = self.waiting()
             if waiting:
                 # Items left out cost far more than anything else; focused subproblems around
                 # them usually find the room before the whole MIP does.

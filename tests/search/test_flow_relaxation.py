@@ -222,3 +222,24 @@ def test_progress_reports_only_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert outcome.phases[0]["objective"] == -1  # the flow's bound, before the rounding
     assert seen and all(p.objective >= 0 for p in seen)
+
+
+def test_short_budget_takes_the_lp_by_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that the LP over all edges runs only where it fits the budget: with fewer edges per
+    second allowed than the instance has, the search takes the LP by pricing (keeping every rule
+    and a valid bound); in deterministic mode the budget does not decide it."""
+    inst = random_instance(6, n_items=7, n_agents=3)
+    optimum = brute_force(inst)
+    assert optimum is not None
+    monkeypatch.setattr(solve, "LP_EDGES_PER_SECOND", inst.n_edges)
+    fits = solve.run_search(inst, SearchParams(time_limit_s=1, workers=1, seed=0))
+    assert not any("pricing" in str(p["phase"]) for p in fits.phases)
+    monkeypatch.setattr(solve, "LP_EDGES_PER_SECOND", inst.n_edges / 2 - 1)
+    short = solve.run_search(inst, SearchParams(time_limit_s=2, workers=1, seed=0))
+    assert any("lp bound by pricing" in str(p["phase"]) for p in short.phases)
+    assert not feasibility_issues(inst, short.agent_of_item)
+    assert short.bound <= optimum <= short.objective
+    steady = solve.run_search(
+        inst, SearchParams(time_limit_s=2, workers=1, seed=0, deterministic=True)
+    )
+    assert not any("pricing" in str(p["phase"]) for p in steady.phases)
