@@ -243,3 +243,28 @@ def test_short_budget_takes_the_lp_by_pricing(monkeypatch: pytest.MonkeyPatch) -
         inst, SearchParams(time_limit_s=2, workers=1, seed=0, deterministic=True)
     )
     assert not any("pricing" in str(p["phase"]) for p in steady.phases)
+
+
+def test_waiting_cases_get_the_focused_repair_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that the focused repair around waiting cases (items with an edge left out) runs
+    above the size of the MIP over all edges too: with that size and the LP's set to zero (so
+    the instance takes the pricing path), a case too heavy for its only lawyer waits and the
+    repair runs; the plan keeps every rule."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "FULL_MIP_MAX_EDGES", 0)
+    inst = AssignmentInstance(
+        n_items=3,
+        n_agents=2,
+        edge_item=np.array([0, 0, 1, 1, 2], dtype=np.int32),
+        edge_agent=np.array([0, 1, 0, 1, 0], dtype=np.int32),
+        edge_cost=np.array([5, 9, 7, 3, 1], dtype=np.int64),
+        edge_weight=np.array([10, 10, 20, 20, 90], dtype=np.int64),
+        capacity=np.array([50, 50], dtype=np.int64),
+        max_count=np.array([3, 3], dtype=np.int64),
+        unassigned_penalty=np.array([MUST_ASSIGN, 100, 400], dtype=np.int64),
+    )
+    out = solve.run_search(inst, SearchParams(time_limit_s=1, workers=1, seed=0))
+    phases = [str(p["phase"]) for p in out.phases]
+    assert "focused lns" in phases
+    assert not feasibility_issues(inst, out.agent_of_item)
+    assert out.agent_of_item.tolist() == [0, 1, -1]
