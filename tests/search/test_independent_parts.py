@@ -270,3 +270,24 @@ def test_trivial_bound_takes_each_item_at_its_cheapest_option() -> None:
     penalty = stranded.unassigned_penalty.copy()
     penalty[0] = MUST_ASSIGN
     assert trivial_bound(dataclasses.replace(stranded, unassigned_penalty=penalty)) == float("inf")
+
+
+@pytest.mark.parametrize("field", ["edge_agent", "fixed_agent", "same_group_cliques"])
+def test_an_index_out_of_range_is_refused(field: str) -> None:
+    """Tests that an agent or item index outside the instance is refused with an error naming
+    what it is, before the compiled union (which does not check bounds) sees it."""
+    inst = half(2)
+    if field == "edge_agent":
+        inst.edge_agent[-1] = inst.n_agents
+    elif field == "fixed_agent":
+        inst.fixed_agent = np.full(inst.n_items, -1, dtype=np.int32)
+        inst.fixed_agent[0] = inst.n_agents + 3
+    else:
+        inst.same_group_cliques.append(np.array([0, inst.n_items], dtype=np.int32))
+    expected = {
+        "edge_agent": "an edge names an agent",
+        "fixed_agent": "a fixed agent lies",
+        "same_group_cliques": "a group rule names an item",
+    }[field]
+    with pytest.raises(ValueError, match=expected):
+        independent_parts(inst)
