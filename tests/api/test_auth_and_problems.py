@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import audit as audit_module
+from api import auth as auth_module
 from api.app import create_app
-from api.auth import KeyCache, Principal, Role, revoke_key
+from api.auth import KeyCache, Principal, Role, revoke_key, verify_key
 from tests.api import world
 from tests.api.conftest import Api, make_keys, settings_for
 
@@ -146,3 +147,22 @@ def test_revoked_key_is_refused(sqlite_url: str) -> None:
     assert cache.get("asg_k1_secret") == who
     time.sleep(0.25)
     assert cache.get("asg_k1_secret") is None
+
+
+def test_a_secret_with_underscores_is_accepted(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that a key whose secret holds "_" (url-safe base64 may give one anywhere, even
+    first) verifies: the key splits on its first two "_" only."""
+    app = create_app(settings_for(sqlite_url))
+    with TestClient(app) as client:
+        db = app.state.services.db
+        monkeypatch.setattr(auth_module.secrets, "token_urlsafe", lambda n: "_a_b" + "c" * 40)
+        keys = make_keys(db)
+        assert keys[Role.READ_ONLY].endswith("__a_b" + "c" * 40)
+        with db.transaction(write=False) as session:
+            who = verify_key(session, keys[Role.READ_ONLY])
+            assert who is not None and who.role is Role.READ_ONLY
+            assert verify_key(session, keys[Role.READ_ONLY] + "c") is None
+        api = Api(client, keys)
+        assert api.get("/v1/policy", role=Role.READ_ONLY).status_code == 200
