@@ -3,9 +3,9 @@ CP-SAT warm-started from the incumbent, keep the result when it is no worse.
 
 Neighbourhoods: related agents (agents that compete for the same items, grown from a random seed
 agent, which on county data are lawyers of one area and region), the items the LP relaxation left
-fractional, and random agents.  The subproblem is an AssignmentInstance of its own: capacities,
-load bands and quotas shifted by the fixed items, clique and opposing-side edges that the fixed
-items already block removed.
+fractional, random agents, and whole agent groups (firms) where the instance has them.  The
+subproblem is an AssignmentInstance of its own: capacities, load bands and quotas shifted by the
+fixed items, clique and opposing-side edges that the fixed items already block removed.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from assigner.search.lp_bound import solve_mip
 # than the LNS step it follows.
 DESCENT_AFTER_STEP_MAX_EDGES = 300_000
 SUB_SOLVERS = ("cpsat", "highs")
+
+Chooser = Callable[[int, I32], I32]  # (neighbourhood size in items, plan) -> items to free
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,24 @@ class Neighbourhoods:
         if lp_x is not None and len(lp_x) == inst.n_edges:
             frac = (lp_x > 1e-6) & (lp_x < 1 - 1e-6)
             self.fractional = np.unique(inst.edge_item[frac]).astype(np.int32)
+        # Members of each agent group (firm), for ``agent_groups``; none without groups.
+        self.group_members: list[np.ndarray] = []
+        if inst.agent_group is not None and inst.n_agents:
+            by_group = np.argsort(inst.agent_group, kind="stable")
+            bounds = np.flatnonzero(np.diff(inst.agent_group[by_group])) + 1
+            self.group_members = [m for m in np.split(by_group, bounds) if m.size]
+
+    @property
+    def has_groups(self) -> bool:
+        """More than one agent group: a neighbourhood of whole groups differs from all."""
+        return len(self.group_members) > 1
+
+    def kinds(self) -> list[Chooser]:
+        """The choosers drawn in turn."""
+        kinds: list[Chooser] = [self.related_agents, self.lp_fractional, self.random_agents]
+        if self.has_groups:
+            kinds.append(self.agent_groups)
+        return kinds
 
     def _free_for_agents(self, agents: list[int], agent_of: I32) -> I32:
         held = np.flatnonzero(np.isin(agent_of, agents))
@@ -212,6 +232,24 @@ class Neighbourhoods:
         agents = self._grow(seeds, size, agent_of)
         return np.union1d(self._free_for_agents(agents, agent_of), [item]).astype(np.int32)
 
+    def agent_groups(self, size: int, agent_of: I32) -> I32:
+        """Free everything held by the agents of whole groups (firms), drawn at random until
+        they hold about ``size`` items (a group larger than that: a random part of it).
+
+        Group rules (one firm may not act for both sides, nor for two co-defendants) tie a
+        firm's cases to each other, and the compiled moves leave cases under group rules to
+        the shift rounds; a subproblem over whole firms can re-pack them together."""
+        held = np.bincount(agent_of[agent_of >= 0], minlength=self.inst.n_agents)
+        agents: list[int] = []
+        total = 0
+        for g in self.rng.permutation(len(self.group_members)):
+            for a in self.rng.permutation(self.group_members[int(g)]):
+                agents.append(int(a))
+                total += int(held[a])
+                if total >= size:
+                    return self._free_for_agents(agents, agent_of)
+        return self._free_for_agents(agents, agent_of)
+
     def random_agents(self, size: int, agent_of: I32) -> I32:
         held = np.bincount(agent_of[agent_of >= 0], minlength=self.inst.n_agents)
         agents: list[int] = []
@@ -247,18 +285,11 @@ def improve(
     # Built once: each step's descent would otherwise index the instance again.
     passes = CompiledMoves(inst) if inst.n_edges <= DESCENT_AFTER_STEP_MAX_EDGES else None
     size = min(neighbourhood_items, inst.n_items)
+    kinds = hoods.kinds()
     steps = 0
     while time.monotonic() < deadline - 0.05 and (max_steps is None or steps < max_steps):
-        kind = steps % 3
         focused = hoods.around_unassigned(size, best) if steps % 2 == 0 else None
-        if focused is not None:
-            free = focused
-        elif kind == 0:
-            free = hoods.related_agents(size, best)
-        elif kind == 1:
-            free = hoods.lp_fractional(size, best)
-        else:
-            free = hoods.random_agents(size, best)
+        free = focused if focused is not None else kinds[steps % len(kinds)](size, best)
         steps += 1
         if free.size == 0:
             continue
