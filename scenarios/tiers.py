@@ -176,7 +176,10 @@ _TIERS: tuple[TierSpec, ...] = (
     ),
     TierSpec(
         name="province",
-        stands_for="a province or state: many counties side by side, cross-border help",
+        stands_for=(
+            "a province or state: many counties side by side, 125 km apart, so that each is "
+            "its own travel region (no help across county borders yet)"
+        ),
         n_lawyers=10_000,
         n_cases=200_000,
         providers=_US_MID,
