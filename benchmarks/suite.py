@@ -48,9 +48,16 @@ QUICK_GAP = ("gap1-0", "gap12-4", "c05100", "d05100", "e05100", "c10400", "d1040
 QUICK_TIERS = ("demo", "county-S")
 FULL_TIERS = ("county-S", "county-M", "county-L")
 QUICK_TIME_S = 5.0
-# The province (200,000 cases, 40 counties) runs only when named (``--instances province``):
-# about as long per county as county-M's 20 s for its 5,000 cases.
-FULL_COUNTY_TIME_S = {"county-S": 5.0, "county-M": 20.0, "county-L": 60.0, "province": 600.0}
+# The provinces (200,000 cases, 40 counties; apart, or side by side with help across borders)
+# run only when named (``--instances province``): about as long per county as county-M's 20 s
+# for its 5,000 cases.
+PROVINCE_TIERS = ("province", "province-border")
+FULL_COUNTY_TIME_S = {
+    "county-S": 5.0,
+    "county-M": 20.0,
+    "county-L": 60.0,
+    **dict.fromkeys(PROVINCE_TIERS, 600.0),
+}
 COUNTY_TIME_DEFAULT_S = 5.0
 GAP_EASY_FAMILIES = ("gap", "a", "b")
 GAP_EASY_TIME_S = 10.0
@@ -416,7 +423,7 @@ def gap_rows(config: SuiteConfig) -> tuple[Path, list[BestKnown]]:
 def county_tiers(config: SuiteConfig) -> list[str]:
     tiers = QUICK_TIERS if config.quick else FULL_TIERS
     if config.instances is not None:
-        known = dict.fromkeys((*QUICK_TIERS, *FULL_TIERS, "tiny", "province"))  # each once
+        known = dict.fromkeys((*QUICK_TIERS, *FULL_TIERS, "tiny", *PROVINCE_TIERS))  # each once
         return [t for t in known if t in config.instances]
     return list(tiers)
 

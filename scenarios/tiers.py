@@ -52,9 +52,13 @@ class TierSpec:
     """Size and shape of a generated problem.
 
     ``n_lawyers`` and ``n_cases`` are totals over all counties.  With ``n_counties > 1`` the
-    counties get uneven sizes around the mean and sit ``county_spacing_km`` apart on a grid;
-    the spacing must exceed ``township_radius_km`` max + the policy's default travel limit
-    (80 km) so that travel limits split the problem into independent regions.
+    counties get uneven sizes around the mean and sit ``county_spacing_km`` apart on a grid.
+    Without ``cross_border_help`` the spacing must exceed ``township_radius_km`` max + the
+    policy's default travel limit (80 km), so that travel limits split the problem into
+    independent regions.  With it the spacing must be close enough that a lawyer at a county
+    seat reaches the near townships of the next county: lawyers without a jurisdiction limit
+    (practising lawyers) then take cases across the border, while the county offices (public
+    and alternate defenders) stay within their own county's jurisdictions.
     """
 
     name: str
@@ -67,6 +71,7 @@ class TierSpec:
     townships_per_county: tuple[int, int] = (8, 15)
     township_radius_km: tuple[float, float] = (5.0, 40.0)
     county_spacing_km: float = 125.0
+    cross_border_help: bool = False
     demand_share_of_free_capacity: float = 0.75
     """Target of total case hours / total free capacity hours, per county (60-90% in spirit:
     a good plan can assign every case, yet some areas come out tight)."""
@@ -88,13 +93,20 @@ class TierSpec:
             raise ValueError(f"tier {self.name!r}: demand_share_of_free_capacity out of range")
         if sum(self.providers.shares().values()) <= 0:
             raise ValueError(f"tier {self.name!r}: the provider mix is empty")
-        if self.n_counties > 1:
+        seat_reach_km = Policy().default_max_travel_km
+        if self.n_counties > 1 and self.cross_border_help:
+            # The next county's nearest townships (up to ``rlo`` from its seat, which may sit
+            # 10 km further than the spacing) must be within a seat-based lawyer's reach.
+            if self.county_spacing_km + 10 - rlo >= seat_reach_km:
+                raise ValueError(
+                    f"tier {self.name!r}: county_spacing_km too large for help across borders"
+                )
+        elif self.n_counties > 1:
             # Seats may sit 10 km closer than the spacing (grid jitter) and clients live up to
             # TOWNSHIP_SPREAD_KM beyond their township.  A seat-based lawyer travels up to the
             # policy default; a grassroots worker in an outer township up to
             # GRASSROOTS_MAX_TRAVEL_KM.  Neither may reach a neighbouring county.
             gap_km = self.county_spacing_km - 10 - rhi - TOWNSHIP_SPREAD_KM
-            seat_reach_km = Policy().default_max_travel_km
             if gap_km <= seat_reach_km or gap_km - rhi <= GRASSROOTS_MAX_TRAVEL_KM:
                 raise ValueError(
                     f"tier {self.name!r}: county_spacing_km too small for separate regions"
@@ -188,6 +200,22 @@ _TIERS: tuple[TierSpec, ...] = (
         townships_per_county=(10, 20),
         township_radius_km=(5.0, 30.0),
         county_spacing_km=125.0,
+    ),
+    TierSpec(
+        name="province-border",
+        stands_for=(
+            "the province's counties side by side, 70 km apart: lawyers of one county "
+            "take cases near the border of the next"
+        ),
+        n_lawyers=10_000,
+        n_cases=200_000,
+        providers=_US_MID,
+        case_mix="us",
+        n_counties=40,
+        townships_per_county=(10, 20),
+        township_radius_km=(5.0, 30.0),
+        county_spacing_km=70.0,
+        cross_border_help=True,
     ),
 )
 

@@ -35,6 +35,7 @@ from benchmarks.report import (
 )
 from benchmarks.suite import (
     COLUMNS,
+    FULL_COUNTY_TIME_S,
     Row,
     RunSpec,
     SuiteConfig,
@@ -264,6 +265,15 @@ def test_a_county_tier_in_both_protocols_runs_once() -> None:
     """county-S is a quick and a full tier; asked for by name it is planned once."""
     config = SuiteConfig(quick=False, instances=["county-S", "county-M"])
     assert county_tiers(config) == ["county-S", "county-M"]
+
+
+def test_the_provinces_run_when_named_with_their_budget() -> None:
+    """Tests that both provinces (apart, and with help across borders) run only when named,
+    at 600 s each."""
+    assert "province" not in county_tiers(SuiteConfig(quick=False))
+    named = SuiteConfig(quick=False, instances=["province-border", "province"])
+    assert county_tiers(named) == ["province", "province-border"]
+    assert FULL_COUNTY_TIME_S["province"] == FULL_COUNTY_TIME_S["province-border"] == 600.0
 
 
 def test_repeats_run_each_method_once_per_seed(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from assigner.domain import (
     validate_problem,
 )
 from assigner.domain.arrays import haversine_km
+from assigner.search.instance import AssignmentInstance
 from scenarios import (
     AS_OF,
     TIERS,
@@ -132,12 +133,14 @@ def test_registry_sizes() -> None:
         "county-M": (250, 5_000),
         "county-L": (1_000, 20_000),
         "province": (10_000, 200_000),
+        "province-border": (10_000, 200_000),
     }
     assert set(tier_names()) == set(expected)
     for name, (n_lawyers, n_cases) in expected.items():
         spec = get_tier(name)
         assert (spec.n_lawyers, spec.n_cases) == (n_lawyers, n_cases)
     assert TIERS["province"].n_counties > 1
+    assert TIERS["province-border"].n_counties > 1 and TIERS["province-border"].cross_border_help
 
 
 def test_unknown_tier_names_the_known_ones() -> None:
@@ -159,6 +162,8 @@ def test_bad_tier_spec_is_refused() -> None:
         dataclasses.replace(get_tier("tiny"), townships_per_county=(5, 2))
     with pytest.raises(ValueError):  # counties this close would share lawyers
         dataclasses.replace(get_tier("province"), county_spacing_km=60.0)
+    with pytest.raises(ValueError):  # counties this far apart could not help each other
+        dataclasses.replace(get_tier("province-border"), county_spacing_km=125.0)
 
 
 # -- determinism -----------------------------------------------------------------------------
@@ -436,3 +441,65 @@ def test_counties_of_a_province_are_separate_regions() -> None:
             lw.max_travel_km or problem.policy.default_max_travel_km
         )
         assert len(set(county[reach])) <= 1
+
+
+def _three_counties(cross_border_help: bool, spacing_km: float) -> Problem:
+    spec = TierSpec(
+        name="three-counties",
+        stands_for="a test province",
+        n_lawyers=60,
+        n_cases=600,
+        providers=get_tier("province").providers,
+        case_mix="us",
+        n_counties=3,
+        townships_per_county=(4, 6),
+        township_radius_km=(5.0, 30.0),
+        county_spacing_km=spacing_km,
+        cross_border_help=cross_border_help,
+    )
+    return generate_county(spec, seed=3)
+
+
+def test_counties_side_by_side_help_across_borders() -> None:
+    """Tests that with help across borders some cases have an eligible lawyer of another
+    county, that the county offices (public and alternate defenders) never do, and that the
+    instance is then one connected problem where the separate counties are three."""
+    from assigner.engine import prepare
+
+    problem = _three_counties(True, 70.0)
+    validate_problem(problem)
+    prepared = prepare(problem)
+    cands = prepared.candidates
+    case_county = np.array([(c.jurisdiction or "").split("-")[0] for c in problem.cases])
+    lawyers = prepared.arrays.lawyer_ids
+    by_id = {lw.id: lw for lw in problem.lawyers}
+    home = {}
+    for lw in problem.lawyers:
+        # A lawyer's county: the one whose cases are nearest to the lawyer's office.
+        d = _km(lw.location.lat, lw.location.lon, *_case_points(problem))
+        home[lw.id] = case_county[int(np.argmin(d))]
+    across = [
+        (int(ci), lawyers[int(li)])
+        for ci, li in zip(cands.case_index, cands.lawyer_index, strict=True)
+        if home[lawyers[int(li)]] != case_county[int(ci)]
+    ]
+    assert len(across) > 0
+    offices = {ProviderKind.PUBLIC_DEFENDER, ProviderKind.ALTERNATE_DEFENDER}
+    assert not [lid for _, lid in across if by_id[lid].kind in offices]
+    assert _components(prepared.instance) == 1
+    assert _components(prepare(_three_counties(False, 125.0)).instance) >= 3
+
+
+def _components(inst: AssignmentInstance) -> int:
+    """Connected components holding a case with a candidate."""
+    from assigner.search.independent_parts import component_labels
+
+    labels = component_labels(inst)
+    has_edge = np.diff(inst.item_offsets) > 0
+    return len(set(labels[: inst.n_items][has_edge].tolist()))
+
+
+def _case_points(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    lat = np.array([c.location.lat for c in problem.cases])
+    lon = np.array([c.location.lon for c in problem.cases])
+    return lat, lon
