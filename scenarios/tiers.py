@@ -56,9 +56,9 @@ class TierSpec:
     Without ``cross_border_help`` the spacing must exceed ``township_radius_km`` max + the
     policy's default travel limit (80 km), so that travel limits split the problem into
     independent regions.  With it the spacing must be close enough that a lawyer at a county
-    seat reaches the near townships of the next county: lawyers without a jurisdiction limit
-    (practising lawyers) then take cases across the border, while the county offices (public
-    and alternate defenders) stay within their own county's jurisdictions.
+    seat reaches the outer townships of the next county on its side: lawyers without a
+    jurisdiction limit (practising lawyers) then take cases across the border, while the county
+    offices (public and alternate defenders) stay within their own county's jurisdictions.
     """
 
     name: str
@@ -95,9 +95,9 @@ class TierSpec:
             raise ValueError(f"tier {self.name!r}: the provider mix is empty")
         seat_reach_km = Policy().default_max_travel_km
         if self.n_counties > 1 and self.cross_border_help:
-            # The next county's nearest townships (up to ``rlo`` from its seat, which may sit
+            # The next county's outer townships (up to ``rhi`` from its seat, which may sit
             # 10 km further than the spacing) must be within a seat-based lawyer's reach.
-            if self.county_spacing_km + 10 - rlo >= seat_reach_km:
+            if self.county_spacing_km + 10 - rhi >= seat_reach_km:
                 raise ValueError(
                     f"tier {self.name!r}: county_spacing_km too large for help across borders"
                 )
@@ -204,7 +204,7 @@ _TIERS: tuple[TierSpec, ...] = (
     TierSpec(
         name="province-border",
         stands_for=(
-            "the province's counties side by side, 70 km apart: lawyers of one county "
+            "the province's counties side by side, 95 km apart: lawyers of one county "
             "take cases near the border of the next"
         ),
         n_lawyers=10_000,
@@ -214,7 +214,7 @@ _TIERS: tuple[TierSpec, ...] = (
         n_counties=40,
         townships_per_county=(10, 20),
         township_radius_km=(5.0, 30.0),
-        county_spacing_km=70.0,
+        county_spacing_km=95.0,
         cross_border_help=True,
     ),
 )
