@@ -175,14 +175,19 @@ def _whole(inst: AssignmentInstance) -> Part:
     )
 
 
-def part_instance(inst: AssignmentInstance, part: Part) -> AssignmentInstance:
+def part_instance(
+    inst: AssignmentInstance, part: Part, inside_only: bool = False
+) -> AssignmentInstance:
     """The instance restricted to ``part``'s items and agents, renumbered in their order.  Every
-    edge of a part's item leads to an agent of the part (``independent_parts``)."""
+    edge of a part's item leads to an agent of the part (``independent_parts``), or, with
+    ``inside_only`` (a region, ``regions.py``), the edges to agents outside it are dropped."""
     item_index = np.full(inst.n_items, -1, dtype=np.int64)
     item_index[part.items] = np.arange(part.items.size)
     agent_index = np.full(inst.n_agents, -1, dtype=np.int64)
     agent_index[part.agents] = np.arange(part.agents.size)
     rows = np.flatnonzero(item_index[inst.edge_item] >= 0)
+    if inside_only:
+        rows = rows[agent_index[inst.edge_agent[rows]] >= 0]
     edge_agent = agent_index[inst.edge_agent[rows]]
     if np.any(edge_agent < 0):
         raise ValueError("a part's item has an edge to an agent outside the part")
@@ -199,6 +204,8 @@ def part_instance(inst: AssignmentInstance, part: Part) -> AssignmentInstance:
     if inst.fixed_agent is not None:
         own = inst.fixed_agent[part.items].astype(np.int64)
         fixed = np.where(own >= 0, agent_index[np.maximum(own, 0)], -1).astype(np.int32)
+        if np.any((own >= 0) & (fixed < 0)):
+            raise ValueError("a part's item is fixed to an agent outside the part")
     agents = part.agents
     return AssignmentInstance(
         n_items=int(part.items.size),

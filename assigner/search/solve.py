@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from assigner.search import regions as regions_module
 from assigner.search.background_bound import BackgroundCountBound
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
@@ -39,13 +40,19 @@ from assigner.search.instance import (
     kept_edges,
     with_edges,
 )
-from assigner.search.knapsack_bound import KnapsackBoundResult, Prices, knapsack_bound
+from assigner.search.knapsack_bound import (
+    KnapsackBoundResult,
+    Prices,
+    knapsack_bound,
+    prices_from_agents,
+)
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve
 from assigner.search.load_bands import priced_bands
 from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
 from assigner.search.pricing import solve_lp_by_pricing
+from assigner.search.regions import region_parts
 from assigner.search.rounding import lp_rounding, noisy_roundings, reduced_cost_greedy
 from assigner.search.search_budget import Budget
 from assigner.search.warm_up import warm_up
@@ -68,6 +75,7 @@ class SearchOutcome:
         return self.parts.total
 
     constant_cost: int = 0  # the part of every plan's objective no plan can change
+    prices: Prices | None = None  # the relaxation's last prices (LP duals), when it had any
 
     @property
     def gap(self) -> float:
@@ -139,6 +147,11 @@ FINISH_MARGIN_S = 0.2
 # The least time a part of a decomposed instance gets (it still builds its first plan when its
 # share runs out).
 MIN_PART_SECONDS = 0.2
+# Regions (``_search_by_regions``): the share of the budget kept for the whole instance after
+# the regions, and the share of that left to the knapsack bound (one evaluation over a
+# province's 19 million edges takes several seconds).
+GLOBAL_SHARE = 0.15
+GLOBAL_BOUND_SHARE = 0.4
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
 # to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
@@ -180,7 +193,8 @@ def run_search(
 ) -> SearchOutcome:
     """Bound, construction and improvement under one time budget; an instance that falls apart
     into independent parts (``independent_parts.py``) is searched part by part
-    (``_search_by_parts``), each part as below.
+    (``_search_by_parts``), a part too large to search whole by regions (``regions.py``,
+    ``_search_by_regions``), anything else whole (``_search_whole``).
 
     In deterministic mode the compiled code is loaded (or compiled) first, outside the budget:
     the wall-clock safety limits that remain must not depend on whether numba's cache was
@@ -190,7 +204,118 @@ def run_search(
     parts = independent_parts(inst)
     if len(parts) > 1:
         return _search_by_parts(inst, params, progress, parts)
+    return _search_component(inst, params, progress)
+
+
+def _search_component(
+    inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None
+) -> SearchOutcome:
+    """One connected instance: by regions above ``REGION_MIN_ITEMS`` items when the labels
+    find more than one, else whole."""
+    if inst.n_items > regions_module.REGION_MIN_ITEMS:
+        regions = region_parts(inst)
+        if len(regions) > 1:
+            return _search_by_regions(inst, params, progress, regions)
     return _search_whole(inst, params, progress)
+
+
+@dataclass
+class _PartsPlan:
+    """The parts' plans together, with the sums of their objectives and bounds."""
+
+    agent_of_item: I32
+    objective: int
+    bound_sum: float
+    proven: bool
+    methods: list[str]
+    phases: list[dict[str, float | int | str]]
+    prices: Prices  # each part's prices at its items and agents (whole-instance indices)
+
+
+def _search_parts(
+    inst: AssignmentInstance,
+    params: SearchParams,
+    progress: ProgressFn | None,
+    parts: list[Part],
+    *,
+    regions: bool,
+) -> _PartsPlan:
+    """Each part searched on its own, smallest first, with the time left shared in
+    proportion to the edges of the parts still to come (time a small part leaves unused goes
+    to the larger ones; in deterministic mode each part gets its fixed share of the budget).
+    Regions (``regions``) drop their edges to other regions; their bounds do not add up to a
+    bound of the whole, so progress then reports the trivial bound.  Progress reports the
+    whole plan once every other part is done, while the last (largest) part improves it."""
+    start = time.monotonic()
+    n = len(parts)
+    edges = np.array([max(1, p.n_edges) for p in parts], dtype=np.float64)
+    cheapest = cheapest_options(inst)
+    trivial = float(np.sum(cheapest))
+    pending = [float(np.sum(cheapest[p.items])) for p in parts]
+    agent_of_item = np.full(inst.n_items, -1, dtype=np.int32)
+    item_price = np.zeros(inst.n_items)
+    count_price = np.zeros(inst.n_agents)
+    quota_price = np.zeros(inst.n_agents)
+    done_objective = 0
+    done_bound = 0.0
+    proven = True
+    methods: list[str] = []
+    phases: list[dict[str, float | int | str]] = []
+    for k, part in enumerate(parts):
+        sub = part_instance(inst, part, inside_only=regions)  # one part's copy at a time
+        if params.deterministic:
+            limit_s = params.time_limit_s * edges[k] / edges.sum()
+        else:
+            left_s = start + params.time_limit_s - time.monotonic()
+            limit_s = max(MIN_PART_SECONDS, left_s * edges[k] / edges[k:].sum())
+        sub_progress = None
+        if progress is not None and k == n - 1:
+            reported = trivial if regions else done_bound
+            sub_progress = _whole_plan_progress(
+                progress, done_objective, reported, start, n, bound_fixed=regions
+            )
+        # A region is searched whole; an independent part may itself be cut into regions.
+        search = _search_whole if regions else _search_component
+        result = search(sub, dataclasses.replace(params, time_limit_s=limit_s), sub_progress)
+        agent_of_item[part.items] = np.where(
+            result.agent_of_item >= 0, part.agents[np.maximum(result.agent_of_item, 0)], -1
+        )
+        prices = result.prices or prices_from_agents(
+            sub, np.zeros(sub.n_agents), np.zeros(sub.n_agents)
+        )
+        item_price[part.items] = prices.item
+        count_price[part.agents] = prices.count
+        quota_price[part.agents] = prices.quota
+        done_objective += result.objective
+        done_bound += result.bound
+        pending[k] = 0.0
+        proven = proven and result.proven_optimal
+        methods.append(result.method)
+        last = k == n - 1
+        kind = "region" if regions else "part"
+        phases.append(
+            {
+                "phase": f"{kind} {k + 1}/{n} ({sub.n_items} items, {sub.n_edges} edges): "
+                f"{result.method}",
+                "objective": done_objective if last else -1,
+                "bound": float(np.sum(cheapest))
+                if regions
+                else done_bound + float(np.sum(pending)),
+                "wall_time_s": time.monotonic() - start,
+                "part_objective": result.objective,
+                "part_bound": result.bound,
+                "part_time_limit_s": limit_s,
+            }
+        )
+    return _PartsPlan(
+        agent_of_item,
+        done_objective,
+        done_bound,
+        proven,
+        methods,
+        phases,
+        Prices(item=item_price, count=count_price, quota=quota_price),
+    )
 
 
 def _search_by_parts(
@@ -199,69 +324,115 @@ def _search_by_parts(
     progress: ProgressFn | None,
     parts: list[Part],
 ) -> SearchOutcome:
-    """Each part searched on its own (``_search_whole``), smallest first, with the time left
-    shared in proportion to the edges of the parts still to come (time a small part leaves
-    unused goes to the larger ones; in deterministic mode each part gets its fixed share of the
-    budget).  The plan is the parts' plans together; its objective and bound are the sums of
-    theirs.  Progress reports the whole plan once every other part is done, while the last
-    (largest) part improves it."""
+    """Each independent part searched on its own (``_search_parts``; a part too large to
+    search whole by regions).  The plan is the parts' plans together; its objective and bound
+    are the sums of theirs."""
     start = time.monotonic()
-    n = len(parts)
-    edges = np.array([max(1, p.n_edges) for p in parts], dtype=np.float64)
-    cheapest = cheapest_options(inst)
-    pending = [float(np.sum(cheapest[p.items])) for p in parts]
-    agent_of_item = np.full(inst.n_items, -1, dtype=np.int32)
-    done_objective = 0
-    done_bound = 0.0
-    proven = True
-    methods: list[str] = []
-    phases: list[dict[str, float | int | str]] = []
-    for k, part in enumerate(parts):
-        sub = part_instance(inst, part)  # built in turn: one part's copy at a time
-        if params.deterministic:
-            limit_s = params.time_limit_s * edges[k] / edges.sum()
-        else:
-            left_s = start + params.time_limit_s - time.monotonic()
-            limit_s = max(MIN_PART_SECONDS, left_s * edges[k] / edges[k:].sum())
-        sub_progress = (
-            _whole_plan_progress(progress, done_objective, done_bound, start, n)
-            if progress is not None and k == n - 1
-            else None
-        )
-        result = _search_whole(sub, dataclasses.replace(params, time_limit_s=limit_s), sub_progress)
-        agent_of_item[part.items] = np.where(
-            result.agent_of_item >= 0, part.agents[np.maximum(result.agent_of_item, 0)], -1
-        )
-        done_objective += result.objective
-        done_bound += result.bound
-        pending[k] = 0.0
-        proven = proven and result.proven_optimal
-        methods.append(result.method)
-        last = k == n - 1
-        phases.append(
-            {
-                "phase": f"part {k + 1}/{n} ({sub.n_items} items, {sub.n_edges} edges): "
-                f"{result.method}",
-                "objective": done_objective if last else -1,
-                "bound": done_bound + float(np.sum(pending)),
-                "wall_time_s": time.monotonic() - start,
-                "part_objective": result.objective,
-                "part_bound": result.bound,
-                "part_time_limit_s": limit_s,
-            }
-        )
-    parts_sum = evaluate(inst, agent_of_item)
-    if parts_sum.total != done_objective:
+    found = _search_parts(inst, params, progress, parts, regions=False)
+    parts_sum = evaluate(inst, found.agent_of_item)
+    if parts_sum.total != found.objective:
         raise AssertionError(
-            f"the parts' objectives sum to {done_objective}, their plan's is {parts_sum.total}"
+            f"the parts' objectives sum to {found.objective}, their plan's is {parts_sum.total}"
         )
-    common, how_many = Counter(methods).most_common(1)[0]
+    common, how_many = Counter(found.methods).most_common(1)[0]
     return SearchOutcome(
-        agent_of_item=agent_of_item,
+        agent_of_item=found.agent_of_item,
         parts=parts_sum,
-        bound=min(done_bound, float(parts_sum.total)),
-        proven_optimal=proven,
-        method=f"{n} independent parts ({common} on {how_many})",
+        bound=min(found.bound_sum, float(parts_sum.total)),
+        proven_optimal=found.proven,
+        method=f"{len(parts)} independent parts ({common} on {how_many})",
+        wall_time_s=time.monotonic() - start,
+        phases=found.phases,
+        constant_cost=constant_cost(inst),
+    )
+
+
+def _search_by_regions(
+    inst: AssignmentInstance,
+    params: SearchParams,
+    progress: ProgressFn | None,
+    regions: list[Part],
+) -> SearchOutcome:
+    """Each region searched on its own without the edges to other regions, with
+    ``1 - GLOBAL_SHARE`` of the budget; their plans together are a plan of the whole
+    (``regions.py`` says why), checked here.  Then, on the whole instance, where moves across
+    regions are allowed again: the unassigned items' ejection repair, MIP subproblems around
+    the items still out, and descent; and
+    the knapsack bound at the regions' prices (valid at any prices; in deterministic mode its
+    first value only) with the time left."""
+    start = time.monotonic()
+    share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
+    found = _search_parts(inst, share, progress, regions, regions=True)
+    plan = found.agent_of_item
+    issues = feasibility_issues(inst, plan)
+    if issues:
+        raise AssertionError(f"the regions' plans together break a rule: {issues[0]}")
+    phases = found.phases
+    deadline = start + params.time_limit_s
+    if params.deterministic:
+        until = float("inf")
+    else:
+        until = deadline - GLOBAL_BOUND_SHARE * max(0.0, deadline - time.monotonic())
+    plan, placed = repair_unassigned(inst, plan, until)
+    waiting = int(np.sum((plan < 0) & (np.diff(inst.item_offsets) > 0)))
+    if waiting:
+        # Subproblems around the cases still out, their edges to every region included: room
+        # across a border may take more than one move to make.
+        focus_until = (
+            until
+            if params.deterministic
+            else time.monotonic() + FOCUSED_SHARE_OF_REMAINING * max(0.0, until - time.monotonic())
+        )
+        plan, _total, _steps = improve(
+            inst,
+            plan,
+            params,
+            focus_until,
+            sub_solver="highs",
+            neighbourhood_items=LNS_ITEMS,
+            step_time_s=LNS_STEP_S / 2,
+            max_steps=4 * waiting,
+        )
+    plan, _moves = descend(inst, plan, until)
+    parts = evaluate(inst, plan)
+    if parts.total > found.objective:
+        raise AssertionError("descent made the regions' plan worse")
+    phases.append(
+        {
+            "phase": f"repair ({placed} placed), focused LNS ({waiting} waiting) and descent "
+            "across regions",
+            "objective": parts.total,
+            "bound": trivial_bound(inst),
+            "wall_time_s": time.monotonic() - start,
+        }
+    )
+    knap = knapsack_bound(
+        inst,
+        found.prices,
+        float(parts.total),
+        time_limit_s=max(0.0, deadline - time.monotonic()),
+        max_iterations=0 if params.deterministic else 1_000,
+    )
+    bound = max(knap.bound, trivial_bound(inst))
+    phases.append(
+        {
+            "phase": f"knapsack bound at the regions' prices ({knap.iterations} steps)",
+            "objective": parts.total,
+            "bound": bound,
+            "wall_time_s": time.monotonic() - start,
+        }
+    )
+    if progress is not None:
+        progress(
+            Progress(parts.total, min(bound, parts.total), time.monotonic() - start, "regions")
+        )
+    common, how_many = Counter(found.methods).most_common(1)[0]
+    return SearchOutcome(
+        agent_of_item=plan,
+        parts=parts,
+        bound=min(bound, float(parts.total)),
+        proven_optimal=False,
+        method=f"{len(regions)} regions ({common} on {how_many}) + descent across them",
         wall_time_s=time.monotonic() - start,
         phases=phases,
         constant_cost=constant_cost(inst),
@@ -269,16 +440,24 @@ def _search_by_parts(
 
 
 def _whole_plan_progress(
-    report: ProgressFn, objective: int, bound: float, start: float, n_parts: int
+    report: ProgressFn,
+    objective: int,
+    bound: float,
+    start: float,
+    n_parts: int,
+    *,
+    bound_fixed: bool = False,
 ) -> ProgressFn:
     """The last part's progress as the whole plan's: the other parts' objectives and bounds
-    (``objective``, ``bound``) added."""
+    (``objective``, ``bound``) added; with ``bound_fixed`` the bound is ``bound`` alone (a
+    part's bound is no bound of the whole when parts are regions)."""
 
     def on_progress(p: Progress) -> None:
+        total = objective + p.objective
         report(
             Progress(
-                objective + p.objective,
-                bound + p.bound,
+                total,
+                min(bound if bound_fixed else bound + p.bound, float(total)),
                 time.monotonic() - start,
                 f"part {n_parts}/{n_parts}: {p.phase}",
             )
@@ -678,6 +857,7 @@ class _Search:
             wall_time_s=time.monotonic() - self.start,
             phases=self.phases,
             constant_cost=constant_cost(self.inst),
+            prices=self.prices,
         )
 
     def improve_by_time(self) -> None:

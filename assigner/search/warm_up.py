@@ -15,13 +15,14 @@ from assigner.search.independent_parts import independent_parts
 from assigner.search.instance import AssignmentInstance, LoadBand
 from assigner.search.knapsack_bound import Prices, knapsack_bound
 from assigner.search.local_search import descend
+from assigner.search.regions import region_labels
 
 
 @functools.cache
 def warm_up() -> None:
-    """Run the decomposition, the compiled passes, descent, the count-priced flow bound and
-    the knapsack bound on a two-item instance whose count limit binds (so that every kernel
-    runs), once per process."""
+    """Run the decomposition, the region labels, the compiled passes, descent, the
+    count-priced flow bound and the knapsack bound on a two-item instance whose count limit
+    binds (so that every kernel runs), once per process."""
     inst = AssignmentInstance(
         n_items=2,
         n_agents=2,
@@ -35,6 +36,7 @@ def warm_up() -> None:
         bands=[LoadBand(np.array([1, 1], dtype=np.int64), 1, 1)],
     )
     independent_parts(inst)
+    region_labels(inst)
     CompiledMoves(inst).improve(np.array([0, 1], dtype=np.int32), float("inf"))
     descend(inst, np.array([1, 1], dtype=np.int32), float("inf"))
     count_flow_bound(inst, time_limit_s=1.0, max_flow_solves=2)
