@@ -3,8 +3,6 @@ whole plan improved across them and bounded by the knapsack bound at the regions
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -19,6 +17,7 @@ from assigner.search.instance import (
     feasibility_issues,
 )
 from assigner.search.regions import crossing_edges, region_labels, region_parts
+from tests.search.test_search_exact import brute_force
 
 
 def _counties(
@@ -125,19 +124,6 @@ def test_region_instances_keep_only_their_own_edges(small_regions: None) -> None
         part_instance(inst, parts[0])
 
 
-def _brute_force(inst: AssignmentInstance) -> int:
-    best = None
-    options = [[-1, *inst.edge_agent[inst.edges_of(i)].tolist()] for i in range(inst.n_items)]
-    for combo in itertools.product(*options):
-        vec = np.array(combo, dtype=np.int32)
-        if feasibility_issues(inst, vec):
-            continue
-        total = evaluate(inst, vec).total
-        best = total if best is None or total < best else best
-    assert best is not None
-    return best
-
-
 def test_search_by_regions_gives_a_valid_plan_and_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests on a tiny two-county instance, cut into its counties, that the plan breaks no rule,
     that its bound is at most the brute-force optimum, and that the one case whose own county
@@ -173,7 +159,8 @@ def test_search_by_regions_gives_a_valid_plan_and_bound(monkeypatch: pytest.Monk
     assert "regions" in out.method
     assert feasibility_issues(inst, out.agent_of_item) == []
     assert out.objective == evaluate(inst, out.agent_of_item).total
-    optimum = _brute_force(inst)
+    optimum = brute_force(inst)
+    assert optimum is not None
     assert out.bound <= optimum <= out.objective
     assert out.agent_of_item[2] == 2  # across the border: no room at home
     assert out.objective == optimum
