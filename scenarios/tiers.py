@@ -7,6 +7,7 @@ back silently to some default county.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -144,6 +145,22 @@ _US_LARGE = ProviderMix(
     volunteer=0.01,
 )
 
+_PROVINCE = TierSpec(
+    name="province",
+    stands_for=(
+        "a province or state: many counties side by side, 125 km apart, so that each is "
+        "its own travel region (no help across county borders: see province-border)"
+    ),
+    n_lawyers=10_000,
+    n_cases=200_000,
+    providers=_US_MID,
+    case_mix="us",
+    n_counties=40,
+    townships_per_county=(10, 20),
+    township_radius_km=(5.0, 30.0),
+    county_spacing_km=125.0,
+)
+
 _TIERS: tuple[TierSpec, ...] = (
     TierSpec(
         name="tiny",
@@ -186,34 +203,14 @@ _TIERS: tuple[TierSpec, ...] = (
         case_mix="us",
         townships_per_county=(30, 45),
     ),
-    TierSpec(
-        name="province",
-        stands_for=(
-            "a province or state: many counties side by side, 125 km apart, so that each is "
-            "its own travel region (no help across county borders yet)"
-        ),
-        n_lawyers=10_000,
-        n_cases=200_000,
-        providers=_US_MID,
-        case_mix="us",
-        n_counties=40,
-        townships_per_county=(10, 20),
-        township_radius_km=(5.0, 30.0),
-        county_spacing_km=125.0,
-    ),
-    TierSpec(
+    _PROVINCE,
+    dataclasses.replace(
+        _PROVINCE,
         name="province-border",
         stands_for=(
             "the province's counties side by side, 95 km apart: lawyers of one county "
             "take cases near the border of the next"
         ),
-        n_lawyers=10_000,
-        n_cases=200_000,
-        providers=_US_MID,
-        case_mix="us",
-        n_counties=40,
-        townships_per_county=(10, 20),
-        township_radius_km=(5.0, 30.0),
         county_spacing_km=95.0,
         cross_border_help=True,
     ),
