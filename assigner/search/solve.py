@@ -23,6 +23,7 @@ from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import (
     FlowRelaxation,
+    count_flow_bound,
     estimated_seconds,
     flow_relaxation,
     item_weights,
@@ -151,7 +152,12 @@ MIN_PART_SECONDS = 0.2
 # the regions, and the share of that left to the knapsack bound (one evaluation over a
 # province's 19 million edges takes several seconds).
 GLOBAL_SHARE = 0.15
-GLOBAL_BOUND_SHARE = 0.4
+GLOBAL_BOUND_SHARE = 0.6
+# Each region's agent prices for that bound: its count-priced flow, up to this share of the
+# region's time and this many flow solves.
+REGION_PRICE_SHARE = 0.1
+FLOW_ESTIMATE_MARGIN = 1.3  # the flow's own estimate of its time, with room to spare
+REGION_PRICE_FLOW_SOLVES = 4
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
 # to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
@@ -229,7 +235,7 @@ class _PartsPlan:
     proven: bool
     methods: list[str]
     phases: list[dict[str, float | int | str]]
-    prices: Prices  # each part's prices at its items and agents (whole-instance indices)
+    prices: Prices | None  # regions: item prices over the whole instance, from agent prices
 
 
 def _search_parts(
@@ -239,6 +245,7 @@ def _search_parts(
     parts: list[Part],
     *,
     regions: bool,
+    region_prices: bool = False,
 ) -> _PartsPlan:
     """Each part searched on its own, smallest first, with the time left shared in
     proportion to the edges of the parts still to come (time a small part leaves unused goes
@@ -253,9 +260,8 @@ def _search_parts(
     trivial = float(np.sum(cheapest))
     pending = [float(np.sum(cheapest[p.items])) for p in parts]
     agent_of_item = np.full(inst.n_items, -1, dtype=np.int32)
-    item_price = np.zeros(inst.n_items)
+    weight_price = np.zeros(inst.n_agents)  # regions: the flow's agent prices
     count_price = np.zeros(inst.n_agents)
-    quota_price = np.zeros(inst.n_agents)
     done_objective = 0
     done_bound = 0.0
     proven = True
@@ -280,12 +286,10 @@ def _search_parts(
         agent_of_item[part.items] = np.where(
             result.agent_of_item >= 0, part.agents[np.maximum(result.agent_of_item, 0)], -1
         )
-        prices = result.prices or prices_from_agents(
-            sub, np.zeros(sub.n_agents), np.zeros(sub.n_agents)
-        )
-        item_price[part.items] = prices.item
-        count_price[part.agents] = prices.count
-        quota_price[part.agents] = prices.quota
+        if region_prices:
+            priced = _region_agent_prices(sub, params, limit_s)
+            if priced is not None:
+                weight_price[part.agents], count_price[part.agents] = priced
         done_objective += result.objective
         done_bound += result.bound
         pending[k] = 0.0
@@ -314,8 +318,26 @@ def _search_parts(
         proven,
         methods,
         phases,
-        Prices(item=item_price, count=count_price, quota=quota_price),
+        # Each item at its cheapest option over all its edges, its other regions' included.
+        prices_from_agents(inst, weight_price, count_price) if region_prices else None,
     )
+
+
+def _region_agent_prices(
+    sub: AssignmentInstance, params: SearchParams, limit_s: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A region's agent prices (per unit of weight and per item) from its count-priced flow,
+    within ``REGION_PRICE_SHARE`` of its time (one flow solve in deterministic mode): prices
+    for every region alike, read off agents, so that the whole instance's item prices can
+    see the edges across regions.  None where the flow does not apply."""
+    flow = count_flow_bound(
+        sub,
+        time_limit_s=REGION_PRICE_SHARE * limit_s,
+        max_flow_solves=1 if params.deterministic else REGION_PRICE_FLOW_SOLVES,
+    )
+    if flow is None:
+        return None
+    return flow.agent_price, flow.multipliers
 
 
 def _search_by_parts(
@@ -357,22 +379,40 @@ def _search_by_regions(
     ``1 - GLOBAL_SHARE`` of the budget; their plans together are a plan of the whole
     (``regions.py`` says why), checked here.  Then, on the whole instance, where moves across
     regions are allowed again: the unassigned items' ejection repair, MIP subproblems around
-    the items still out, and descent; and
+    the items still out, and descent; and the bound: the flow relaxation over the whole where
+    its estimate fits the time kept for it, else
     the knapsack bound at the regions' prices (valid at any prices; in deterministic mode its
     first value only) with the time left."""
     start = time.monotonic()
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
-    found = _search_parts(inst, share, progress, regions, regions=True)
+    weights = item_weights(inst)
+    flow_fits = weights is not None and (
+        params.deterministic
+        or estimated_seconds(inst) <= GLOBAL_BOUND_SHARE * GLOBAL_SHARE * params.time_limit_s
+    )
+    # The regions' prices serve the knapsack bound, the fallback where the flow does not fit.
+    found = _search_parts(inst, share, progress, regions, regions=True, region_prices=not flow_fits)
     plan = found.agent_of_item
     issues = feasibility_issues(inst, plan)
     if issues:
         raise AssertionError(f"the regions' plans together break a rule: {issues[0]}")
     phases = found.phases
     deadline = start + params.time_limit_s
+    # The bound over the whole: the flow relaxation where it applies and its estimate fits
+    # the bound's share of the time left (in deterministic mode: where it applies), else the
+    # knapsack bound at the regions' prices.
+    bound_share_s = GLOBAL_BOUND_SHARE * max(0.0, deadline - time.monotonic())
+    by_flow = weights is not None and (
+        params.deterministic or estimated_seconds(inst) <= bound_share_s
+    )
+    if not by_flow and found.prices is None:
+        found.prices = prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
     if params.deterministic:
         until = float("inf")
     else:
-        until = deadline - GLOBAL_BOUND_SHARE * max(0.0, deadline - time.monotonic())
+        until = deadline - (
+            FLOW_ESTIMATE_MARGIN * estimated_seconds(inst) if by_flow else bound_share_s
+        )
     plan, placed = repair_unassigned(inst, plan, until)
     waiting = int(np.sum((plan < 0) & (np.diff(inst.item_offsets) > 0)))
     if waiting:
@@ -406,17 +446,25 @@ def _search_by_regions(
             "wall_time_s": time.monotonic() - start,
         }
     )
-    knap = knapsack_bound(
-        inst,
-        found.prices,
-        float(parts.total),
-        time_limit_s=max(0.0, deadline - time.monotonic()),
-        max_iterations=0 if params.deterministic else 1_000,
-    )
-    bound = max(knap.bound, trivial_bound(inst))
+    bound = trivial_bound(inst)
+    flow = flow_relaxation(inst, weights) if by_flow else None
+    if flow is not None:
+        bound = max(bound, flow.bound)
+        how = "flow relaxation bound over the whole"
+    else:
+        assert found.prices is not None
+        knap = knapsack_bound(
+            inst,
+            found.prices,
+            float(parts.total),
+            time_limit_s=max(0.0, deadline - time.monotonic()),
+            max_iterations=0 if params.deterministic else 1_000,
+        )
+        bound = max(bound, knap.bound)
+        how = f"knapsack bound at the regions' prices ({knap.iterations} steps)"
     phases.append(
         {
-            "phase": f"knapsack bound at the regions' prices ({knap.iterations} steps)",
+            "phase": how,
             "objective": parts.total,
             "bound": bound,
             "wall_time_s": time.monotonic() - start,

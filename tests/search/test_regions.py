@@ -58,6 +58,32 @@ def _counties(
     )
 
 
+def _two_counties() -> AssignmentInstance:
+    """County A: items 0-2, agents 0-1; county B: items 3-5, agents 2-3.  Agents 0, 1 and 3
+    fit one case each, agent 2 two.  A has three cases for two places, so at home one stays
+    out; item 2 may also go to agent 2 across the border, where item 5 (cheap to leave out)
+    gives up its place."""
+    rows = [
+        (0, 0, 10), (0, 1, 12),
+        (1, 0, 11), (1, 1, 10),
+        (2, 0, 13), (2, 1, 13), (2, 2, 40),
+        (3, 2, 10), (3, 3, 12),
+        (4, 2, 12), (4, 3, 10),
+        (5, 3, 11),
+    ]  # fmt: skip
+    return AssignmentInstance(
+        n_items=6,
+        n_agents=4,
+        edge_item=np.array([r[0] for r in rows], dtype=np.int32),
+        edge_agent=np.array([r[1] for r in rows], dtype=np.int32),
+        edge_cost=np.array([r[2] for r in rows], dtype=np.int64),
+        edge_weight=np.full(len(rows), 5, dtype=np.int64),
+        capacity=np.array([5, 5, 10, 5], dtype=np.int64),
+        max_count=np.full(4, 2, dtype=np.int64),
+        unassigned_penalty=np.array([500, 500, 500, 500, 500, 30], dtype=np.int64),
+    )
+
+
 @pytest.fixture
 def small_regions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 20)
@@ -130,29 +156,7 @@ def test_search_by_regions_gives_a_valid_plan_and_bound(monkeypatch: pytest.Monk
     is full is placed across the border by the descent over the whole."""
     monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 2)
     monkeypatch.setattr(regions_module, "REGION_MIN_ITEMS", 3)
-    # County A: items 0-2, agents 0-1; county B: items 3-5, agents 2-3.  Agent capacities fit
-    # one item each, so one item of A has no room at home: item 2 may also go to agent 2 in B,
-    # whose county has an agent to spare (agent 3 takes nothing in B's best plan... B has
-    # three items for two agents too, except that item 5 may stay out cheaply).
-    rows = [
-        (0, 0, 10), (0, 1, 12),
-        (1, 0, 11), (1, 1, 10),
-        (2, 0, 13), (2, 1, 13), (2, 2, 40),
-        (3, 2, 10), (3, 3, 12),
-        (4, 2, 12), (4, 3, 10),
-        (5, 3, 11),
-    ]  # fmt: skip
-    inst = AssignmentInstance(
-        n_items=6,
-        n_agents=4,
-        edge_item=np.array([r[0] for r in rows], dtype=np.int32),
-        edge_agent=np.array([r[1] for r in rows], dtype=np.int32),
-        edge_cost=np.array([r[2] for r in rows], dtype=np.int64),
-        edge_weight=np.full(len(rows), 5, dtype=np.int64),
-        capacity=np.array([5, 5, 10, 5], dtype=np.int64),
-        max_count=np.full(4, 2, dtype=np.int64),
-        unassigned_penalty=np.array([500, 500, 500, 500, 500, 30], dtype=np.int64),
-    )
+    inst = _two_counties()
     parts = region_parts(inst)
     assert [p.agents.tolist() for p in parts] == [[0, 1], [2, 3]]
     out = solve.run_search(inst, SearchParams(5.0, 1, 0, True))
@@ -164,6 +168,23 @@ def test_search_by_regions_gives_a_valid_plan_and_bound(monkeypatch: pytest.Monk
     assert out.bound <= optimum <= out.objective
     assert out.agent_of_item[2] == 2  # across the border: no room at home
     assert out.objective == optimum
+    assert "flow relaxation bound over the whole" in str(out.phases[-1]["phase"])
+
+
+def test_regions_fall_back_to_the_knapsack_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that where the whole instance's flow would not fit its time, the bound is the
+    knapsack bound at the regions' flow prices, and still at most the optimum."""
+    monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 2)
+    monkeypatch.setattr(regions_module, "REGION_MIN_ITEMS", 3)
+    monkeypatch.setattr(solve, "estimated_seconds", lambda inst: 1e9)
+    inst = _two_counties()
+    out = solve.run_search(inst, SearchParams(3.0, 1, 0, False))
+    assert "regions" in out.method
+    assert "knapsack bound at the regions' prices" in str(out.phases[-1]["phase"])
+    assert feasibility_issues(inst, out.agent_of_item) == []
+    optimum = brute_force(inst)
+    assert optimum is not None
+    assert out.bound <= optimum <= out.objective
 
 
 def test_group_rules_hold_across_regions(monkeypatch: pytest.MonkeyPatch) -> None:
