@@ -151,12 +151,12 @@ MIN_PART_SECONDS = 0.2
 # Regions (``_search_by_regions``): the share of the budget kept for the whole instance after
 # the regions, and the share of that left to the knapsack bound (one evaluation over a
 # province's 19 million edges takes several seconds).
-GLOBAL_SHARE = 0.15
+GLOBAL_SHARE = 0.25
 GLOBAL_BOUND_SHARE = 0.6
 # Each region's agent prices for that bound: its count-priced flow, up to this share of the
 # region's time and this many flow solves.
 REGION_PRICE_SHARE = 0.1
-FLOW_ESTIMATE_MARGIN = 1.3  # the flow's own estimate of its time, with room to spare
+GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
 REGION_PRICE_FLOW_SOLVES = 4
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
@@ -379,8 +379,9 @@ def _search_by_regions(
     ``1 - GLOBAL_SHARE`` of the budget; their plans together are a plan of the whole
     (``regions.py`` says why), checked here.  Then, on the whole instance, where moves across
     regions are allowed again: the unassigned items' ejection repair, MIP subproblems around
-    the items still out, and descent; and the bound: the flow relaxation over the whole where
-    its estimate fits the time kept for it, else
+    the items still out, and descent; and the bound: the flow relaxation over the whole (first,
+    before the moves, since it cannot be interrupted) where its estimate fits the time kept for
+    it, else
     the knapsack bound at the regions' prices (valid at any prices; in deterministic mode its
     first value only) with the time left."""
     start = time.monotonic()
@@ -407,12 +408,26 @@ def _search_by_regions(
     )
     if not by_flow and found.prices is None:
         found.prices = prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
+    # The flow first (it cannot be interrupted); the moves across regions then take the time
+    # left, which they can stop at.
+    bound = trivial_bound(inst)
+    flow = flow_relaxation(inst, weights) if by_flow else None
+    if flow is not None:
+        bound = max(bound, flow.bound)
+        phases.append(
+            {
+                "phase": "flow relaxation over the whole",
+                "objective": found.objective,
+                "bound": bound,
+                "wall_time_s": time.monotonic() - start,
+            }
+        )
     if params.deterministic:
         until = float("inf")
+    elif flow is not None:
+        until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
     else:
-        until = deadline - (
-            FLOW_ESTIMATE_MARGIN * estimated_seconds(inst) if by_flow else bound_share_s
-        )
+        until = deadline - bound_share_s
     plan, placed = repair_unassigned(inst, plan, until)
     waiting = int(np.sum((plan < 0) & (np.diff(inst.item_offsets) > 0)))
     if waiting:
@@ -442,16 +457,12 @@ def _search_by_regions(
             "phase": f"repair ({placed} placed), focused LNS ({waiting} waiting) and descent "
             "across regions",
             "objective": parts.total,
-            "bound": trivial_bound(inst),
+            "bound": bound,
             "wall_time_s": time.monotonic() - start,
         }
     )
-    bound = trivial_bound(inst)
-    flow = flow_relaxation(inst, weights) if by_flow else None
-    if flow is not None:
-        bound = max(bound, flow.bound)
-        how = "flow relaxation bound over the whole"
-    else:
+    how = "flow relaxation bound over the whole"
+    if flow is None:
         assert found.prices is not None
         knap = knapsack_bound(
             inst,
