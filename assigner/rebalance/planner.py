@@ -62,6 +62,7 @@ from assigner.search.instance import (
     ObjectiveParts,
     evaluate,
     feasibility_issues,
+    waiting_items,
 )
 from assigner.search.lagrangian import lagrangian_bound
 from assigner.search.solve import (
@@ -135,7 +136,7 @@ def _before_issues(prepared: Prepared, start: KeepStart, current: I32) -> list[s
 
 
 def _waiting(inst: AssignmentInstance, agent_of: I32) -> int:
-    return int(np.sum((agent_of < 0) & (np.diff(inst.item_offsets) > 0)))
+    return int(waiting_items(inst, agent_of).size)
 
 
 def _check(prepared: Prepared, budget: MoveBudget, vec: I32) -> None:

@@ -94,9 +94,9 @@ def _linked_item_pairs(inst: AssignmentInstance) -> tuple[I64, I64]:
     return a, b
 
 
-def component_labels(inst: AssignmentInstance) -> I64:
-    """Per node (items first, then agents), the smallest node index of its component."""
-    # The compiled union below does not check bounds: an index out of range is refused here.
+def check_indices(inst: AssignmentInstance) -> None:
+    """Refuse an edge or fixed agent outside the instance's agents: the compiled kernels that
+    read them (the union below, the region labels) do not check bounds."""
     if inst.n_edges and (inst.edge_agent.min() < 0 or inst.edge_agent.max() >= inst.n_agents):
         raise ValueError(f"an edge names an agent outside 0..{inst.n_agents - 1}")
     if (
@@ -105,6 +105,11 @@ def component_labels(inst: AssignmentInstance) -> I64:
         and (inst.fixed_agent.max() >= inst.n_agents)
     ):
         raise ValueError(f"a fixed agent lies outside 0..{inst.n_agents - 1}")
+
+
+def component_labels(inst: AssignmentInstance) -> I64:
+    """Per node (items first, then agents), the smallest node index of its component."""
+    check_indices(inst)
     parent = np.arange(inst.n_items + inst.n_agents, dtype=np.int64)
     _union_pairs(
         parent,

@@ -90,6 +90,11 @@ class ObjectiveParts:
         return self.edge + self.unassigned + self.load + self.quota
 
 
+def waiting_items(inst: AssignmentInstance, agent_of_item: I32) -> I64:
+    """Items that have an edge yet are left unassigned: they wait for a lawyer."""
+    return np.flatnonzero((agent_of_item < 0) & (np.diff(inst.item_offsets) > 0)).astype(np.int64)
+
+
 def edge_rows(inst: AssignmentInstance, agent_of_item: I32) -> I64:
     """Edge row of each item's agent; -1 for unassigned items and for items whose agent is not
     one of their edges.  Vectorised: one binary search per item over the (item, agent) keys of

@@ -25,6 +25,7 @@ from assigner.search.instance import (
     OpposingSides,
     chosen_edges,
     evaluate,
+    waiting_items,
 )
 from assigner.search.local_search import descend
 from assigner.search.lp_bound import solve_mip
@@ -223,7 +224,7 @@ class Neighbourhoods:
         """Free an unassigned item (drawn by penalty) with everything held by its candidate
         agents and their neighbours: the room it needs can only come from there."""
         inst = self.inst
-        waiting = np.flatnonzero((agent_of < 0) & (np.diff(inst.item_offsets) > 0))
+        waiting = waiting_items(inst, agent_of)
         if waiting.size == 0:
             return None
         weight = np.maximum(inst.unassigned_penalty[waiting], 1).astype(np.float64)

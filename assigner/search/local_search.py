@@ -17,7 +17,14 @@ from numba import njit
 
 from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.greedy import GroupState
-from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+from assigner.search.instance import (
+    I32,
+    I64,
+    MUST_ASSIGN,
+    AssignmentInstance,
+    chosen_edges,
+    waiting_items,
+)
 from assigner.search.load_bands import band_arrays, band_cost
 
 # The best moves of a round mostly go to the few agents with room under their load bands, and
@@ -194,7 +201,7 @@ def repair_unassigned(
     item.  A chain is kept only when the whole change lowers the objective; returns (vector,
     items placed)."""
     state = _State(inst, agent_of.copy())
-    waiting = np.flatnonzero((state.agent_of < 0) & (np.diff(inst.item_offsets) > 0))
+    waiting = waiting_items(inst, state.agent_of)
     waiting = waiting[np.argsort(-state.penalty[waiting], kind="stable")]
     held_by: dict[int, list[int]] = {}
     for item in np.flatnonzero(state.agent_of >= 0):

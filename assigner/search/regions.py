@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from assigner.search.core import cost_rank
-from assigner.search.independent_parts import Part
+from assigner.search.independent_parts import Part, check_indices
 from assigner.search.instance import I64, AssignmentInstance
 
 REGION_MIN_ITEMS = 40_000
@@ -93,6 +93,7 @@ def _propagate(
 
 def region_labels(inst: AssignmentInstance) -> tuple[I64, I64]:
     """Per item and per agent, its region (0, 1, ...; items without edges in region 0)."""
+    check_indices(inst)
     n, m = inst.n_items, inst.n_agents
     strong = cost_rank(inst) < STRONG_EDGES_PER_ITEM
     s_item = inst.edge_item[strong].astype(np.int64)
@@ -145,20 +146,14 @@ def _merge_small(inst: AssignmentInstance, label: I64, s_item: I64, s_agent: I64
         is_small = sizes < MIN_REGION_ITEMS
         if labels.size <= 1 or not is_small.any():
             return label
-        into: dict[int, int] = {}
-
-        def find(x: int, into: dict[int, int] = into) -> int:
-            while into.setdefault(x, x) != x:
-                x = into[x]
-            return x
-
+        parent = np.arange(int(label.max()) + 1, dtype=np.int64)  # union-find over labels
         edge_item_label = item_label[s_item]
         edge_agent_label = label[s_agent]
         largest = int(labels[np.argmax(sizes)])
         held = {int(x): int(n) for x, n in zip(labels, sizes, strict=True)}  # per root
         for idx in np.flatnonzero(is_small)[np.argsort(sizes[is_small], kind="stable")]:
             victim = int(labels[idx])
-            v = find(victim)
+            v = _root(parent, victim)
             if held[v] >= MIN_REGION_ITEMS:
                 continue  # grown large enough by the labels merged into it already
             # Strong edges with the victim on one side: the labels on the other side.
@@ -170,15 +165,23 @@ def _merge_small(inst: AssignmentInstance, label: I64, s_item: I64, s_agent: I64
             )
             counts: dict[int, int] = {}
             for x, c in zip(*np.unique(other[other >= 0], return_counts=True), strict=True):
-                t = find(int(x))
+                t = _root(parent, int(x))
                 counts[t] = counts.get(t, 0) + int(c)
             counts.pop(v, None)
-            target = max(counts, key=lambda t: (counts[t], -t)) if counts else find(largest)
+            if counts:
+                target = max(counts, key=lambda t: (counts[t], -t))
+            else:
+                target = _root(parent, largest)
             if target != v:
-                into[v] = target
+                parent[v] = target
                 held[target] += held[v]
-        mapped = np.array([find(int(x)) for x in range(int(label.max()) + 1)], dtype=np.int64)
-        label = mapped[label]
+        label = np.array([_root(parent, x) for x in range(parent.size)], dtype=np.int64)[label]
+
+
+def _root(parent: I64, x: int) -> int:
+    while parent[x] != x:
+        x = int(parent[x])
+    return x
 
 
 def _item_labels(inst: AssignmentInstance, label: I64, s_item: I64, s_agent: I64) -> I64:
@@ -186,10 +189,10 @@ def _item_labels(inst: AssignmentInstance, label: I64, s_item: I64, s_agent: I64
     out = np.full(inst.n_items, -1, dtype=np.int64)
     if s_item.size == 0:
         return out
-    key = s_item * (int(label.max()) + 1) + label[s_agent]
+    width = int(label.max()) + 1
+    key = s_item * width + label[s_agent]
     uniq, counts = np.unique(key, return_counts=True)
-    items = uniq // (int(label.max()) + 1)
-    labs = uniq % (int(label.max()) + 1)
+    items, labs = np.divmod(uniq, width)
     # Per item the label with the most edges (the smallest among ties: np.unique sorts).
     order = np.lexsort((labs, -counts, items))
     first = np.r_[True, items[order][1:] != items[order][:-1]]
@@ -223,13 +226,3 @@ def region_parts(inst: AssignmentInstance) -> list[Part]:
         for r in range(k)
     ]
     return [p for p in parts if p.items.size or p.agents.size]
-
-
-def crossing_edges(inst: AssignmentInstance, parts: list[Part]) -> int:
-    """Edges whose item and agent lie in different parts."""
-    item_part = np.zeros(inst.n_items, dtype=np.int64)
-    agent_part = np.zeros(inst.n_agents, dtype=np.int64)
-    for k, p in enumerate(parts):
-        item_part[p.items] = k
-        agent_part[p.agents] = k
-    return int(np.count_nonzero(item_part[inst.edge_item] != agent_part[inst.edge_agent]))

@@ -39,6 +39,7 @@ from assigner.search.instance import (
     evaluate,
     feasibility_issues,
     kept_edges,
+    waiting_items,
     with_edges,
 )
 from assigner.search.knapsack_bound import (
@@ -76,7 +77,6 @@ class SearchOutcome:
         return self.parts.total
 
     constant_cost: int = 0  # the part of every plan's objective no plan can change
-    prices: Prices | None = None  # the relaxation's last prices (LP duals), when it had any
 
     @property
     def gap(self) -> float:
@@ -302,9 +302,7 @@ def _search_parts(
                 "phase": f"{kind} {k + 1}/{n} ({sub.n_items} items, {sub.n_edges} edges): "
                 f"{result.method}",
                 "objective": done_objective if last else -1,
-                "bound": float(np.sum(cheapest))
-                if regions
-                else done_bound + float(np.sum(pending)),
+                "bound": trivial if regions else done_bound + float(np.sum(pending)),
                 "wall_time_s": time.monotonic() - start,
                 "part_objective": result.objective,
                 "part_bound": result.bound,
@@ -387,10 +385,7 @@ def _search_by_regions(
     start = time.monotonic()
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
     weights = item_weights(inst)
-    flow_fits = weights is not None and (
-        params.deterministic
-        or estimated_seconds(inst) <= GLOBAL_BOUND_SHARE * GLOBAL_SHARE * params.time_limit_s
-    )
+    flow_fits = _flow_fits(inst, weights, params, GLOBAL_SHARE * params.time_limit_s)
     # The regions' prices serve the knapsack bound, the fallback where the flow does not fit.
     found = _search_parts(inst, share, progress, regions, regions=True, region_prices=not flow_fits)
     plan = found.agent_of_item
@@ -402,10 +397,9 @@ def _search_by_regions(
     # The bound over the whole: the flow relaxation where it applies and its estimate fits
     # the bound's share of the time left (in deterministic mode: where it applies), else the
     # knapsack bound at the regions' prices.
-    bound_share_s = GLOBAL_BOUND_SHARE * max(0.0, deadline - time.monotonic())
-    by_flow = weights is not None and (
-        params.deterministic or estimated_seconds(inst) <= bound_share_s
-    )
+    left_s = max(0.0, deadline - time.monotonic())
+    bound_share_s = GLOBAL_BOUND_SHARE * left_s
+    by_flow = _flow_fits(inst, weights, params, left_s)
     if not by_flow and found.prices is None:
         found.prices = prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
     # The flow first (it cannot be interrupted); the moves across regions then take the time
@@ -429,7 +423,7 @@ def _search_by_regions(
     else:
         until = deadline - bound_share_s
     plan, placed = repair_unassigned(inst, plan, until)
-    waiting = int(np.sum((plan < 0) & (np.diff(inst.item_offsets) > 0)))
+    waiting = int(waiting_items(inst, plan).size)
     if waiting:
         # Subproblems around the cases still out, their edges to every region included: room
         # across a border may take more than one move to make.
@@ -495,6 +489,16 @@ def _search_by_regions(
         wall_time_s=time.monotonic() - start,
         phases=phases,
         constant_cost=constant_cost(inst),
+    )
+
+
+def _flow_fits(
+    inst: AssignmentInstance, weights: np.ndarray | None, params: SearchParams, seconds: float
+) -> bool:
+    """The whole instance's flow relaxation applies (``weights``) and its estimate fits the
+    bound's share (``GLOBAL_BOUND_SHARE``) of ``seconds``; in deterministic mode: applies."""
+    return weights is not None and (
+        params.deterministic or estimated_seconds(inst) <= GLOBAL_BOUND_SHARE * seconds
     )
 
 
@@ -624,7 +628,7 @@ class _Search:
 
     def waiting(self) -> int:
         """Items with an edge that the best plan leaves out."""
-        return int(np.sum((self.best < 0) & (np.diff(self.inst.item_offsets) > 0)))
+        return int(waiting_items(self.inst, self.best).size)
 
     @property
     def proven(self) -> bool:
@@ -916,7 +920,6 @@ class _Search:
             wall_time_s=time.monotonic() - self.start,
             phases=self.phases,
             constant_cost=constant_cost(self.inst),
-            prices=self.prices,
         )
 
     def improve_by_time(self) -> None:

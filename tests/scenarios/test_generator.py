@@ -416,39 +416,20 @@ def test_geography(demo: Problem) -> None:
         assert d <= 45
 
 
-def test_counties_of_a_province_are_separate_regions() -> None:
-    """Tests that in a multi-county tier no lawyer can reach another county's cases."""
+def _three_counties(
+    cross_border_help: bool,
+    spacing_km: float,
+    *,
+    n_lawyers: int = 60,
+    n_cases: int = 600,
+    seed: int = 3,
+) -> Problem:
+    """Three counties in a row of the province's provider mix, ``spacing_km`` apart."""
     spec = TierSpec(
         name="three-counties",
         stands_for="a test province",
-        n_lawyers=45,
-        n_cases=450,
-        providers=get_tier("province").providers,
-        case_mix="us",
-        n_counties=3,
-        townships_per_county=(4, 6),
-        township_radius_km=(5.0, 30.0),
-    )
-    problem = generate_county(spec, seed=2)
-    assert len(problem.lawyers) == 45 and len(problem.cases) == 450
-    validate_problem(problem)
-    lat = np.array([c.location.lat for c in problem.cases])
-    lon = np.array([c.location.lon for c in problem.cases])
-    county = np.array([(c.jurisdiction or "").split("-")[0] for c in problem.cases])
-    assert len(set(county)) == 3
-    for lw in problem.lawyers:
-        reach = _km(lw.location.lat, lw.location.lon, lat, lon) <= (
-            lw.max_travel_km or problem.policy.default_max_travel_km
-        )
-        assert len(set(county[reach])) <= 1
-
-
-def _three_counties(cross_border_help: bool, spacing_km: float) -> Problem:
-    spec = TierSpec(
-        name="three-counties",
-        stands_for="a test province",
-        n_lawyers=60,
-        n_cases=600,
+        n_lawyers=n_lawyers,
+        n_cases=n_cases,
         providers=get_tier("province").providers,
         case_mix="us",
         n_counties=3,
@@ -457,7 +438,22 @@ def _three_counties(cross_border_help: bool, spacing_km: float) -> Problem:
         county_spacing_km=spacing_km,
         cross_border_help=cross_border_help,
     )
-    return generate_county(spec, seed=3)
+    return generate_county(spec, seed=seed)
+
+
+def test_counties_of_a_province_are_separate_regions() -> None:
+    """Tests that in a multi-county tier no lawyer can reach another county's cases."""
+    problem = _three_counties(False, 125.0, n_lawyers=45, n_cases=450, seed=2)
+    assert len(problem.lawyers) == 45 and len(problem.cases) == 450
+    validate_problem(problem)
+    lat, lon = _case_points(problem)
+    county = np.array([(c.jurisdiction or "").split("-")[0] for c in problem.cases])
+    assert len(set(county)) == 3
+    for lw in problem.lawyers:
+        reach = _km(lw.location.lat, lw.location.lon, lat, lon) <= (
+            lw.max_travel_km or problem.policy.default_max_travel_km
+        )
+        assert len(set(county[reach])) <= 1
 
 
 def test_counties_side_by_side_help_across_borders() -> None:

@@ -9,14 +9,14 @@ import pytest
 from assigner.search import regions as regions_module
 from assigner.search import solve
 from assigner.search.cpsat import SearchParams
-from assigner.search.independent_parts import part_instance
+from assigner.search.independent_parts import Part, part_instance
 from assigner.search.instance import (
     AssignmentInstance,
     OpposingSides,
     evaluate,
     feasibility_issues,
 )
-from assigner.search.regions import crossing_edges, region_labels, region_parts
+from assigner.search.regions import region_labels, region_parts
 from tests.search.test_search_exact import brute_force
 
 
@@ -56,6 +56,16 @@ def _counties(
         unassigned_penalty=np.full(n_items, 1_000, dtype=np.int64),
         agent_group=(np.arange(n_agents) // 2).astype(np.int32) if firms else None,
     )
+
+
+def crossing_edges(inst: AssignmentInstance, parts: list[Part]) -> int:
+    """Edges whose item and agent lie in different parts."""
+    item_part = np.zeros(inst.n_items, dtype=np.int64)
+    agent_part = np.zeros(inst.n_agents, dtype=np.int64)
+    for k, p in enumerate(parts):
+        item_part[p.items] = k
+        agent_part[p.agents] = k
+    return int(np.count_nonzero(item_part[inst.edge_item] != agent_part[inst.edge_agent]))
 
 
 def _two_counties() -> AssignmentInstance:
@@ -216,3 +226,13 @@ def test_an_instance_up_to_the_size_is_never_cut(monkeypatch: pytest.MonkeyPatch
     out = solve.run_search(inst, SearchParams(2.0, 1, 0, True))
     assert "regions" not in out.method
     assert feasibility_issues(inst, out.agent_of_item) == []
+
+
+def test_labels_refuse_an_agent_outside_the_instance() -> None:
+    """Tests that an edge naming an agent outside the instance is refused with a clear error
+    before the compiled propagation (which does not check bounds) reads it."""
+    inst = _two_counties()
+    inst.edge_agent = inst.edge_agent.copy()
+    inst.edge_agent[3] = inst.n_agents
+    with pytest.raises(ValueError, match=r"outside 0\.\.3"):
+        region_labels(inst)
