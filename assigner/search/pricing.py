@@ -57,6 +57,9 @@ class PricingResult:
     core_edges: int
     status: str
     wall_time_s: float
+    # The last optimal restricted LP's value (an upper bound on the LP's; +inf when none): with
+    # ``bound`` it shows how near the duals are to the LP's optimal ones.
+    restricted: float = float("inf")
 
 
 def solve_lp_by_pricing(
@@ -110,9 +113,16 @@ def solve_lp_by_pricing(
     rc = np.zeros(inst.n_edges)
     rounds = 0
     converged = False
+    x = np.zeros(inst.n_edges)
     while status == highspy.HighsModelStatus.kOptimal:
         rounds += 1
-        y = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+        solution = h.getSolution()
+        # The last optimal restricted LP's solution (a solve the time limit stops is not one).
+        values = np.asarray(solution.col_value, dtype=np.float64)
+        on = col_edge >= 0
+        x = np.zeros(inst.n_edges)
+        x[col_edge[on]] = values[on]
+        y = np.asarray(solution.row_dual, dtype=np.float64)
         raw, m = _duals(inst, layout, y)
         prices = layout.prices(y)
         value, rc, _chosen = lag.evaluate(m)
@@ -143,11 +153,6 @@ def solve_lp_by_pricing(
         h.setOptionValue("time_limit", max(0.1, deadline - h_start))
         _run(h)
         status = h.getModelStatus()
-    x = np.zeros(inst.n_edges)
-    if rounds:
-        values = np.asarray(h.getSolution().col_value, dtype=np.float64)
-        on = col_edge >= 0
-        x[col_edge[on]] = values[on]
     return PricingResult(
         bound=best_bound,
         x=x,
@@ -158,6 +163,7 @@ def solve_lp_by_pricing(
         core_edges=int(in_core.sum()),
         status=h.modelStatusToString(status),
         wall_time_s=time.monotonic() - start,
+        restricted=restricted,
     )
 
 

@@ -18,6 +18,7 @@ from assigner.search.instance import (
     feasibility_issues,
 )
 from assigner.search.lp_bound import solve_lp
+from assigner.search.pricing import PricingResult
 from tests.search.instances import random_instance
 from tests.search.test_search_exact import brute_force
 
@@ -28,6 +29,14 @@ def _with_fixed_item(inst: AssignmentInstance) -> AssignmentInstance:
     item = int(inst.edge_item[0])
     fixed[item] = inst.edge_agent[0]
     return dataclasses.replace(inst, fixed_agent=fixed)
+
+
+def _large_path(monkeypatch: pytest.MonkeyPatch, lp_at_scale: bool = False) -> None:
+    """Thresholds lowered so that a small instance takes the large (flow-first) path; the LP by
+    pricing after the flow only with ``lp_at_scale`` (whatever the budget)."""
+    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    monkeypatch.setattr(solve, "LP_AT_SCALE_SHARE", 1e9 if lp_at_scale else 0.0)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -106,8 +115,7 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
 ) -> None:
     """Tests the large-instance path (thresholds lowered so a small instance takes it): the plan
     keeps every hard rule and the bound comes from the flow and never exceeds the optimum."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
     phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
     assert not any(p.startswith("lp bound by pricing") for p in phases)
@@ -118,8 +126,7 @@ def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
 ) -> None:
     """Tests that on the large path greedy is not built (3.8 s on county-L) when the flow's
     rounding keeps every rule: the search succeeds with greedy made to fail."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
 
     def no_greedy(*_args: object) -> None:
         raise AssertionError("greedy was built")
@@ -134,8 +141,7 @@ def test_large_search_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch, fail
     """Tests the large path when the flow gives no start: its rounding puts every item on its
     first agent (over the count limits), or the flow finds no solution; the plan then starts
     from greedy and still keeps every rule."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
     inst = random_instance(6, n_items=7, n_agents=3)
     if failure == "rounding breaks a rule":
         has_edges = np.diff(inst.item_offsets) > 0
@@ -160,8 +166,7 @@ def test_large_search_prices_the_count_limits_on_the_second_core(
 ) -> None:
     """Tests the large path with two workers: the count-priced flow bound runs in a forked
     process beside the search and is collected before the end; the bound stays valid."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
     phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=2)
     assert "count-priced flow and knapsack bound" in phases
 
@@ -181,8 +186,7 @@ def test_a_search_that_fails_stops_its_background_process(
 ) -> None:
     """Tests that when the search raises after starting the count-priced bound's process (here
     the rounding of the flow fails), the process is stopped rather than left running."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
 
     def broken(*_args: object) -> None:
         assert multiprocessing.active_children(), "the background process should be running"
@@ -214,8 +218,7 @@ def test_medium_search_tries_noisy_roundings_and_repeats(monkeypatch: pytest.Mon
 def test_progress_reports_only_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests that on the large path, where the flow's bound comes before any plan, progress
     reports phases with a plan only (no objective -1 reaches a job's progress)."""
-    monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
-    monkeypatch.setattr(solve, "PRICING_MAX_EDGES", 0)
+    _large_path(monkeypatch)
     seen: list[solve.Progress] = []
     outcome = solve.run_search(
         random_instance(6, n_items=7, n_agents=3), SearchParams(3, 1, 0), progress=seen.append
@@ -268,3 +271,45 @@ def test_waiting_cases_get_the_focused_repair_at_any_size(monkeypatch: pytest.Mo
     assert "focused lns" in phases
     assert not feasibility_issues(inst, out.agent_of_item)
     assert out.agent_of_item.tolist() == [0, 1, -1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_long_budget_runs_the_lp_by_pricing_after_the_flow(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Tests the large path with a budget long enough for the LP by pricing: the flow's rounding
+    is the first plan, the LP converges and its solution is rounded; with two workers the
+    count-priced flow's process is stopped once the LP converged; plan and bound stay valid."""
+    _large_path(monkeypatch, lp_at_scale=True)
+    seeds: list[np.ndarray] = []
+    real_pricing = solve.solve_lp_by_pricing
+
+    def pricing(
+        inst: AssignmentInstance, time_limit_s: float, seed_edges: np.ndarray, **kw: int
+    ) -> PricingResult:
+        seeds.append(seed_edges.copy())
+        return real_pricing(inst, time_limit_s, seed_edges, **kw)
+
+    monkeypatch.setattr(solve, "solve_lp_by_pricing", pricing)
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=workers)
+    assert phases[:2] == ["flow relaxation bound", "flow rounding"]
+    assert any(p.startswith("lp bound by pricing") and "converged" in p for p in phases)
+    assert "count-priced flow and knapsack bound" not in phases
+    assert len(seeds) == 1 and seeds[0].any()
+    assert not multiprocessing.active_children()
+
+
+def test_long_budget_lp_needs_the_time_its_estimate_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests the gate of the LP by pricing above its size: with an estimate just over the share
+    of the budget it does not run (the flow stays the start), just under it does."""
+    inst = random_instance(6, n_items=7, n_agents=3)
+    _large_path(monkeypatch)
+    monkeypatch.setattr(solve, "LP_AT_SCALE_SHARE", 0.5)
+    budget_s = 3.0
+    monkeypatch.setattr(solve, "LP_AT_SCALE_SECONDS_PER_EDGE", 0.5 * budget_s / inst.n_edges * 1.01)
+    over = solve.run_search(inst, SearchParams(budget_s, 1, 0))
+    assert not any("pricing" in str(p["phase"]) for p in over.phases)
+    monkeypatch.setattr(solve, "LP_AT_SCALE_SECONDS_PER_EDGE", 0.5 * budget_s / inst.n_edges * 0.99)
+    under = solve.run_search(inst, SearchParams(budget_s, 1, 0))
+    assert any("lp bound by pricing" in str(p["phase"]) for p in under.phases)
+    assert not feasibility_issues(inst, under.agent_of_item)
