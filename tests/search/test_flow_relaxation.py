@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+from typing import Any
 
 import numpy as np
 import pytest
@@ -313,3 +314,27 @@ def test_long_budget_lp_needs_the_time_its_estimate_asks(monkeypatch: pytest.Mon
     under = solve.run_search(inst, SearchParams(budget_s, 1, 0))
     assert any("lp bound by pricing" in str(p["phase"]) for p in under.phases)
     assert not feasibility_issues(inst, under.agent_of_item)
+
+
+def test_long_budget_lp_far_from_converged_leaves_the_bound_to_the_count_priced_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests the large path when the LP by pricing stops with duals far from the LP's (its
+    restricted value well above its bound): its solution is still rounded, but the knapsack
+    bound does not start from those duals and the count-priced flow's process keeps the
+    second core and gives the bound; plan and bound stay valid."""
+    _large_path(monkeypatch, lp_at_scale=True)
+    monkeypatch.setattr(solve, "EXACT_MIP_MAX_EDGES", 0)  # the knapsack bound could start
+    real_pricing = solve.solve_lp_by_pricing
+
+    def stopped_early(*args: Any, **kw: Any) -> PricingResult:
+        result = real_pricing(*args, **kw)
+        return dataclasses.replace(
+            result, converged=False, restricted=result.bound + 1e3 * (1 + abs(result.bound))
+        )
+
+    monkeypatch.setattr(solve, "solve_lp_by_pricing", stopped_early)
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=2)
+    assert any(p.startswith("lp bound by pricing") and "converged" not in p for p in phases)
+    assert "count-priced flow and knapsack bound" in phases
+    assert not any(p.startswith("knapsack bound") for p in phases)
