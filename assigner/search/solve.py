@@ -138,11 +138,14 @@ PRICING_CORE_PER_ITEM = 3
 # The first pricing LP of county-L (20,000 items) alone takes about 25 s on 2 cores.
 PRICING_MAX_EDGES = 2_000_000
 # Above PRICING_MAX_EDGES the LP by pricing still runs where the budget is long enough
-# (``_Search.lp_at_scale``): its estimated time to converge (this many seconds per edge) fits
-# LP_AT_SCALE_SHARE of the budget.  County-L (6,574,043 edges), seeded with the flow's support
-# and the edges of the flow's rounding, three edges per item by cost: six rounds, 163 s (round
-# 2 at 21 s, 3 at 45 s, 4 at 80 s), 24.8 us per edge.  From 274 s on county-L.
-LP_AT_SCALE_SECONDS_PER_EDGE = 25e-6
+# (``_Search.lp_at_scale``): the time of its first three rounds by estimate (this many seconds
+# per edge) fits LP_AT_SCALE_SHARE of the budget, which is also its time limit.  County-L
+# (6,574,043 edges), seeded with the flow's support and the edges of the flow's rounding,
+# three edges per item by cost, alone: round 2 at 21 s, 3 at 45 s, converged (6) at 163 s;
+# beside the count-priced flow round 3 ended 76 s after the start.  County-L from 110 s: at
+# 120 s 5,868,920 against 5,807,177 (the flow path: 5,877,283 against 5,807,752); at 60 s
+# (forced, two rounds) 5,877,307, no better than the flow path's 5,877,561.
+LP_AT_SCALE_SECONDS_PER_EDGE = 10e-6
 LP_AT_SCALE_SHARE = 0.6
 # The knapsack bound starts from the pricing LP's duals there once they are this near the LP's
 # (restricted LP value against the proven bound, relative): county-L, round 5 0.014%, round 6
@@ -671,7 +674,7 @@ class _Search:
     @property
     def lp_at_scale(self) -> bool:
         """On the flow-first path, whether the LP by pricing runs all the same: the budget is
-        long enough for it to converge by its estimate (not in deterministic mode)."""
+        long enough for its first rounds by their estimate (not in deterministic mode)."""
         return (
             self.flow_start
             and not self.params.deterministic
