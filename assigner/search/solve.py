@@ -557,7 +557,7 @@ def _search_whole(
     stepped on a core of edges, then (up to ``PRICING_MAX_EDGES``) the LP by pricing.  Above
     ``EXACT_MIP_MAX_EDGES``, from the LP's duals, the knapsack bound on a thread of its own;
     above ``PRICING_MAX_EDGES``, from the count-priced flow's prices in the forked process
-    that computes that bound (or from the LP's duals once the LP by pricing converged).
+    that computes that bound (or from the LP by pricing's duals once they are near the LP's).
     Construction: greedy and shift descent, LP (or flow) rounding and descent (a far better
     start wherever there is one), a second greedy on Lagrangian reduced costs when there is
     neither; LP rounding, then an LP-restricted CP-SAT start when greedy cannot place every
