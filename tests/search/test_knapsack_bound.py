@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from assigner.search import background_bound, solve
+from assigner.search import knapsack_bound as knapsack_module
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import flow_relaxation, item_weights
 from assigner.search.instance import (
@@ -302,3 +303,24 @@ def test_load_bands_leave_the_second_core_to_the_knapsack_bound(
     assert any(p.startswith("mip ") for p in phases) is not banded
     assert not feasibility_issues(inst, outcome.agent_of_item)
     assert outcome.bound <= optimum <= outcome.objective
+
+
+def test_a_wider_table_values_the_first_prices_exactly_when_time_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests the wider first evaluation: with tables too small for any agent (every agent at its
+    priced-load value) and time for it, the bound's first value is the exact relaxation's at
+    those prices; without the time it stays the priced-load value, which is lower here."""
+    inst = random_instance(3, n_items=12, n_agents=3)
+    prices = _random_prices(inst, 3)
+    relax = KnapsackRelaxation(inst)
+    exact_value, _ = relax.evaluate(relax.project(prices), 10**9)
+    monkeypatch.setattr(knapsack_module, "MAX_CELLS", 0)
+    narrow_value, _ = relax.evaluate(relax.project(prices))
+    assert relax.inexact_agents > 0
+    assert narrow_value < exact_value - 1e-6
+    with_time = knapsack_bound(inst, prices, float("inf"), time_limit_s=60, max_iterations=0)
+    assert with_time.first_value == pytest.approx(exact_value)
+    monkeypatch.setattr(knapsack_module, "WIDE_TIME_FACTOR", 1e12)
+    without = knapsack_bound(inst, prices, float("inf"), time_limit_s=60, max_iterations=0)
+    assert without.first_value == pytest.approx(narrow_value)
