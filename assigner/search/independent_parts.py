@@ -97,14 +97,21 @@ def _linked_item_pairs(inst: AssignmentInstance) -> tuple[I64, I64]:
 def check_indices(inst: AssignmentInstance) -> None:
     """Refuse an edge or fixed agent outside the instance's agents: the compiled kernels that
     read them (the union below, the region labels) do not check bounds."""
-    if inst.n_edges and (inst.edge_agent.min() < 0 or inst.edge_agent.max() >= inst.n_agents):
-        raise ValueError(f"an edge names an agent outside 0..{inst.n_agents - 1}")
-    if (
-        inst.fixed_agent is not None
-        and inst.fixed_agent.size
-        and (inst.fixed_agent.max() >= inst.n_agents)
-    ):
-        raise ValueError(f"a fixed agent lies outside 0..{inst.n_agents - 1}")
+    bad_edges = np.flatnonzero((inst.edge_agent < 0) | (inst.edge_agent >= inst.n_agents))
+    if bad_edges.size:
+        e = int(bad_edges[0])
+        raise ValueError(
+            f"an edge names an agent outside 0..{inst.n_agents - 1}: edge {e} (item "
+            f"{int(inst.edge_item[e])}) names agent {int(inst.edge_agent[e])}"
+        )
+    if inst.fixed_agent is not None:
+        bad_items = np.flatnonzero(inst.fixed_agent >= inst.n_agents)
+        if bad_items.size:
+            i = int(bad_items[0])
+            raise ValueError(
+                f"a fixed agent lies outside 0..{inst.n_agents - 1}: item {i} is fixed to "
+                f"agent {int(inst.fixed_agent[i])}"
+            )
 
 
 def component_labels(inst: AssignmentInstance) -> I64:
@@ -195,7 +202,11 @@ def part_instance(
         rows = rows[agent_index[inst.edge_agent[rows]] >= 0]
     edge_agent = agent_index[inst.edge_agent[rows]]
     if np.any(edge_agent < 0):
-        raise ValueError("a part's item has an edge to an agent outside the part")
+        e = int(rows[np.argmax(edge_agent < 0)])
+        raise ValueError(
+            f"the part's item {int(inst.edge_item[e])} has an edge to agent "
+            f"{int(inst.edge_agent[e])}, outside the part"
+        )
 
     def items_of(group: np.ndarray) -> I32:
         """A rule's items that lie in the part, renumbered."""
@@ -209,8 +220,13 @@ def part_instance(
     if inst.fixed_agent is not None:
         own = inst.fixed_agent[part.items].astype(np.int64)
         fixed = np.where(own >= 0, agent_index[np.maximum(own, 0)], -1).astype(np.int32)
-        if np.any((own >= 0) & (fixed < 0)):
-            raise ValueError("a part's item is fixed to an agent outside the part")
+        outside = (own >= 0) & (fixed < 0)
+        if np.any(outside):
+            k = int(np.argmax(outside))
+            raise ValueError(
+                f"the part's item {int(part.items[k])} is fixed to agent {int(own[k])}, "
+                "outside the part"
+            )
     agents = part.agents
     return AssignmentInstance(
         n_items=int(part.items.size),
