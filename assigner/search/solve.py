@@ -49,7 +49,7 @@ from assigner.search.knapsack_bound import (
     prices_from_agents,
 )
 from assigner.search.lagrangian import lagrangian_bound
-from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve
+from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve, place_waiting
 from assigner.search.load_bands import priced_bands
 from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
@@ -127,6 +127,9 @@ LAGRANGIAN_SHARE_OF_BUDGET = 0.15
 LAGRANGIAN_ONLY_SHARE_OF_BUDGET = 0.35
 LAGRANGIAN_ITERATIONS_PER_S = 100
 FOCUSED_SHARE_OF_REMAINING = 0.4
+# ``place_waiting``'s rounds in deterministic mode (it stops sooner where nothing is left to
+# gain).
+WAITING_ROUNDS = 8
 DESCENT_GRACE_S = 0.5
 LNS_ITEMS = 60
 LNS_STEP_S = 1.0
@@ -446,16 +449,7 @@ def _search_by_regions(
             if params.deterministic
             else time.monotonic() + FOCUSED_SHARE_OF_REMAINING * max(0.0, until - time.monotonic())
         )
-        plan, _total, _steps = improve(
-            inst,
-            plan,
-            params,
-            focus_until,
-            sub_solver="highs",
-            neighbourhood_items=LNS_ITEMS,
-            step_time_s=LNS_STEP_S / 2,
-            max_steps=4 * waiting,
-        )
+        plan = _place_waiting_items(inst, plan, params, focus_until, None)
     plan, _moves = descend(inst, plan, until)
     parts = evaluate(inst, plan)
     if parts.total > found.objective:
@@ -504,6 +498,35 @@ def _search_by_regions(
         phases=phases,
         constant_cost=constant_cost(inst),
     )
+
+
+def _place_waiting_items(
+    inst: AssignmentInstance,
+    plan: I32,
+    params: SearchParams,
+    until: float,
+    lp_x: np.ndarray | None,
+) -> I32:
+    """The items still waiting, until ``until``: all of them in one subproblem with the
+    agents that could make room (``place_waiting``), then, with the time it leaves, focused
+    LNS around single ones."""
+    plan, _total, _rounds = place_waiting(
+        inst, plan, params, until, max_rounds=WAITING_ROUNDS if params.deterministic else None
+    )
+    waiting = int(waiting_items(inst, plan).size)
+    if waiting and (params.deterministic or time.monotonic() < until - 0.05):
+        plan, _total, _steps = improve(
+            inst,
+            plan,
+            params,
+            until,
+            lp_x,
+            sub_solver="highs",
+            neighbourhood_items=LNS_ITEMS,
+            step_time_s=LNS_STEP_S / 2,
+            max_steps=4 * waiting,
+        )
+    return plan
 
 
 def _flow_fits(
@@ -1004,24 +1027,18 @@ class _Search:
         incumbent and the cheapest edges per item) followed by the MIP on all edges (medium: its
         dual bound may raise the bound) or by large-neighbourhood search on the core (large)."""
         inst, params, budget = self.inst, self.params, self.budget
-        if self.best_parts is not None:
-            waiting = self.waiting()
-            if waiting:
-                # Items left out cost far more than anything else; focused subproblems around
-                # them usually find the room before the whole MIP does.
-                self.best, _total, _steps = improve(
-                    inst,
-                    self.best,
-                    params,
-                    time.monotonic() + budget.remaining() * FOCUSED_SHARE_OF_REMAINING,
-                    self.lp_x,
-                    sub_solver="highs",
-                    neighbourhood_items=LNS_ITEMS,
-                    step_time_s=LNS_STEP_S / 2,
-                    max_steps=4 * waiting,
-                )
-                self.best_parts = evaluate(inst, self.best)
-                self.note("focused lns")
+        if self.best_parts is not None and self.waiting():
+            # Items left out cost far more than anything else; focused subproblems around
+            # them usually find the room before the whole MIP does.
+            self.best = _place_waiting_items(
+                inst,
+                self.best,
+                params,
+                time.monotonic() + budget.remaining() * FOCUSED_SHARE_OF_REMAINING,
+                self.lp_x,
+            )
+            self.best_parts = evaluate(inst, self.best)
+            self.note("focused lns")
         exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
         # Without the MIP over all edges: LNS on the core to the end, the second core left to
         # the knapsack bound.

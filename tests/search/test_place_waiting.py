@@ -1,0 +1,105 @@
+"""Placing the waiting items all at once (``lns.place_waiting``): what its neighbourhood
+frees, and that it makes room that takes moves in step with each other."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from assigner.search.cpsat import SearchParams
+from assigner.search.greedy import greedy
+from assigner.search.instance import I32, AssignmentInstance, evaluate, feasibility_issues
+from assigner.search.lns import Neighbourhoods, place_waiting
+from tests.search.instances import random_instance
+
+
+def _chain(n_links: int) -> tuple[AssignmentInstance, I32]:
+    """Lawyers 0..n_links, each taking one case.  Case ``k`` (k < n_links) sits with lawyer
+    ``k`` and may move on to lawyer ``k + 1`` (10 points); the last case has only lawyer 0 and
+    waits.  Placing it takes every case of the chain moving on at once."""
+    n_agents = n_links + 1
+    items, agents, costs = [], [], []
+    for k in range(n_links):
+        items += [k, k]
+        agents += [k, k + 1]
+        costs += [0, 10]
+    items.append(n_links)
+    agents.append(0)
+    costs.append(0)
+    inst = AssignmentInstance(
+        n_items=n_links + 1,
+        n_agents=n_agents,
+        edge_item=np.array(items, dtype=np.int32),
+        edge_agent=np.array(agents, dtype=np.int32),
+        edge_cost=np.array(costs, dtype=np.int64),
+        edge_weight=np.ones(len(items), dtype=np.int64),
+        capacity=np.full(n_agents, 100, dtype=np.int64),
+        max_count=np.ones(n_agents, dtype=np.int64),
+        unassigned_penalty=np.full(n_links + 1, 1_000, dtype=np.int64),
+    )
+    plan = np.arange(n_links + 1, dtype=np.int32)
+    plan[n_links] = -1
+    return inst, plan
+
+
+def test_the_first_ring_frees_the_waiting_items_and_what_their_lawyers_hold() -> None:
+    """Tests that without a second ring the neighbourhood is the waiting items and every case
+    held by a lawyer one of them could go to, and None once nothing waits."""
+    inst = random_instance(3, n_items=60, n_agents=12)
+    plan = greedy(inst)
+    hoods = Neighbourhoods(inst, None, 0)
+    waiting = np.flatnonzero((plan < 0) & (np.diff(inst.item_offsets) > 0))
+    assert waiting.size  # this instance leaves cases out
+    ring = set(inst.edge_agent[np.isin(inst.edge_item, waiting)].tolist())
+    free = hoods.around_all_waiting(0, plan)
+    assert free is not None
+    expected = set(waiting.tolist()) | set(np.flatnonzero(np.isin(plan, list(ring))).tolist())
+    assert set(free.tolist()) == expected
+    placed = plan.copy()
+    placed[waiting] = inst.edge_agent[inst.item_offsets[waiting]]  # rules aside: none waits
+    assert hoods.around_all_waiting(0, placed) is None
+
+
+def test_the_second_ring_adds_the_lawyers_the_held_cases_could_move_to() -> None:
+    """Tests that one lawyer of the second ring adds, on the chain, the next lawyer's case."""
+    inst, plan = _chain(3)
+    hoods = Neighbourhoods(inst, None, 0)
+    first = hoods.around_all_waiting(0, plan)
+    second = hoods.around_all_waiting(1, plan)
+    assert first is not None and second is not None
+    assert set(first.tolist()) == {0, 3}  # the waiting case and lawyer 0's
+    assert set(second.tolist()) == {0, 1, 3}  # and lawyer 1's, where case 0 could go
+
+
+def test_place_waiting_widens_the_ring_until_the_chain_moves_at_once() -> None:
+    """Tests that a waiting case whose only lawyer is full is placed by moving every case of a
+    chain of three on at once: the first ring alone cannot, so the ring widens."""
+    inst, plan = _chain(3)
+    assert evaluate(inst, plan).total == 1_000
+    best, obj, rounds = place_waiting(
+        inst, plan, SearchParams(10.0, 1, 0, True), time.monotonic() + 60, step_time_s=5.0
+    )
+    assert best.tolist() == [1, 2, 3, 0]
+    assert obj == evaluate(inst, best).total == 30
+    assert feasibility_issues(inst, best) == []
+    assert rounds >= 2
+
+
+def test_place_waiting_stops_at_the_size_limit_and_never_worsens() -> None:
+    """Tests that a subproblem over more items than allowed is not solved (the plan comes back
+    unchanged after no round), and that on random instances the result breaks no rule and is
+    never worse than its start."""
+    inst, plan = _chain(3)
+    best, obj, rounds = place_waiting(
+        inst, plan, SearchParams(10.0, 1, 0, True), time.monotonic() + 60, max_items=1
+    )
+    assert rounds == 0 and best.tolist() == plan.tolist() and obj == 1_000
+    for seed in range(4):
+        inst = random_instance(seed, n_items=40, n_agents=8)
+        start = greedy(inst)
+        best, obj, _rounds = place_waiting(
+            inst, start, SearchParams(10.0, 1, seed, True), time.monotonic() + 60, step_time_s=1.0
+        )
+        assert feasibility_issues(inst, best) == []
+        assert obj == evaluate(inst, best).total <= evaluate(inst, start).total
