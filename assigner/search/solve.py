@@ -49,7 +49,12 @@ from assigner.search.knapsack_bound import (
     prices_from_agents,
 )
 from assigner.search.lagrangian import lagrangian_bound
-from assigner.search.lns import DESCENT_AFTER_STEP_MAX_EDGES, improve, place_waiting
+from assigner.search.lns import (
+    DESCENT_AFTER_STEP_MAX_EDGES,
+    WAITING_STEP_S,
+    improve,
+    place_waiting,
+)
 from assigner.search.load_bands import priced_bands
 from assigner.search.local_search import descend, repair_unassigned
 from assigner.search.lp_bound import MipResult, solve_lp, solve_mip
@@ -515,9 +520,17 @@ def _place_waiting_items(
     """The items still waiting, until ``until``: all of them in one subproblem with the
     agents that could make room (``place_waiting``), then, with the time it leaves, focused
     LNS around single ones."""
-    plan, _total, _rounds = place_waiting(
-        inst, plan, params, until, max_rounds=WAITING_ROUNDS if params.deterministic else None
-    )
+    if params.deterministic:
+        # No deadline there: the rounds and their MIP time limits together take at most the
+        # focused share of the budget.
+        step_s = min(
+            WAITING_STEP_S, FOCUSED_SHARE_OF_REMAINING * params.time_limit_s / WAITING_ROUNDS
+        )
+        plan, _total, _rounds = place_waiting(
+            inst, plan, params, until, step_time_s=step_s, max_rounds=WAITING_ROUNDS
+        )
+    else:
+        plan, _total, _rounds = place_waiting(inst, plan, params, until)
     waiting = int(waiting_items(inst, plan).size)
     if waiting and (params.deterministic or time.monotonic() < until - 0.05):
         plan, _total, _steps = improve(
