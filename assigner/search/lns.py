@@ -257,13 +257,13 @@ class Neighbourhoods:
         waiting = waiting_items(inst, agent_of)
         if waiting.size == 0:
             return None
-        agents = np.unique(inst.edge_agent[_rows_of(inst, waiting)])
+        agents = np.unique(inst.edge_agent[inst.edges_of_items(waiting)])
         added = 0
         while added < extra_agents:
             # The next ring: agents outside, ranked by how many of the held items could move
             # to them.
             held = np.flatnonzero(np.isin(agent_of, agents))
-            reach = np.bincount(inst.edge_agent[_rows_of(inst, held)], minlength=inst.n_agents)
+            reach = np.bincount(inst.edge_agent[inst.edges_of_items(held)], minlength=inst.n_agents)
             reach[agents] = 0
             ring = np.argsort(-reach, kind="stable")[: extra_agents - added]
             ring = ring[reach[ring] > 0]
@@ -304,14 +304,11 @@ class Neighbourhoods:
         return self._free_for_agents(agents, agent_of)
 
 
-def _rows_of(inst: AssignmentInstance, items: np.ndarray) -> np.ndarray:
-    """The edge rows of ``items``, item after item."""
-    first = inst.item_offsets[items]
-    lengths = inst.item_offsets[items + 1] - first
-    if lengths.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(first - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
-    return (shift + np.arange(int(lengths.sum()))).astype(np.int64)
+def _step_budget(params: SearchParams, step_time_s: float, deadline: float) -> float:
+    """A subproblem's time limit: ``step_time_s``, cut to the time left unless deterministic."""
+    if params.deterministic:
+        return step_time_s
+    return min(step_time_s, deadline - time.monotonic())
 
 
 def place_waiting(
@@ -339,9 +336,7 @@ def place_waiting(
         free = hoods.around_all_waiting(extra, best)
         if free is None or free.size > max_items or free.size == last_size:
             break
-        budget = (
-            step_time_s if params.deterministic else min(step_time_s, deadline - time.monotonic())
-        )
+        budget = _step_budget(params, step_time_s, deadline)
         if budget <= 0.05:
             break
         rounds += 1
@@ -394,9 +389,7 @@ def improve(
         if free.size == 0:
             continue
         sub = sub_instance(inst, free, best)
-        budget = (
-            step_time_s if params.deterministic else min(step_time_s, deadline - time.monotonic())
-        )
+        budget = _step_budget(params, step_time_s, deadline)
         if budget <= 0.05:
             break
         hint = best[sub.items]

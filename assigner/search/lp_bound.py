@@ -381,12 +381,8 @@ def _group_rows(
     upper: list[np.ndarray],
     n_col: int,
 ) -> int:
-    def edges_of_items(items: np.ndarray) -> np.ndarray:
-        parts = [np.arange(inst.item_offsets[i], inst.item_offsets[i + 1]) for i in items]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
     for clique in inst.same_agent_cliques:
-        e = edges_of_items(clique)
+        e = inst.edges_of_items(clique)
         for a in np.unique(inst.edge_agent[e]):
             sel = e[inst.edge_agent[e] == a]
             if len(sel) > 1:
@@ -395,14 +391,14 @@ def _group_rows(
         return n_col
     group = inst.agent_group
     for clique in inst.same_group_cliques:
-        e = edges_of_items(clique)
+        e = inst.edges_of_items(clique)
         g = group[inst.edge_agent[e]]
         for gv in np.unique(g):
             sel = e[g == gv]
             if len(sel) > 1:
                 rows.add(sel, np.ones(len(sel)), -highspy.kHighsInf, 1.0)
     for opp in inst.opposing_sides:
-        ea, eb = edges_of_items(opp.side_a), edges_of_items(opp.side_b)
+        ea, eb = inst.edges_of_items(opp.side_a), inst.edges_of_items(opp.side_b)
         ga, gb = group[inst.edge_agent[ea]], group[inst.edge_agent[eb]]
         for gv in np.intersect1d(ga, gb):
             ya, yb = n_col, n_col + 1

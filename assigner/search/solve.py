@@ -1046,8 +1046,8 @@ class _Search:
         dual bound may raise the bound) or by large-neighbourhood search on the core (large)."""
         inst, params, budget = self.inst, self.params, self.budget
         if self.best_parts is not None and self.waiting():
-            # Items left out cost far more than anything else; focused subproblems around
-            # them usually find the room before the whole MIP does.
+            # Items left out cost far more than anything else; subproblems over them find
+            # the room before the whole MIP does.
             self.best = _place_waiting_items(
                 inst,
                 self.best,

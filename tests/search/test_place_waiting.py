@@ -103,3 +103,15 @@ def test_place_waiting_stops_at_the_size_limit_and_never_worsens() -> None:
         )
         assert feasibility_issues(inst, best) == []
         assert obj == evaluate(inst, best).total <= evaluate(inst, start).total
+
+
+def test_edges_of_items_lists_each_items_edges_in_turn() -> None:
+    """Tests that the vectorised edge rows of a set of items are the rows of ``edges_of`` for
+    each item in the order given, items without edges and repeats included."""
+    inst = random_instance(7, n_items=30, n_agents=5)
+    counts = np.diff(inst.item_offsets)
+    assert (counts == 0).any()  # this instance has items without edges
+    items = np.array([5, 0, 29, 5, *np.flatnonzero(counts == 0)[:2]], dtype=np.int64)
+    expected = [r for i in items for r in range(inst.item_offsets[i], inst.item_offsets[i + 1])]
+    assert inst.edges_of_items(items).tolist() == expected
+    assert inst.edges_of_items(np.zeros(0, dtype=np.int64)).tolist() == []
