@@ -1,12 +1,14 @@
-"""The count-priced flow bound (``flow_relaxation.count_flow_bound``), then the knapsack bound
-(``knapsack_bound.py``) from its prices, on the second core while the search improves the plan
-on the first.
+"""Bounds on the second core while the search improves the plan on the first: the count-priced
+flow bound (``flow_relaxation.count_flow_bound``), then the knapsack bound (``knapsack_bound.py``)
+from its prices; or the plain flow relaxation's bound over a whole instance searched by regions.
 
 OR-Tools' min-cost flow holds the GIL while it solves, so a thread would stop the search: the
 bound runs in a forked process instead, which shares the instance with the search (copy on
-write) and sends back one number.  Used on the largest instances, where the search itself runs
-on one core and the plain flow's bound is weak because it ignores the count limits (county-L:
-5,732,965 against an LP of at least that and at most 5,798,695).
+write) and sends back one number.  The count-priced one serves the largest instances searched
+whole, where the search itself runs on one core and the plain flow's bound is weak because it
+ignores the count limits (county-L: 5,732,965 against an LP of at least that and at most
+5,798,695); the plain one serves the stage across regions, whose moves it would otherwise hold
+up for its whole solve (province-border: 81.7 s of the stage's 150 s).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import math
 import multiprocessing
 import resource
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Self
 
-from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound
+from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound, flow_relaxation
 from assigner.search.instance import I64, AssignmentInstance
 from assigner.search.knapsack_bound import knapsack_bound, prices_from_agents
 
@@ -29,33 +33,23 @@ CHILD_MARGIN_S = 3.0
 COUNT_SHARE_OF_CHILD = 0.75
 
 
-class BackgroundCountBound:
-    """``count_flow_bound`` in a forked process, started at once; ``result`` collects it."""
+class _ForkedBound:
+    """``child(sending_end, *args)`` in a forked process, started at once; ``result`` collects
+    the one float it sends (None for anything else)."""
 
-    def __init__(
-        self,
-        inst: AssignmentInstance,
-        weight: I64,
-        start: FlowRelaxation,
-        target: float,
-        time_limit_s: float,
-    ) -> None:
+    def __init__(self, child: Callable[..., None], args: tuple[object, ...], name: str) -> None:
         context = multiprocessing.get_context("fork")
         self._answer, sending = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_child,
-            args=(sending, inst, weight, start, target, max(0.1, time_limit_s - CHILD_MARGIN_S)),
-            name="count-flow-bound",
-            daemon=True,
-        )
+        self._process = context.Process(target=child, args=(sending, *args), name=name, daemon=True)
         self._process.start()
         sending.close()
 
-    def result(self, wait_s: float) -> float | None:
-        """The child's bound, waiting at most ``wait_s`` for it; None when it has none (no
-        solution, an error, or not done in time: the child is then stopped)."""
+    def result(self, wait_s: float | None) -> float | None:
+        """The child's bound, waiting at most ``wait_s`` for it (None: until it answers or
+        ends); None when it has none (no solution, an error, or not done in time: the child
+        is then stopped)."""
         value: float | None = None
-        if self._answer.poll(max(0.0, wait_s)):
+        if self._answer.poll(None if wait_s is None else max(0.0, wait_s)):
             try:
                 answer = self._answer.recv()
             except EOFError:
@@ -73,11 +67,35 @@ class BackgroundCountBound:
         self._process.join()
         self._answer.close()
 
-    def __enter__(self) -> BackgroundCountBound:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class BackgroundCountBound(_ForkedBound):
+    """``count_flow_bound`` from the plain flow ``start``, then the knapsack bound at its
+    prices, within ``time_limit_s`` (less ``CHILD_MARGIN_S``)."""
+
+    def __init__(
+        self,
+        inst: AssignmentInstance,
+        weight: I64,
+        start: FlowRelaxation,
+        target: float,
+        time_limit_s: float,
+    ) -> None:
+        limit_s = max(0.1, time_limit_s - CHILD_MARGIN_S)
+        super().__init__(_child, (inst, weight, start, target, limit_s), "count-flow-bound")
+
+
+class BackgroundFlowBound(_ForkedBound):
+    """The plain flow relaxation's bound (``flow_relaxation``), which cannot be interrupted:
+    the caller decides whether its estimate fits and how long to wait for it."""
+
+    def __init__(self, inst: AssignmentInstance, weight: I64) -> None:
+        super().__init__(_flow_child, (inst, weight), "flow-bound")
 
 
 def children_peak_mb() -> float:
@@ -110,5 +128,13 @@ def _child(
             knap = knapsack_bound(inst, prices, math.inf, left)
             bound = max(bound, knap.bound)
         out.send(bound)
+    finally:
+        out.close()
+
+
+def _flow_child(out: Connection, inst: AssignmentInstance, weight: I64) -> None:
+    try:
+        flow = flow_relaxation(inst, weight)
+        out.send(None if flow is None else float(flow.bound))
     finally:
         out.close()

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from assigner.search import regions as regions_module
-from assigner.search.background_bound import BackgroundCountBound
+from assigner.search.background_bound import BackgroundCountBound, BackgroundFlowBound
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import (
@@ -404,11 +404,11 @@ def _search_by_regions(
     ``1 - GLOBAL_SHARE`` of the budget; their plans together are a plan of the whole
     (``regions.py`` says why), checked here.  Then, on the whole instance, where moves across
     regions are allowed again: the unassigned items' ejection repair, MIP subproblems around
-    the items still out, and descent; and the bound: the flow relaxation over the whole (first,
-    before the moves, since it cannot be interrupted) where its estimate fits the time kept for
-    it, else
-    the knapsack bound at the regions' prices (valid at any prices; in deterministic mode its
-    first value only) with the time left."""
+    the items still out, and descent; and the bound: the flow relaxation over the whole where
+    its estimate fits the time kept for it (it cannot be interrupted: with two workers it runs
+    in a forked process beside the moves, else first, before them), else the knapsack bound at
+    the regions' prices (valid at any prices; in deterministic mode its first value only) with
+    the time left."""
     start = time.monotonic()
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
     weights = item_weights(inst)
@@ -427,72 +427,80 @@ def _search_by_regions(
     left_s = max(0.0, deadline - time.monotonic())
     bound_share_s = GLOBAL_BOUND_SHARE * left_s
     by_flow = _flow_fits(inst, weights, params, left_s)
-    if not by_flow and found.prices is None:
-        found.prices = prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
-    # The flow first (it cannot be interrupted); the moves across regions then take the time
-    # left, which they can stop at.
-    bound = trivial_bound(inst)
-    flow = flow_relaxation(inst, weights) if by_flow else None
-    if flow is not None:
-        bound = max(bound, flow.bound)
+    with contextlib.ExitStack() as cleanup:
+        # The flow cannot be interrupted: with a second core it runs there (a forked process)
+        # while the moves across regions take the time left, else first, before them.
+        background: BackgroundFlowBound | None = None
+        flow_bound: float | None = None
+        if by_flow and weights is not None and params.workers >= 2:
+            background = cleanup.enter_context(BackgroundFlowBound(inst, weights))
+        elif by_flow:
+            flow = flow_relaxation(inst, weights)
+            flow_bound = flow.bound if flow is not None else None
+        bound = trivial_bound(inst)
+        if flow_bound is not None:
+            bound = max(bound, flow_bound)
+            phases.append(
+                _regions_phase("flow relaxation over the whole", found.objective, bound, start)
+            )
+        if params.deterministic:
+            until = float("inf")
+        elif by_flow:
+            until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
+        else:
+            until = deadline - bound_share_s
+        plan, placed = repair_unassigned(inst, plan, until)
+        waiting = int(waiting_items(inst, plan).size)
+        if waiting:
+            # Subproblems around the cases still out, their edges to every region included:
+            # room across a border may take more than one move to make.
+            focus_until = (
+                until
+                if params.deterministic
+                else time.monotonic() + REGIONS_WAITING_SHARE * max(0.0, until - time.monotonic())
+            )
+            plan = _place_waiting_items(inst, plan, params, focus_until, None)
+        plan, _moves = descend(inst, plan, until)
+        parts = evaluate(inst, plan)
+        if parts.total > found.objective:
+            raise AssertionError("descent made the regions' plan worse")
         phases.append(
-            {
-                "phase": "flow relaxation over the whole",
-                "objective": found.objective,
-                "bound": bound,
-                "wall_time_s": time.monotonic() - start,
-            }
+            _regions_phase(
+                f"repair ({placed} placed), focused LNS ({waiting} waiting) and descent "
+                "across regions",
+                parts.total,
+                bound,
+                start,
+            )
         )
-    if params.deterministic:
-        until = float("inf")
-    elif flow is not None:
-        until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
+        if background is not None:
+            flow_bound = background.result(
+                wait_s=None if params.deterministic else deadline - time.monotonic()
+            )
+            if flow_bound is not None:
+                bound = max(bound, flow_bound)
+    if flow_bound is not None:
+        how = "flow relaxation bound over the whole"
+        if background is not None:
+            how += " (on the second core)"
     else:
-        until = deadline - bound_share_s
-    plan, placed = repair_unassigned(inst, plan, until)
-    waiting = int(waiting_items(inst, plan).size)
-    if waiting:
-        # Subproblems around the cases still out, their edges to every region included: room
-        # across a border may take more than one move to make.
-        focus_until = (
-            until
-            if params.deterministic
-            else time.monotonic() + REGIONS_WAITING_SHARE * max(0.0, until - time.monotonic())
+        # No flow, or it found nothing (in time): the knapsack bound at the regions' prices
+        # (zero prices where the regions priced nothing).
+        prices = (
+            found.prices
+            if found.prices is not None
+            else prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
         )
-        plan = _place_waiting_items(inst, plan, params, focus_until, None)
-    plan, _moves = descend(inst, plan, until)
-    parts = evaluate(inst, plan)
-    if parts.total > found.objective:
-        raise AssertionError("descent made the regions' plan worse")
-    phases.append(
-        {
-            "phase": f"repair ({placed} placed), focused LNS ({waiting} waiting) and descent "
-            "across regions",
-            "objective": parts.total,
-            "bound": bound,
-            "wall_time_s": time.monotonic() - start,
-        }
-    )
-    how = "flow relaxation bound over the whole"
-    if flow is None:
-        assert found.prices is not None
         knap = knapsack_bound(
             inst,
-            found.prices,
+            prices,
             float(parts.total),
             time_limit_s=max(0.0, deadline - time.monotonic()),
             max_iterations=0 if params.deterministic else 1_000,
         )
         bound = max(bound, knap.bound)
         how = f"knapsack bound at the regions' prices ({knap.iterations} steps)"
-    phases.append(
-        {
-            "phase": how,
-            "objective": parts.total,
-            "bound": bound,
-            "wall_time_s": time.monotonic() - start,
-        }
-    )
+    phases.append(_regions_phase(how, parts.total, bound, start))
     if progress is not None:
         progress(
             Progress(parts.total, min(bound, parts.total), time.monotonic() - start, "regions")
@@ -508,6 +516,17 @@ def _search_by_regions(
         phases=phases,
         constant_cost=constant_cost(inst),
     )
+
+
+def _regions_phase(
+    phase: str, objective: int, bound: float, start: float
+) -> dict[str, float | int | str]:
+    return {
+        "phase": phase,
+        "objective": objective,
+        "bound": bound,
+        "wall_time_s": time.monotonic() - start,
+    }
 
 
 def _place_waiting_items(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assigner.search import background_bound, solve
 from assigner.search import regions as regions_module
-from assigner.search import solve
 from assigner.search.cpsat import SearchParams
+from assigner.search.flow_relaxation import flow_relaxation, item_weights
 from assigner.search.independent_parts import Part, part_instance
 from assigner.search.instance import (
     AssignmentInstance,
@@ -195,6 +196,41 @@ def test_regions_fall_back_to_the_knapsack_bound(monkeypatch: pytest.MonkeyPatch
     optimum = brute_force(inst)
     assert optimum is not None
     assert out.bound <= optimum <= out.objective
+
+
+def test_the_flow_over_the_whole_runs_on_the_second_core(small_regions: None) -> None:
+    """Tests that with two workers the whole instance's flow relaxation runs in a forked
+    process beside the moves across regions and gives exactly the bound it gives when it runs
+    first on the one core (deterministic mode: the same plan either way)."""
+    inst = _counties(3, 40, 6, seed=7, cross_share=0.3)
+    flow = flow_relaxation(inst, item_weights(inst))
+    assert flow is not None
+    beside = solve.run_search(inst, SearchParams(5.0, 2, 0, True))
+    alone = solve.run_search(inst, SearchParams(5.0, 1, 0, True))
+    assert "regions" in beside.method
+    assert beside.phases[-1]["phase"] == "flow relaxation bound over the whole (on the second core)"
+    assert alone.phases[-1]["phase"] == "flow relaxation bound over the whole"
+    assert beside.bound == alone.bound == min(flow.bound, beside.objective)
+    assert feasibility_issues(inst, beside.agent_of_item) == []
+
+
+def test_a_flow_that_finds_nothing_leaves_the_knapsack_bound(
+    small_regions: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that where the flow in the forked process sends no bound, the bound over the whole
+    is the knapsack bound (at zero prices: the regions priced nothing, the flow was to fit),
+    still at most the optimum of the two-county instance."""
+    monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 2)
+    monkeypatch.setattr(regions_module, "REGION_MIN_ITEMS", 3)
+    monkeypatch.setattr(background_bound, "flow_relaxation", lambda inst, weight: None)
+    inst = _two_counties()
+    out = solve.run_search(inst, SearchParams(3.0, 2, 0, False))
+    assert "regions" in out.method
+    assert "knapsack bound at the regions' prices" in str(out.phases[-1]["phase"])
+    optimum = brute_force(inst)
+    assert optimum is not None
+    assert out.bound <= optimum <= out.objective
+    assert out.bound > solve.trivial_bound(inst)
 
 
 def test_group_rules_hold_across_regions(monkeypatch: pytest.MonkeyPatch) -> None:
