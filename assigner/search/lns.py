@@ -10,6 +10,7 @@ fixed items, clique and opposing-side edges that the fixed items already block r
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,14 +36,17 @@ from assigner.search.lp_bound import solve_mip
 DESCENT_AFTER_STEP_MAX_EDGES = 300_000
 SUB_SOLVERS = ("cpsat", "highs")
 # ``place_waiting``: each round's MIP time limit; the rings' growth (agents) after a
-# round that placed nothing; the most items one subproblem frees.  Province with help across
-# county borders, from the plan of a 600 s run with 174 cases out (one-off script, HiGHS): the
-# first ring alone (1,305 items, 12,847 edges) placed 7 in 9.8 s and the next round 13 more in
-# 0.8 s, then nothing; with 40 agents of the second ring (2,564 items) rounds of 60 s placed
-# 30 in three rounds; the whole second ring (19,542 items, 1.7 million edges) placed none in 60 s.
+# round that placed nothing; about the most items one subproblem frees.  Province with help
+# across county borders, from the plan of a 600 s run with 174 cases out (one-off script, HiGHS):
+# the first ring alone (1,305 items, 12,847 edges) placed 7 in 9.8 s and the next round 13 more
+# in 0.8 s, then nothing; with 40 agents of the second ring (2,564 items) rounds of 60 s placed
+# 30 in three rounds; the whole second ring (19,542 items, 1.7 million edges) placed none in
+# 60 s.  From one stored regions' plan (199 cases out after the repair; one-off script, rounds
+# of 20 s): subproblems of 1,763 to 2,758 items (28,000 to 52,000 edges) placed 19 to 29 each;
+# 3,930 items (105,787 edges) took 56.7 s and placed none, 5,078 (455,274 edges) none.
 WAITING_STEP_S = 20.0
 WAITING_RING_STEP = 20
-WAITING_MAX_ITEMS = 5_000
+WAITING_MAX_ITEMS = 2_500
 
 Chooser = Callable[[int, I32], I32]  # (neighbourhood size in items, plan) -> items to free
 
@@ -242,37 +246,70 @@ class Neighbourhoods:
         agents = self._grow(seeds, size, agent_of)
         return np.union1d(self._free_for_agents(agents, agent_of), [item]).astype(np.int32)
 
-    def around_all_waiting(self, extra_agents: int, agent_of: I32) -> I32 | None:
-        """Free every waiting item at once, everything held by the agents they could go to (the
-        first ring), and everything held by ``extra_agents`` more agents, ring after ring: the
-        agents outside that the most of the held items could move to; None when no item
-        waits.
+    def around_all_waiting(
+        self, extra_agents: int, agent_of: I32, max_items: int | None = None
+    ) -> I32 | None:
+        """Free the waiting items, everything held by the agents they could go to (the first
+        ring), and everything held by ``extra_agents`` more agents, ring after ring: the agents
+        outside that the most of the held items could move to; None when no item waits (or,
+        with ``max_items``, when no waiting item's first ring fits in it).
 
         Cases left out for want of room usually have few candidates (a rare practice area or
         language), all of them full by count or by hours, and several such cases share them.
         Room there needs the first ring's cases to move on, many at once and in step with each
         other: one subproblem over all of them finds what single ejection chains and
-        neighbourhoods grown around one waiting item do not."""
+        neighbourhoods grown around one waiting item do not.
+
+        With ``max_items`` the subproblem stays within about that many items (waiting items
+        reachable from its agents come on top): the waiting items join one by one, the most
+        costly to leave out first (then those with the fewest candidates), each only if its
+        agents' held items still fit, and the rings grow only by agents that fit.  A round can
+        leave cases out that were placed before; their agents may hold thousands of items
+        (province with help across county borders: 1,959 items in the first round, 6,031 in
+        the next, which once stopped the placement with 181 cases still out)."""
         inst = self.inst
         waiting = waiting_items(inst, agent_of)
         if waiting.size == 0:
             return None
-        agents = np.unique(inst.edge_agent[inst.edges_of_items(waiting)])
+        limit = math.inf if max_items is None else float(max_items)
+        held = np.bincount(agent_of[agent_of >= 0], minlength=inst.n_agents)
+        in_set = np.zeros(inst.n_agents, dtype=np.bool_)
+        total = 0
+        chosen: list[int] = []
+        candidates = np.diff(inst.item_offsets)[waiting]
+        for item in waiting[np.lexsort((candidates, -inst.unassigned_penalty[waiting]))]:
+            agents = inst.edge_agent[inst.edges_of(int(item))]
+            new = np.unique(agents[~in_set[agents]])
+            size = int(held[new].sum()) + 1
+            if total + size > limit:
+                continue
+            in_set[new] = True
+            total += size
+            chosen.append(int(item))
+        if not chosen:
+            return None
         added = 0
         while added < extra_agents:
             # The next ring: agents outside, ranked by how many of the held items could move
             # to them.
-            held = np.flatnonzero(np.isin(agent_of, agents))
-            reach = np.bincount(inst.edge_agent[inst.edges_of_items(held)], minlength=inst.n_agents)
-            reach[agents] = 0
+            held_items = np.flatnonzero((agent_of >= 0) & in_set[np.maximum(agent_of, 0)])
+            reach = np.bincount(
+                inst.edge_agent[inst.edges_of_items(held_items)], minlength=inst.n_agents
+            )
+            reach[in_set] = 0
             ring = np.argsort(-reach, kind="stable")[: extra_agents - added]
-            ring = ring[reach[ring] > 0]
-            if ring.size == 0:
+            grew = False
+            for agent in ring[reach[ring] > 0]:
+                if total + held[agent] > limit:
+                    continue
+                in_set[agent] = True
+                total += int(held[agent])
+                added += 1
+                grew = True
+            if not grew:
                 break
-            agents = np.concatenate([agents, ring])
-            added += int(ring.size)
-        freed = self._free_for_agents([int(a) for a in agents], agent_of)
-        return np.union1d(freed, waiting).astype(np.int32)
+        freed = self._free_for_agents([int(a) for a in np.flatnonzero(in_set)], agent_of)
+        return np.union1d(freed, chosen).astype(np.int32)
 
     def agent_groups(self, size: int, agent_of: I32) -> I32:
         """Free everything held by the agents of whole groups (firms), drawn at random until
@@ -323,8 +360,9 @@ def place_waiting(
     """MIP subproblems (HiGHS) over every waiting item at once and the agents that could make
     room for them (``Neighbourhoods.around_all_waiting``), from ``start``; returns (best,
     objective, rounds).  A round that gains nothing adds ``WAITING_RING_STEP`` agents to the
-    rings; stops once no item waits, the subproblem would free more
-    than ``max_items`` items or no more than the last one, at ``max_rounds`` or at
+    rings.  Each subproblem frees about ``max_items`` items at most (waiting items join it
+    while their agents fit, and so do the rings' agents).  Stops once no item waits (or none
+    fits), when a subproblem would free no more than the last one, at ``max_rounds`` or at
     ``deadline`` (time.monotonic)."""
     best = start.copy()
     best_obj = evaluate(inst, best).total
@@ -333,8 +371,8 @@ def place_waiting(
     rounds = 0
     last_size = -1
     while time.monotonic() < deadline - 0.05 and (max_rounds is None or rounds < max_rounds):
-        free = hoods.around_all_waiting(extra, best)
-        if free is None or free.size > max_items or free.size == last_size:
+        free = hoods.around_all_waiting(extra, best, max_items)
+        if free is None or free.size == last_size:
             break
         budget = _step_budget(params, step_time_s, deadline)
         if budget <= 0.05:

@@ -87,9 +87,9 @@ def test_place_waiting_widens_the_ring_until_the_chain_moves_at_once() -> None:
 
 
 def test_place_waiting_stops_at_the_size_limit_and_never_worsens() -> None:
-    """Tests that a subproblem over more items than allowed is not solved (the plan comes back
-    unchanged after no round), and that on random instances the result breaks no rule and is
-    never worse than its start."""
+    """Tests that where no waiting item's first ring fits in the size limit no subproblem is
+    solved (the plan comes back unchanged after no round), and that on random instances the
+    result breaks no rule and is never worse than its start."""
     inst, plan = _chain(3)
     best, obj, rounds = place_waiting(
         inst, plan, SearchParams(10.0, 1, 0, True), time.monotonic() + 60, max_items=1
@@ -103,6 +103,54 @@ def test_place_waiting_stops_at_the_size_limit_and_never_worsens() -> None:
         )
         assert feasibility_issues(inst, best) == []
         assert obj == evaluate(inst, best).total <= evaluate(inst, start).total
+
+
+def _chain_beside_a_full_office() -> tuple[AssignmentInstance, I32]:
+    """The chain of three (``_chain``: cases 0-3, lawyers 0-3, case 3 waiting) beside lawyer 4,
+    who holds cases 4-13 (ten, its limit) and is the only lawyer of case 14, which waits at a
+    higher penalty (5,000).  Case 14's first ring frees eleven cases."""
+    chain, chain_plan = _chain(3)
+    items = [*chain.edge_item.tolist(), *range(4, 15)]
+    return (
+        AssignmentInstance(
+            n_items=15,
+            n_agents=5,
+            edge_item=np.array(items, dtype=np.int32),
+            edge_agent=np.array([*chain.edge_agent.tolist(), *[4] * 11], dtype=np.int32),
+            edge_cost=np.array([*chain.edge_cost.tolist(), *[0] * 11], dtype=np.int64),
+            edge_weight=np.ones(len(items), dtype=np.int64),
+            capacity=np.full(5, 100, dtype=np.int64),
+            max_count=np.array([1, 1, 1, 1, 10], dtype=np.int64),
+            unassigned_penalty=np.array([1_000] * 14 + [5_000], dtype=np.int64),
+        ),
+        np.array([*chain_plan.tolist(), *[4] * 10, -1], dtype=np.int32),
+    )
+
+
+def test_a_waiting_case_whose_ring_does_not_fit_leaves_room_for_the_others() -> None:
+    """Tests that with a size limit the waiting cases whose first ring would not fit stay out
+    of the subproblem instead of stopping the placement: case 14 (the costlier, first in line;
+    eleven cases) is left out, case 3's chain (four cases) still moves on at once."""
+    inst, plan = _chain_beside_a_full_office()
+    assert feasibility_issues(inst, plan) == []
+    hoods = Neighbourhoods(inst, None, 0)
+    whole = hoods.around_all_waiting(0, plan)
+    assert whole is not None and set(whole.tolist()) == {0, 3, *range(4, 15)}
+    capped = hoods.around_all_waiting(0, plan, max_items=4)
+    assert capped is not None and set(capped.tolist()) == {0, 3}
+    assert hoods.around_all_waiting(0, plan, max_items=1) is None  # no ring fits
+    best, obj, rounds = place_waiting(
+        inst,
+        plan,
+        SearchParams(10.0, 1, 0, True),
+        time.monotonic() + 60,
+        step_time_s=5.0,
+        max_items=4,
+    )
+    assert best[:4].tolist() == [1, 2, 3, 0] and best[14] == -1
+    assert obj == evaluate(inst, best).total == 30 + 5_000
+    assert feasibility_issues(inst, best) == []
+    assert rounds >= 2
 
 
 def test_edges_of_items_lists_each_items_edges_in_turn() -> None:
