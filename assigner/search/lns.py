@@ -263,10 +263,10 @@ class Neighbourhoods:
         With ``max_items`` the subproblem stays within about that many items (waiting items
         reachable from its agents come on top): the waiting items join one by one, the most
         costly to leave out first (then those with the fewest candidates), each only if its
-        agents' held items still fit, and the rings grow only by agents that fit.  A round can
-        leave cases out that were placed before; their agents may hold thousands of items
-        (province with help across county borders: 1,959 items in the first round, 6,031 in
-        the next, which once stopped the placement with 181 cases still out)."""
+        agents' held items still fit, and the rings grow only by agents that fit.  The next
+        round's neighbourhood can be far larger than the first's (province with help across
+        county borders: 1,959 items in the first round, 6,031 in the next, which once stopped
+        the placement with 181 cases still out)."""
         inst = self.inst
         waiting = waiting_items(inst, agent_of)
         if waiting.size == 0:
