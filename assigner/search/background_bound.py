@@ -8,7 +8,7 @@ write) and sends back one number.  The count-priced one serves the largest insta
 whole, where the search itself runs on one core and the plain flow's bound is weak because it
 ignores the count limits (county-L: 5,732,965 against an LP of at least that and at most
 5,798,695); the plain one serves the stage across regions, whose moves it would otherwise hold
-up for its whole solve (province-border: 81.7 s of the stage's 150 s).
+up for its whole solve (province-border: 77 to 86 s of the stage's 150 s).
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ CHILD_MARGIN_S = 3.0
 COUNT_SHARE_OF_CHILD = 0.75
 
 
-class _ForkedBound:
-    """``child(sending_end, *args)`` in a forked process, started at once; ``result`` collects
-    the one float it sends (None for anything else)."""
+class ForkedBound:
+    """``work()`` (a bound, or None) in a forked process, started at once; ``result`` collects
+    the one float it sends (None for anything else).  The child inherits ``work`` and what it
+    refers to (fork: nothing is pickled)."""
 
-    def __init__(self, child: Callable[..., None], args: tuple[object, ...], name: str) -> None:
+    def __init__(self, work: Callable[[], float | None], name: str) -> None:
         context = multiprocessing.get_context("fork")
         self._answer, sending = context.Pipe(duplex=False)
-        self._process = context.Process(target=child, args=(sending, *args), name=name, daemon=True)
+        self._process = context.Process(
+            target=send_result, args=(sending, work), name=name, daemon=True
+        )
         self._process.start()
         sending.close()
 
@@ -74,28 +77,12 @@ class _ForkedBound:
         self.close()
 
 
-class BackgroundCountBound(_ForkedBound):
-    """``count_flow_bound`` from the plain flow ``start``, then the knapsack bound at its
-    prices, within ``time_limit_s`` (less ``CHILD_MARGIN_S``)."""
-
-    def __init__(
-        self,
-        inst: AssignmentInstance,
-        weight: I64,
-        start: FlowRelaxation,
-        target: float,
-        time_limit_s: float,
-    ) -> None:
-        limit_s = max(0.1, time_limit_s - CHILD_MARGIN_S)
-        super().__init__(_child, (inst, weight, start, target, limit_s), "count-flow-bound")
-
-
-class BackgroundFlowBound(_ForkedBound):
-    """The plain flow relaxation's bound (``flow_relaxation``), which cannot be interrupted:
-    the caller decides whether its estimate fits and how long to wait for it."""
-
-    def __init__(self, inst: AssignmentInstance, weight: I64) -> None:
-        super().__init__(_flow_child, (inst, weight), "flow-bound")
+def send_result(out: Connection, work: Callable[[], float | None]) -> None:
+    """The forked process's body: ``work()``'s value sent down ``out``."""
+    try:
+        out.send(work())
+    finally:
+        out.close()
 
 
 def children_peak_mb() -> float:
@@ -104,37 +91,35 @@ def children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
-def _child(
-    out: Connection,
+def count_then_knapsack_bound(
     inst: AssignmentInstance,
     weight: I64,
     start: FlowRelaxation,
     target: float,
     time_limit_s: float,
-) -> None:
-    try:
-        began = time.monotonic()
-        relaxed = count_flow_bound(
-            inst, weight, target, COUNT_SHARE_OF_CHILD * time_limit_s, start=start
-        )
-        if relaxed is None:
-            out.send(None)
-            return
-        bound = float(relaxed.bound)
-        left = time_limit_s - (time.monotonic() - began)
-        if left > 0:
-            # Each agent's knapsack at the count-priced flow's prices, then subgradient steps.
-            prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers)
-            knap = knapsack_bound(inst, prices, math.inf, left)
-            bound = max(bound, knap.bound)
-        out.send(bound)
-    finally:
-        out.close()
+) -> float | None:
+    """``count_flow_bound`` from the plain flow ``start`` (towards ``target``), then the
+    knapsack bound at its prices, within ``time_limit_s`` less ``CHILD_MARGIN_S``; None when
+    the flow has no solution."""
+    time_limit_s = max(0.1, time_limit_s - CHILD_MARGIN_S)
+    began = time.monotonic()
+    relaxed = count_flow_bound(
+        inst, weight, target, COUNT_SHARE_OF_CHILD * time_limit_s, start=start
+    )
+    if relaxed is None:
+        return None
+    bound = float(relaxed.bound)
+    left = time_limit_s - (time.monotonic() - began)
+    if left > 0:
+        # Each agent's knapsack at the count-priced flow's prices, then subgradient steps.
+        prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers)
+        knap = knapsack_bound(inst, prices, math.inf, left)
+        bound = max(bound, knap.bound)
+    return bound
 
 
-def _flow_child(out: Connection, inst: AssignmentInstance, weight: I64) -> None:
-    try:
-        flow = flow_relaxation(inst, weight)
-        out.send(None if flow is None else float(flow.bound))
-    finally:
-        out.close()
+def flow_bound(inst: AssignmentInstance, weight: I64) -> float | None:
+    """The plain flow relaxation's bound (``flow_relaxation``), which cannot be interrupted;
+    None when it has no solution."""
+    flow = flow_relaxation(inst, weight)
+    return None if flow is None else float(flow.bound)

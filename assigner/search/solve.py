@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from assigner.search import regions as regions_module
-from assigner.search.background_bound import BackgroundCountBound, BackgroundFlowBound
+from assigner.search.background_bound import ForkedBound, count_then_knapsack_bound, flow_bound
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import (
@@ -427,40 +427,30 @@ def _search_by_regions(
     left_s = max(0.0, deadline - time.monotonic())
     bound_share_s = GLOBAL_BOUND_SHARE * left_s
     by_flow = _flow_fits(inst, weights, params, left_s)
+    if params.deterministic:
+        until = float("inf")
+    elif by_flow:
+        until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
+    else:
+        until = deadline - bound_share_s
+    bound = trivial_bound(inst)
+    flow_value: float | None = None
+    background: ForkedBound | None = None
     with contextlib.ExitStack() as cleanup:
         # The flow cannot be interrupted: with a second core it runs there (a forked process)
         # while the moves across regions take the time left, else first, before them.
-        background: BackgroundFlowBound | None = None
-        flow_bound: float | None = None
         if by_flow and weights is not None and params.workers >= 2:
-            background = cleanup.enter_context(BackgroundFlowBound(inst, weights))
-        elif by_flow:
-            flow = flow_relaxation(inst, weights)
-            flow_bound = flow.bound if flow is not None else None
-        bound = trivial_bound(inst)
-        if flow_bound is not None:
-            bound = max(bound, flow_bound)
-            phases.append(
-                _regions_phase("flow relaxation over the whole", found.objective, bound, start)
+            background = cleanup.enter_context(
+                ForkedBound(lambda: flow_bound(inst, weights), "flow-bound")
             )
-        if params.deterministic:
-            until = float("inf")
-        elif by_flow:
-            until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
-        else:
-            until = deadline - bound_share_s
-        plan, placed = repair_unassigned(inst, plan, until)
-        waiting = int(waiting_items(inst, plan).size)
-        if waiting:
-            # Subproblems around the cases still out, their edges to every region included:
-            # room across a border may take more than one move to make.
-            focus_until = (
-                until
-                if params.deterministic
-                else time.monotonic() + REGIONS_WAITING_SHARE * max(0.0, until - time.monotonic())
-            )
-            plan = _place_waiting_items(inst, plan, params, focus_until, None)
-        plan, _moves = descend(inst, plan, until)
+        elif by_flow and weights is not None:
+            flow_value = flow_bound(inst, weights)
+            if flow_value is not None:
+                bound = max(bound, flow_value)
+                phases.append(
+                    _regions_phase("flow relaxation over the whole", found.objective, bound, start)
+                )
+        plan, placed, waiting = _moves_across_regions(inst, plan, params, until)
         parts = evaluate(inst, plan)
         if parts.total > found.objective:
             raise AssertionError("descent made the regions' plan worse")
@@ -474,12 +464,12 @@ def _search_by_regions(
             )
         )
         if background is not None:
-            flow_bound = background.result(
+            flow_value = background.result(
                 wait_s=None if params.deterministic else deadline - time.monotonic()
             )
-            if flow_bound is not None:
-                bound = max(bound, flow_bound)
-    if flow_bound is not None:
+            if flow_value is not None:
+                bound = max(bound, flow_value)
+    if flow_value is not None:
         how = "flow relaxation bound over the whole"
         if background is not None:
             how += " (on the second core)"
@@ -516,6 +506,27 @@ def _search_by_regions(
         phases=phases,
         constant_cost=constant_cost(inst),
     )
+
+
+def _moves_across_regions(
+    inst: AssignmentInstance, plan: I32, params: SearchParams, until: float
+) -> tuple[I32, int, int]:
+    """The regions' plan improved over the whole instance until ``until``: the two-move repair
+    of the items left out, the subproblems over those still out (``REGIONS_WAITING_SHARE`` of
+    the time), then descent; returns (plan, items the repair placed, items waiting after it)."""
+    plan, placed = repair_unassigned(inst, plan, until)
+    waiting = int(waiting_items(inst, plan).size)
+    if waiting:
+        # Subproblems around the cases still out, their edges to every region included: room
+        # across a border may take more than one move to make.
+        focus_until = (
+            until
+            if params.deterministic
+            else time.monotonic() + REGIONS_WAITING_SHARE * max(0.0, until - time.monotonic())
+        )
+        plan = _place_waiting_items(inst, plan, params, focus_until, None)
+    plan, _moves = descend(inst, plan, until)
+    return plan, placed, waiting
 
 
 def _regions_phase(
@@ -673,7 +684,7 @@ class _Search:
         self.weights: np.ndarray | None = None
         self.flow: FlowRelaxation | None = None
         self.knapsack: _InBackground[KnapsackBoundResult] | None = None
-        self.counting: BackgroundCountBound | None = None
+        self.counting: ForkedBound | None = None
         # On the flow-first path (``pricing_at_scale``): the LP by pricing's duals are near
         # its optimal ones.
         self.lp_duals_near = False
@@ -816,13 +827,13 @@ class _Search:
             and self.params.workers >= 2
             and not self.params.deterministic
         ):
+            inst, weights, flow = self.inst, self.weights, self.flow
+            target = flow.bound * (1 + COUNT_BOUND_TARGET_GAP)
+            limit_s = self.budget.remaining() - FINISH_MARGIN_S
             self.counting = self.cleanup.enter_context(
-                BackgroundCountBound(
-                    self.inst,
-                    self.weights,
-                    self.flow,
-                    target=self.flow.bound * (1 + COUNT_BOUND_TARGET_GAP),
-                    time_limit_s=self.budget.remaining() - FINISH_MARGIN_S,
+                ForkedBound(
+                    lambda: count_then_knapsack_bound(inst, weights, flow, target, limit_s),
+                    "count-flow-bound",
                 )
             )
 

@@ -244,7 +244,12 @@ def test_the_background_bound_adds_the_knapsack_bound_to_the_count_priced_flow(
     weight = item_weights(inst)
     assert weight is not None
     receiving, sending = multiprocessing.Pipe(duplex=False)
-    background_bound._child(sending, inst, weight, flow, flow.bound * 1.015, 2.0)
+    background_bound.send_result(
+        sending,
+        lambda: background_bound.count_then_knapsack_bound(
+            inst, weight, flow, flow.bound * 1.015, 2.0 + background_bound.CHILD_MARGIN_S
+        ),
+    )
     sent = receiving.recv()
     assert isinstance(sent, float)
     assert flow.bound <= sent <= optimum
