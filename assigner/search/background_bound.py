@@ -46,11 +46,12 @@ class ForkedBound:
         )
         self._process.start()
         sending.close()
+        self.late = False  # set by ``result`` when the child had not answered in time
 
     def result(self, wait_s: float | None) -> float | None:
         """The child's bound, waiting at most ``wait_s`` for it (None: until it answers or
         ends); None when it has none (no solution, an error, or not done in time: the child
-        is then stopped)."""
+        is then stopped and ``late`` set)."""
         value: float | None = None
         if self._answer.poll(None if wait_s is None else max(0.0, wait_s)):
             try:
@@ -58,6 +59,8 @@ class ForkedBound:
             except EOFError:
                 answer = None
             value = answer if isinstance(answer, float) else None
+        else:
+            self.late = True
         self.close()
         return value
 

@@ -370,8 +370,16 @@ def place_waiting(
     extra = 0
     rounds = 0
     last_size = -1
+    solved: I32 | None = None  # the last subproblem's items, where it was solved to optimality
     while time.monotonic() < deadline - 0.05 and (max_rounds is None or rounds < max_rounds):
         free = hoods.around_all_waiting(extra, best, max_items)
+        if free is not None and solved is not None and np.array_equal(free, solved):
+            # Moves within the rings only (edge costs, nothing placed): the same subproblem
+            # again, already solved to optimality; only a wider one can gain.
+            extra += WAITING_RING_STEP
+            last_size = int(free.size)
+            solved = None
+            continue
         if free is None or free.size == last_size:
             break
         budget = _step_budget(params, step_time_s, deadline)
@@ -381,6 +389,7 @@ def place_waiting(
         sub = sub_instance(inst, free, best)
         vec = solve_mip(sub.inst, budget, start=best[sub.items], seed=params.seed + rounds)
         gained = False
+        solved = free if vec.status == "Optimal" else None
         if vec.agent_of_item is not None:
             cand = best.copy()
             cand[sub.items] = vec.agent_of_item

@@ -18,7 +18,11 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from assigner.search import regions as regions_module
-from assigner.search.background_bound import ForkedBound, count_then_knapsack_bound, flow_bound
+from assigner.search.background_bound import (
+    ForkedBound,
+    count_then_knapsack_bound,
+    flow_bound,
+)
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import CpSatResult, Progress, ProgressFn, SearchParams, solve_cpsat
 from assigner.search.flow_relaxation import (
@@ -408,7 +412,8 @@ def _search_by_regions(
     its estimate fits the time kept for it (it cannot be interrupted: with two workers it runs
     in a forked process beside the moves, else first, before them), else the knapsack bound at
     the regions' prices (valid at any prices; in deterministic mode its first value only) with
-    the time left."""
+    the time left, in a forked process.  A bound not done by the deadline leaves the trivial
+    bound: the plan is returned on time."""
     start = time.monotonic()
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
     weights = item_weights(inst)
@@ -473,23 +478,21 @@ def _search_by_regions(
         how = "flow relaxation bound over the whole"
         if background is not None:
             how += " (on the second core)"
+    elif background is not None and background.late:
+        # The deadline has come: no time for another bound.
+        how = "flow relaxation over the whole not done by the deadline: the trivial bound"
     else:
-        # No flow, or it found nothing (in time): the knapsack bound at the regions' prices
-        # (zero prices where the regions priced nothing).
-        prices = (
-            found.prices
-            if found.prices is not None
-            else prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
-        )
-        knap = knapsack_bound(
-            inst,
-            prices,
-            float(parts.total),
-            time_limit_s=max(0.0, deadline - time.monotonic()),
-            max_iterations=0 if params.deterministic else 1_000,
-        )
-        bound = max(bound, knap.bound)
-        how = f"knapsack bound at the regions' prices ({knap.iterations} steps)"
+        # No flow, or it found nothing: the knapsack bound at the regions' prices (zero
+        # prices where the regions priced nothing), in a forked process that the deadline
+        # stops (its first evaluation cannot be interrupted).
+        knapsack = _regions_knapsack_bound(inst, found.prices, parts.total, params, deadline)
+        if knapsack is not None:
+            bound = max(bound, knapsack)
+            how = "knapsack bound at the regions' prices"
+        else:
+            how = (
+                "knapsack bound at the regions' prices not done by the deadline: the trivial bound"
+            )
     phases.append(_regions_phase(how, parts.total, bound, start))
     if progress is not None:
         progress(
@@ -506,6 +509,38 @@ def _search_by_regions(
         phases=phases,
         constant_cost=constant_cost(inst),
     )
+
+
+def _regions_knapsack_bound(
+    inst: AssignmentInstance,
+    prices: Prices | None,
+    objective: int,
+    params: SearchParams,
+    deadline: float,
+) -> float | None:
+    """The knapsack bound at ``prices`` (zero prices when None) in a forked process, collected
+    by ``deadline`` (deterministic mode: its first value only, waited for); None when it has
+    not answered by then."""
+    start_prices = (
+        prices
+        if prices is not None
+        else prices_from_agents(inst, np.zeros(inst.n_agents), np.zeros(inst.n_agents))
+    )
+    # Its steps are timed (each one only while it fits): the margin is for the answer.
+    limit_s = max(0.0, deadline - time.monotonic() - FINISH_MARGIN_S)
+    with ForkedBound(
+        lambda: (
+            knapsack_bound(
+                inst,
+                start_prices,
+                float(objective),
+                time_limit_s=limit_s,
+                max_iterations=0 if params.deterministic else 1_000,
+            ).bound
+        ),
+        "regions-knapsack-bound",
+    ) as child:
+        return child.result(None if params.deterministic else deadline - time.monotonic())
 
 
 def _moves_across_regions(

@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
+from assigner.search import lns, lp_bound
 from assigner.search.cpsat import SearchParams
 from assigner.search.greedy import greedy
 from assigner.search.instance import I32, AssignmentInstance, evaluate, feasibility_issues
 from assigner.search.lns import Neighbourhoods, place_waiting
+from assigner.search.lp_bound import MipResult
 from tests.search.instances import random_instance
 
 
@@ -163,3 +166,56 @@ def test_edges_of_items_lists_each_items_edges_in_turn() -> None:
     expected = [r for i in items for r in range(inst.item_offsets[i], inst.item_offsets[i + 1])]
     assert inst.edges_of_items(items).tolist() == expected
     assert inst.edges_of_items(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def _chain_with_a_cheaper_seat_in_the_ring() -> tuple[AssignmentInstance, I32]:
+    """The chain of three in hours (cases 0-2 of 5 hours at lawyers 0-2, each able to move on
+    to the next lawyer for 10 points; lawyer 3 empty; case 3, 5 hours, waits) with lawyer 4
+    as case 3's second lawyer.  Lawyer 0 (6 hours) also holds case 4 (1 hour, 10 points
+    there, 0 at lawyer 4); lawyer 4 (6 hours) holds case 5 (5 hours).  The first ring (lawyers
+    0 and 4) can move case 4 to lawyer 4, which gains 10 and leaves the same subproblem;
+    placing case 3 needs the chain (case 5 costs more to leave out than case 3)."""
+    items = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
+    agents = [0, 1, 1, 2, 2, 3, 0, 4, 0, 4, 4]
+    costs = [0, 10, 0, 10, 0, 10, 0, 0, 10, 0, 0]
+    weights = [5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 5]
+    inst = AssignmentInstance(
+        n_items=6,
+        n_agents=5,
+        edge_item=np.array(items, dtype=np.int32),
+        edge_agent=np.array(agents, dtype=np.int32),
+        edge_cost=np.array(costs, dtype=np.int64),
+        edge_weight=np.array(weights, dtype=np.int64),
+        capacity=np.array([6, 5, 5, 5, 6], dtype=np.int64),
+        max_count=np.full(5, 10, dtype=np.int64),
+        unassigned_penalty=np.array([1_000] * 5 + [5_000], dtype=np.int64),
+    )
+    return inst, np.array([0, 1, 2, -1, 0, 4], dtype=np.int32)
+
+
+def test_a_subproblem_solved_to_optimality_is_not_solved_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that after a round whose gain was a move within the rings (case 4 to lawyer 4,
+    solved to optimality, case 3 still waiting) the next round widens the rings instead of
+    solving the same subproblem again, and that the wider one places case 3 by the chain."""
+    inst, plan = _chain_with_a_cheaper_seat_in_the_ring()
+    assert feasibility_issues(inst, plan) == []
+    assert evaluate(inst, plan).total == 1_010
+    solved: list[tuple[list[int], str]] = []
+
+    def recording(sub: AssignmentInstance, *args: object, **kwargs: object) -> MipResult:
+        result = lp_bound.solve_mip(sub, *args, **kwargs)  # type: ignore[arg-type]
+        solved.append((sorted(np.unique(sub.edge_item).tolist()), result.status))
+        return result
+
+    monkeypatch.setattr(lns, "solve_mip", recording)
+    best, obj, rounds = place_waiting(
+        inst, plan, SearchParams(10.0, 1, 0, True), time.monotonic() + 60, step_time_s=5.0
+    )
+    assert best.tolist() == [1, 2, 3, 0, 4, 4]
+    assert obj == evaluate(inst, best).total == 30
+    assert feasibility_issues(inst, best) == []
+    assert solved[0][1] == "Optimal"
+    assert rounds == len(solved) == 2  # the first ring, then the wider one
+    assert len(solved[1][0]) > len(solved[0][0])

@@ -3,6 +3,8 @@ whole plan improved across them and bounded by the knapsack bound at the regions
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -231,6 +233,54 @@ def test_a_flow_that_finds_nothing_leaves_the_knapsack_bound(
     assert optimum is not None
     assert out.bound <= optimum <= out.objective
     assert out.bound > solve.trivial_bound(inst)
+
+
+def _sleeps(*_args: object, **_kwargs: object) -> None:
+    """Work that outlasts any test's time limit (the forked process running it is stopped)."""
+    time.sleep(600)
+
+
+def test_a_late_flow_leaves_the_trivial_bound(
+    small_regions: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that where the flow in the forked process has not answered by the deadline, the
+    search returns its plan with the trivial bound and starts no other bound (there is no
+    time left for one)."""
+    monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 2)
+    monkeypatch.setattr(regions_module, "REGION_MIN_ITEMS", 3)
+    monkeypatch.setattr(background_bound, "flow_relaxation", _sleeps)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("no bound may start after the deadline")
+
+    monkeypatch.setattr(solve, "_regions_knapsack_bound", refuse)
+    inst = _two_counties()
+    out = solve.run_search(inst, SearchParams(2.0, 2, 0, False))
+    assert "regions" in out.method
+    assert out.phases[-1]["phase"] == (
+        "flow relaxation over the whole not done by the deadline: the trivial bound"
+    )
+    assert out.bound == min(solve.trivial_bound(inst), out.objective)
+    assert feasibility_issues(inst, out.agent_of_item) == []
+
+
+def test_a_knapsack_bound_past_the_deadline_leaves_the_trivial_bound(
+    small_regions: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that the knapsack bound over the whole, where the flow found nothing, runs in a
+    forked process that the deadline stops: one that never answers leaves the trivial bound
+    and the plan."""
+    monkeypatch.setattr(regions_module, "MIN_REGION_ITEMS", 2)
+    monkeypatch.setattr(regions_module, "REGION_MIN_ITEMS", 3)
+    monkeypatch.setattr(background_bound, "flow_relaxation", lambda inst, weight: None)
+    monkeypatch.setattr(solve, "knapsack_bound", _sleeps)
+    inst = _two_counties()
+    out = solve.run_search(inst, SearchParams(2.0, 2, 0, False))
+    assert out.phases[-1]["phase"] == (
+        "knapsack bound at the regions' prices not done by the deadline: the trivial bound"
+    )
+    assert out.bound == min(solve.trivial_bound(inst), out.objective)
+    assert feasibility_issues(inst, out.agent_of_item) == []
 
 
 def test_group_rules_hold_across_regions(monkeypatch: pytest.MonkeyPatch) -> None:
