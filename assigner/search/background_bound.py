@@ -17,13 +17,16 @@ import math
 import multiprocessing
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Self
 
+import numpy as np
+
+from assigner.search.count_flow_prices import count_flow_prices
 from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound, flow_relaxation
 from assigner.search.instance import I64, AssignmentInstance
-from assigner.search.knapsack_bound import knapsack_bound, prices_from_agents
+from assigner.search.knapsack_bound import KnapsackRelaxation, knapsack_bound, prices_from_agents
 
 # The child's own work limit ends this long before the time it is given, so that the last
 # flow solve (it cannot be interrupted) and the answer fit in it.
@@ -33,12 +36,15 @@ CHILD_MARGIN_S = 3.0
 COUNT_SHARE_OF_CHILD = 0.75
 
 
-class ForkedBound:
-    """``work()`` (a bound, or None) in a forked process, started at once; ``result`` collects
-    the one float it sends (None for anything else).  The child inherits ``work`` and what it
-    refers to (fork: nothing is pickled)."""
+Work = Callable[[], float | None] | Callable[[], Iterator[float]]
 
-    def __init__(self, work: Callable[[], float | None], name: str) -> None:
+
+class ForkedBound:
+    """``work()`` in a forked process, started at once: a bound (or None), or an iterator of
+    bounds that it sends as each is found; ``result`` collects the highest one sent.  The child
+    inherits ``work`` and what it refers to (fork: nothing is pickled)."""
+
+    def __init__(self, work: Work, name: str) -> None:
         context = multiprocessing.get_context("fork")
         self._answer, sending = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -46,21 +52,25 @@ class ForkedBound:
         )
         self._process.start()
         sending.close()
-        self.late = False  # set by ``result`` when the child had not answered in time
+        self.late = False  # set by ``result`` when the child had not finished in time
 
     def result(self, wait_s: float | None) -> float | None:
-        """The child's bound, waiting at most ``wait_s`` for it (None: until it answers or
-        ends); None when it has none (no solution, an error, or not done in time: the child
-        is then stopped and ``late`` set)."""
+        """The highest bound the child sent, waiting at most ``wait_s`` for it to finish
+        (None: until it does); None when it sent none (no solution, an error, or nothing in
+        time).  A child not finished by then is stopped and ``late`` set."""
+        deadline = None if wait_s is None else time.monotonic() + max(0.0, wait_s)
         value: float | None = None
-        if self._answer.poll(None if wait_s is None else max(0.0, wait_s)):
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._answer.poll(left):
+                self.late = True
+                break
             try:
                 answer = self._answer.recv()
             except EOFError:
-                answer = None
-            value = answer if isinstance(answer, float) else None
-        else:
-            self.late = True
+                break  # the child has finished
+            if isinstance(answer, float) and (value is None or answer > value):
+                value = answer
         self.close()
         return value
 
@@ -80,10 +90,16 @@ class ForkedBound:
         self.close()
 
 
-def send_result(out: Connection, work: Callable[[], float | None]) -> None:
-    """The forked process's body: ``work()``'s value sent down ``out``."""
+def send_result(out: Connection, work: Work) -> None:
+    """The forked process's body: ``work()``'s value, or each value it yields, sent down
+    ``out``."""
     try:
-        out.send(work())
+        answer = work()
+        if answer is None or isinstance(answer, float):
+            out.send(answer)
+        else:
+            for value in answer:
+                out.send(value)
     finally:
         out.close()
 
@@ -119,6 +135,34 @@ def count_then_knapsack_bound(
         knap = knapsack_bound(inst, prices, math.inf, left)
         bound = max(bound, knap.bound)
     return bound
+
+
+def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[float]:
+    """The plain flow relaxation's bound, then the knapsack bound's first value at the flow's
+    prices per hour with the count prices of the flow on case counts alone
+    (``count_flow_prices``), then at the flow's prices alone: each as soon as it is known.
+    Two flow solves on the count-priced flow's core give the prices per hour (the plain
+    flow's own at zero count prices).  Nothing when the flow has no solution.
+
+    Where count limits bind hard the count prices lift the bound far (province-border:
+    75,129,049 by the flow, 85,110,895 with them); where they do not, they can lower it
+    (county-L: 5,753,209 at the flow's prices alone, 5,543,490 with them), hence both."""
+    flow = flow_relaxation(inst, weight)
+    if flow is None:
+        return
+    yield flow.bound
+    priced = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
+    if priced is None:
+        return
+    per_hour = priced.agent_price
+    by_count = count_flow_prices(inst)
+    relax = KnapsackRelaxation(inst)
+    for count_price in ([] if by_count is None else [by_count]) + [np.zeros(inst.n_agents)]:
+        value, _taken = relax.evaluate(
+            relax.project(prices_from_agents(inst, per_hour, count_price))
+        )
+        if math.isfinite(value):
+            yield float(math.ceil(value - 1e-6))
 
 
 def flow_bound(inst: AssignmentInstance, weight: I64) -> float | None:

@@ -252,7 +252,7 @@ class CountFlowRelaxation(FlowRelaxation):
     count_excess: float  # sum over agents of max(0, count in x - max_count)
 
 
-def _potentials(n_nodes: int, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> I64:
+def potentials(n_nodes: int, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> I64:
     """Shortest distances in the residual graph of an optimal flow from a virtual source with a
     zero arc to every node (Bellman-Ford, one vectorised pass over the residual arcs at a time);
     ``-distance`` are node potentials that price every residual arc at >= 0."""
@@ -390,7 +390,7 @@ def _sample_prices(net: _Network, run_bounds: I64, run_item: I64, fraction: floa
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
     flows = flow.flows(np.arange(tails.size))
-    dist = _potentials(n + m + 1, tails, heads, caps, costs, flows)
+    dist = potentials(n + m + 1, tails, heads, caps, costs, flows)
     return dist[sink] - dist[n:sink]
 
 
@@ -522,7 +522,7 @@ def count_flow_bound(
                 continue
             return None  # nor can the full network
         flows = flow.flows(np.arange(tails.size))
-        dist = _potentials(n + m + 1, tails, heads, caps, costs, flows)
+        dist = potentials(n + m + 1, tails, heads, caps, costs, flows)
         price = np.maximum(dist[sink] - dist[n:sink], floor_price)
         # Dual value over every arc: each item at its cheapest option given the agent prices.
         full_min, core_min = row_minima()

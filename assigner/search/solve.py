@@ -21,6 +21,7 @@ from assigner.search import regions as regions_module
 from assigner.search.background_bound import (
     ForkedBound,
     count_then_knapsack_bound,
+    flow_and_knapsack_bounds,
     flow_bound,
 )
 from assigner.search.core import core_edges, cost_rank
@@ -418,37 +419,42 @@ def _search_by_regions(
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
     weights = item_weights(inst)
     flow_fits = _flow_fits(inst, weights, params, GLOBAL_SHARE * params.time_limit_s)
-    # The regions' prices serve the knapsack bound, the fallback where the flow does not fit.
-    found = _search_parts(inst, share, progress, regions, regions=True, region_prices=not flow_fits)
-    plan = found.agent_of_item
-    issues = feasibility_issues(inst, plan)
-    if issues:
-        raise AssertionError(f"the regions' plans together break a rule: {issues[0]}")
-    phases = found.phases
     deadline = start + params.time_limit_s
-    # The bound over the whole: the flow relaxation where it applies and its estimate fits
-    # the bound's share of the time left (in deterministic mode: where it applies), else the
-    # knapsack bound at the regions' prices.
-    left_s = max(0.0, deadline - time.monotonic())
-    bound_share_s = GLOBAL_BOUND_SHARE * left_s
-    by_flow = _flow_fits(inst, weights, params, left_s)
-    if params.deterministic:
-        until = float("inf")
-    elif by_flow:
-        until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
-    else:
-        until = deadline - bound_share_s
     bound = trivial_bound(inst)
     flow_value: float | None = None
     background: ForkedBound | None = None
     with contextlib.ExitStack() as cleanup:
-        # The flow cannot be interrupted: with a second core it runs there (a forked process)
-        # while the moves across regions take the time left, else first, before them.
-        if by_flow and weights is not None and params.workers >= 2:
+        if flow_fits and weights is not None and params.workers >= 2:
+            # The bounds over the whole (the flow cannot be interrupted, and the knapsack
+            # bounds after it take minutes on a province) in a forked process from the start,
+            # beside the regions' searches and the moves across them.
             background = cleanup.enter_context(
-                ForkedBound(lambda: flow_bound(inst, weights), "flow-bound")
+                ForkedBound(lambda: flow_and_knapsack_bounds(inst, weights), "whole-bounds")
             )
-        elif by_flow and weights is not None:
+        # The regions' prices serve the knapsack bound, the fallback where the flow does not
+        # fit.
+        found = _search_parts(
+            inst, share, progress, regions, regions=True, region_prices=not flow_fits
+        )
+        plan = found.agent_of_item
+        issues = feasibility_issues(inst, plan)
+        if issues:
+            raise AssertionError(f"the regions' plans together break a rule: {issues[0]}")
+        phases = found.phases
+        # With one worker, the flow relaxation where it applies and its estimate fits the
+        # bound's share of the time left (in deterministic mode: where it applies) runs first,
+        # before the moves; else the knapsack bound at the regions' prices after them.
+        left_s = max(0.0, deadline - time.monotonic())
+        by_flow = background is not None or (
+            params.workers < 2 and _flow_fits(inst, weights, params, left_s)
+        )
+        if params.deterministic:
+            until = float("inf")
+        elif by_flow:
+            until = deadline - GLOBAL_FINISH_SHARE * params.time_limit_s * GLOBAL_SHARE
+        else:
+            until = deadline - GLOBAL_BOUND_SHARE * left_s
+        if background is None and by_flow and weights is not None:
             flow_value = flow_bound(inst, weights)
             if flow_value is not None:
                 bound = max(bound, flow_value)
@@ -475,9 +481,11 @@ def _search_by_regions(
             if flow_value is not None:
                 bound = max(bound, flow_value)
     if flow_value is not None:
-        how = "flow relaxation bound over the whole"
-        if background is not None:
-            how += " (on the second core)"
+        how = (
+            "flow relaxation bound over the whole"
+            if background is None
+            else "flow relaxation and knapsack bounds over the whole (second core, from the start)"
+        )
     elif background is not None and background.late:
         # The deadline has come: no time for another bound.
         how = "flow relaxation over the whole not done by the deadline: the trivial bound"

@@ -10,6 +10,7 @@ import pytest
 
 from assigner.search import background_bound, solve
 from assigner.search import regions as regions_module
+from assigner.search.background_bound import flow_and_knapsack_bounds
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import flow_relaxation, item_weights
 from assigner.search.independent_parts import Part, part_instance
@@ -200,20 +201,30 @@ def test_regions_fall_back_to_the_knapsack_bound(monkeypatch: pytest.MonkeyPatch
     assert out.bound <= optimum <= out.objective
 
 
-def test_the_flow_over_the_whole_runs_on_the_second_core(small_regions: None) -> None:
-    """Tests that with two workers the whole instance's flow relaxation runs in a forked
-    process beside the moves across regions and gives exactly the bound it gives when it runs
-    first on the one core (deterministic mode: the same plan either way)."""
+def test_the_bounds_over_the_whole_run_on_the_second_core(small_regions: None) -> None:
+    """Tests that with two workers the bounds over the whole (the flow relaxation, then the
+    knapsack bounds at its prices) run in a forked process from the start and give the highest
+    of them, and with one worker the flow relaxation first on the one core gives its own
+    (deterministic mode)."""
     inst = _counties(3, 40, 6, seed=7, cross_share=0.3)
-    flow = flow_relaxation(inst, item_weights(inst))
+    weights = item_weights(inst)
+    assert weights is not None
+    flow = flow_relaxation(inst, weights)
     assert flow is not None
+    bounds = list(flow_and_knapsack_bounds(inst, weights))
+    assert bounds[0] == flow.bound and len(bounds) == 3
     beside = solve.run_search(inst, SearchParams(5.0, 2, 0, True))
     alone = solve.run_search(inst, SearchParams(5.0, 1, 0, True))
     assert "regions" in beside.method
-    assert beside.phases[-1]["phase"] == "flow relaxation bound over the whole (on the second core)"
+    assert beside.phases[-1]["phase"] == (
+        "flow relaxation and knapsack bounds over the whole (second core, from the start)"
+    )
     assert alone.phases[-1]["phase"] == "flow relaxation bound over the whole"
-    assert beside.bound == alone.bound == min(flow.bound, beside.objective)
+    assert beside.bound == min(max(bounds), beside.objective)
+    assert alone.bound == min(flow.bound, alone.objective)
     assert feasibility_issues(inst, beside.agent_of_item) == []
+    optimum_at_most = min(beside.objective, alone.objective)
+    assert beside.bound <= optimum_at_most and alone.bound <= optimum_at_most
 
 
 def test_a_flow_that_finds_nothing_leaves_the_knapsack_bound(
