@@ -1,20 +1,22 @@
 """Bounds on the second core while the search improves the plan on the first: the count-priced
 flow bound (``flow_relaxation.count_flow_bound``), then the knapsack bound (``knapsack_bound.py``)
-from its prices; or the plain flow relaxation's bound over a whole instance searched by regions.
+from its prices; or, over a whole instance searched by regions, the plain flow relaxation's
+bound and the knapsack bounds at its prices (``flow_and_knapsack_bounds``).
 
 OR-Tools' min-cost flow holds the GIL while it solves, so a thread would stop the search: the
 bound runs in a forked process instead, which shares the instance with the search (copy on
-write) and sends back one number.  The count-priced one serves the largest instances searched
-whole, where the search itself runs on one core and the plain flow's bound is weak because it
-ignores the count limits (county-L: 5,732,965 against an LP of at least that and at most
-5,798,695); the plain one serves the stage across regions, whose moves it would otherwise hold
-up for its whole solve (province-border: 77 to 86 s of the stage's 150 s).
+write) and sends back its bounds as it finds them.  The count-priced one serves the largest
+instances searched whole, where the search itself runs on one core and the plain flow's bound is
+weak because it ignores the count limits (county-L: 5,732,965 against an LP of at least that and
+at most 5,798,695); the regions' one runs from the start of a search by regions, beside the
+regions' own searches, since its flow alone takes 77 to 86 s on province-border.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -44,11 +46,13 @@ class ForkedBound:
     bounds that it sends as each is found; ``result`` collects the highest one sent.  The child
     inherits ``work`` and what it refers to (fork: nothing is pickled)."""
 
-    def __init__(self, work: Work, name: str) -> None:
+    def __init__(self, work: Work, name: str, niceness: int = 0) -> None:
+        """``niceness`` > 0: the child yields the CPU to the search's own threads (``os.nice``)
+        and runs on what they leave idle."""
         context = multiprocessing.get_context("fork")
         self._answer, sending = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=send_result, args=(sending, work), name=name, daemon=True
+            target=send_result, args=(sending, work, niceness), name=name, daemon=True
         )
         self._process.start()
         sending.close()
@@ -90,10 +94,12 @@ class ForkedBound:
         self.close()
 
 
-def send_result(out: Connection, work: Work) -> None:
+def send_result(out: Connection, work: Work, niceness: int = 0) -> None:
     """The forked process's body: ``work()``'s value, or each value it yields, sent down
-    ``out``."""
+    ``out``, at ``niceness`` (``os.nice``)."""
     try:
+        if niceness:
+            os.nice(niceness)
         answer = work()
         if answer is None or isinstance(answer, float):
             out.send(answer)

@@ -188,6 +188,9 @@ REGIONS_WAITING_SHARE = 0.75
 # Each region's agent prices for that bound: its count-priced flow, up to this share of the
 # region's time and this many flow solves.
 REGION_PRICE_SHARE = 0.1
+# The bounds over the whole, run from the start of a search by regions, yield the CPU to the
+# regions' searches (``os.nice``: 19 is the lowest priority).
+WHOLE_BOUNDS_NICENESS = 19
 GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
 REGION_PRICE_FLOW_SOLVES = 4
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
@@ -427,9 +430,14 @@ def _search_by_regions(
         if flow_fits and weights is not None and params.workers >= 2:
             # The bounds over the whole (the flow cannot be interrupted, and the knapsack
             # bounds after it take minutes on a province) in a forked process from the start,
-            # beside the regions' searches and the moves across them.
+            # at a low priority: it takes the second core where the regions' searches leave it
+            # idle, and during the moves across regions, which run on one.
             background = cleanup.enter_context(
-                ForkedBound(lambda: flow_and_knapsack_bounds(inst, weights), "whole-bounds")
+                ForkedBound(
+                    lambda: flow_and_knapsack_bounds(inst, weights),
+                    "whole-bounds",
+                    niceness=WHOLE_BOUNDS_NICENESS,
+                )
             )
         # The regions' prices serve the knapsack bound, the fallback where the flow does not
         # fit.
