@@ -188,11 +188,11 @@ REGIONS_WAITING_SHARE = 0.75
 # Each region's agent prices for that bound: its count-priced flow, up to this share of the
 # region's time and this many flow solves.
 REGION_PRICE_SHARE = 0.1
+GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
+REGION_PRICE_FLOW_SOLVES = 4
 # The bounds over the whole, run from the start of a search by regions, yield the CPU to the
 # regions' searches (``os.nice``: 19 is the lowest priority).
 WHOLE_BOUNDS_NICENESS = 19
-GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
-REGION_PRICE_FLOW_SOLVES = 4
 # Large instances: the flow relaxation (``flow_relaxation.py``) may take up to this share of the
 # budget (by its estimate: it cannot be interrupted), and the descent from its rounding runs up
 # to ROUNDING_DESCENT_SHARE of the budget before LNS on the core takes over.
@@ -412,19 +412,20 @@ def _search_by_regions(
     ``1 - GLOBAL_SHARE`` of the budget; their plans together are a plan of the whole
     (``regions.py`` says why), checked here.  Then, on the whole instance, where moves across
     regions are allowed again: the unassigned items' ejection repair, MIP subproblems around
-    the items still out, and descent; and the bound: the flow relaxation over the whole where
-    its estimate fits the time kept for it (it cannot be interrupted: with two workers it runs
-    in a forked process beside the moves, else first, before them), else the knapsack bound at
-    the regions' prices (valid at any prices; in deterministic mode its first value only) with
-    the time left, in a forked process.  A bound not done by the deadline leaves the trivial
-    bound: the plan is returned on time."""
+    the items still out, and descent.  The bound, where the flow relaxation over the whole fits
+    the time kept for it by its estimate: with two workers, ``flow_and_knapsack_bounds`` in a
+    forked process from the start at the lowest priority (the highest bound it sent by the
+    deadline); with one, the flow first, before the moves.  Else the knapsack bound at the
+    regions' prices (valid at any prices; in deterministic mode its first value only) with the
+    time left, in a forked process.  A bound not done by the deadline leaves the trivial bound:
+    the plan is returned on time."""
     start = time.monotonic()
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * (1 - GLOBAL_SHARE))
     weights = item_weights(inst)
     flow_fits = _flow_fits(inst, weights, params, GLOBAL_SHARE * params.time_limit_s)
     deadline = start + params.time_limit_s
     bound = trivial_bound(inst)
-    flow_value: float | None = None
+    whole_bound: float | None = None
     background: ForkedBound | None = None
     with contextlib.ExitStack() as cleanup:
         if flow_fits and weights is not None and params.workers >= 2:
@@ -463,9 +464,9 @@ def _search_by_regions(
         else:
             until = deadline - GLOBAL_BOUND_SHARE * left_s
         if background is None and by_flow and weights is not None:
-            flow_value = flow_bound(inst, weights)
-            if flow_value is not None:
-                bound = max(bound, flow_value)
+            whole_bound = flow_bound(inst, weights)
+            if whole_bound is not None:
+                bound = max(bound, whole_bound)
                 phases.append(
                     _regions_phase("flow relaxation over the whole", found.objective, bound, start)
                 )
@@ -483,12 +484,12 @@ def _search_by_regions(
             )
         )
         if background is not None:
-            flow_value = background.result(
+            whole_bound = background.result(
                 wait_s=None if params.deterministic else deadline - time.monotonic()
             )
-            if flow_value is not None:
-                bound = max(bound, flow_value)
-    if flow_value is not None:
+            if whole_bound is not None:
+                bound = max(bound, whole_bound)
+    if whole_bound is not None:
         how = (
             "flow relaxation bound over the whole"
             if background is None
