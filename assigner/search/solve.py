@@ -185,10 +185,10 @@ GLOBAL_BOUND_SHARE = 0.6
 # costs far more than any descent gains: province with help across borders at 600 s (in
 # process, one run each): 0.4, 167 cases out, 100,641,643; 0.75, 142 out, 95,420,583.
 REGIONS_WAITING_SHARE = 0.75
+GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
 # Each region's agent prices for that bound: its count-priced flow, up to this share of the
 # region's time and this many flow solves.
 REGION_PRICE_SHARE = 0.1
-GLOBAL_FINISH_SHARE = 0.05  # of the whole instance's time, kept for the last descent pass
 REGION_PRICE_FLOW_SOLVES = 4
 # The bounds over the whole, run from the start of a search by regions, yield the CPU to the
 # regions' searches (``os.nice``: 19 is the lowest priority).
