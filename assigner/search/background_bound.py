@@ -26,7 +26,12 @@ from typing import Self
 import numpy as np
 
 from assigner.search.count_flow_prices import count_flow_prices
-from assigner.search.flow_relaxation import FlowRelaxation, count_flow_bound, flow_relaxation
+from assigner.search.flow_relaxation import (
+    FlowRelaxation,
+    count_flow_bound,
+    flow_prices,
+    flow_relaxation,
+)
 from assigner.search.instance import I64, AssignmentInstance
 from assigner.search.knapsack_bound import KnapsackRelaxation, knapsack_bound, prices_from_agents
 
@@ -144,31 +149,37 @@ def count_then_knapsack_bound(
 
 
 def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[float]:
-    """The plain flow relaxation's bound, then the knapsack bound's first value at the flow's
-    prices per hour with the count prices of the flow on case counts alone
-    (``count_flow_prices``), then at the flow's prices alone: each as soon as it is known.
-    Two flow solves on the count-priced flow's core give the prices per hour (the plain
-    flow's own at zero count prices).  Nothing when the flow has no solution.
+    """Bounds over a whole instance, each sent as soon as it is known: the plain flow
+    relaxation's; the knapsack bound's first value at the count prices of the flow on case
+    counts alone (``count_flow_prices``) with the prices per hour of the flow relaxation that
+    pays those count prices (``flow_prices``); then at the plain flow's prices per hour (two
+    flow solves on the count-priced flow's core) with those count prices and without.  Nothing
+    when the flow has no solution.
 
-    Where count limits bind hard the count prices lift the bound far (province-border:
-    75,129,049 by the flow, 85,110,895 with them); where they do not, they can lower it
-    (county-L: 5,753,209 at the flow's prices alone, 5,543,490 with them), hence both."""
+    Province-border: 75,129,049 by the flow; 91,354,244 at the count prices with the prices
+    per hour that pay them; 85,110,895 with the plain flow's prices per hour.  Where count
+    limits do not bind the same way the count prices can lower it (county-L: 5,753,209 at the
+    plain flow's prices alone, 5,543,490 with the count prices), hence the last value."""
     flow = flow_relaxation(inst, weight)
     if flow is None:
         return
     yield flow.bound
+    relax = KnapsackRelaxation(inst)
+
+    def knapsack_value(per_hour: np.ndarray, per_item: np.ndarray) -> float:
+        value, _taken = relax.evaluate(relax.project(prices_from_agents(inst, per_hour, per_item)))
+        return float(math.ceil(value - 1e-6)) if math.isfinite(value) else -math.inf
+
+    by_count = count_flow_prices(inst)
+    if by_count is not None:
+        paying = flow_prices(inst, weight, by_count)
+        if paying is not None:
+            yield knapsack_value(paying, by_count)
     priced = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
     if priced is None:
         return
-    per_hour = priced.agent_price
-    by_count = count_flow_prices(inst)
-    relax = KnapsackRelaxation(inst)
     for count_price in ([] if by_count is None else [by_count]) + [np.zeros(inst.n_agents)]:
-        value, _taken = relax.evaluate(
-            relax.project(prices_from_agents(inst, per_hour, count_price))
-        )
-        if math.isfinite(value):
-            yield float(math.ceil(value - 1e-6))
+        yield knapsack_value(priced.agent_price, count_price)
 
 
 def flow_bound(inst: AssignmentInstance, weight: I64) -> float | None:

@@ -240,6 +240,29 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
     return FlowRelaxation(bound, x, time.monotonic() - start)
 
 
+def flow_prices(inst: AssignmentInstance, weight: I64 | None, count_price: F64) -> F64 | None:
+    """Per agent, the price of a unit of weight (points) in an optimal flow relaxation whose
+    arcs to each agent also pay ``count_price[agent]`` per item (a count price, e.g.
+    ``count_flow_prices``), read off its residual graph; None when the flow does not apply or
+    has no solution.  Every row is in the flow (it cannot be interrupted)."""
+    net = _network_of(inst, weight)
+    if net is None:
+        return None
+    n, m = net.n, net.m
+    sink = n + m
+    per_item = np.floor(count_price * COST_SCALE).astype(np.int64)
+    unit = (net.row_cost + per_item[net.row_agent]) // net.row_weight
+    flow, tails, heads, caps, costs = _flow_network(net, np.arange(net.rows.size), unit)
+    if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+        return None
+    dist = potentials(n + m + 1, tails, heads, caps, costs, flow.flows(np.arange(tails.size)))
+    floor_price = np.full(m, _NO_ARC, dtype=np.int64)
+    if net.seg_tail.size:
+        np.minimum.at(floor_price, net.seg_tail, net.seg_cost)
+    price = np.maximum(dist[sink] - dist[n:sink], floor_price)
+    return np.where(price < _NO_ARC, price, 0) / COST_SCALE
+
+
 @dataclass(frozen=True)
 class CountFlowRelaxation(FlowRelaxation):
     """``count_flow_bound``'s result: ``bound`` and ``x`` at the best count prices found."""

@@ -212,7 +212,7 @@ def test_the_bounds_over_the_whole_run_on_the_second_core(small_regions: None) -
     flow = flow_relaxation(inst, weights)
     assert flow is not None
     bounds = list(flow_and_knapsack_bounds(inst, weights))
-    assert bounds[0] == flow.bound and len(bounds) == 3
+    assert bounds[0] == flow.bound and len(bounds) == 4
     beside = solve.run_search(inst, SearchParams(5.0, 2, 0, True))
     alone = solve.run_search(inst, SearchParams(5.0, 1, 0, True))
     assert "regions" in beside.method
