@@ -7,9 +7,11 @@ sink.  Hours and load bands are left out, so the flow is integral and quick (pro
 Its value bounds nothing that the hours flow does not bound better on county data, but its
 lawyers' count prices (the duals of the count limits, read off the residual graph) say which
 lawyers' counts are scarce and by how much.  Where count limits bind hard, the knapsack bound
-(``knapsack_bound.py``) at the hours flow's prices per hour plus these count prices is far above
-either flow: on province-border the hours flow bounds 75,129,049, the knapsack bound at its
-prices 76,403,754, and at its prices with these count prices 85,110,895 (one-off script).
+(``knapsack_bound.py``) at these count prices is far above either flow: on province-border the
+hours flow bounds 75,129,049 and the knapsack bound at its prices per hour 76,403,754; with
+these count prices added, 85,110,895, and at these count prices with the prices per hour of the
+hours flow that pays them on its arcs (``flow_relaxation.flow_prices``), 91,354,244 (one-off
+scripts).
 """
 
 from __future__ import annotations
