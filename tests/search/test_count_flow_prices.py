@@ -7,7 +7,7 @@ import numpy as np
 
 from assigner.search.background_bound import ForkedBound, flow_and_knapsack_bounds
 from assigner.search.count_flow_prices import count_flow_prices
-from assigner.search.flow_relaxation import flow_relaxation, item_weights
+from assigner.search.flow_relaxation import flow_prices, flow_relaxation, item_weights
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
 from tests.search.test_search_exact import brute_force
 
@@ -69,3 +69,19 @@ def test_the_count_prices_lift_the_bound_to_the_optimum_where_counts_bind() -> N
     with ForkedBound(lambda: flow_and_knapsack_bounds(inst, weights), "test-bounds") as child:
         assert child.result(None) == 10.0
         assert not child.late
+
+
+def test_the_prices_per_hour_pay_the_count_prices_first() -> None:
+    """Tests ``flow_prices`` where hours bind: lawyer 0 has one hour for two one-hour cases it
+    would take at no cost (lawyer 1 costs 10), so an hour there is worth 10; with a count price
+    of 3 on lawyer 0 paid on its arcs, the hour is worth the 7 left."""
+    inst = _one_seat_at_the_cheap_lawyer()
+    inst.capacity[:] = [1, 100]
+    inst.max_count[:] = [10, 10]
+    weights = item_weights(inst)
+    assert weights is not None
+    free = flow_prices(inst, weights, np.zeros(2))
+    paying = flow_prices(inst, weights, np.array([3.0, 0.0]))
+    assert free is not None and paying is not None
+    assert free.tolist() == [10.0, 0.0]
+    assert paying.tolist() == [7.0, 0.0]
