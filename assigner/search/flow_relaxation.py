@@ -256,10 +256,21 @@ def flow_prices(inst: AssignmentInstance, weight: I64 | None, count_price: F64) 
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
     dist = potentials(n + m + 1, tails, heads, caps, costs, flow.flows(np.arange(tails.size)))
-    floor_price = np.full(m, _NO_ARC, dtype=np.int64)
+    return _per_weight(np.maximum(dist[sink] - dist[n:sink], _floor_prices(net)))
+
+
+def _floor_prices(net: _Network) -> I64:
+    """Per agent, its cheapest segment's cost: an agent's price up to it costs the dual
+    nothing, so prices are raised to it (an agent without free capacity takes no flow: priced
+    out of reach, ``_NO_ARC``)."""
+    floor_price = np.full(net.m, _NO_ARC, dtype=np.int64)
     if net.seg_tail.size:
         np.minimum.at(floor_price, net.seg_tail, net.seg_cost)
-    price = np.maximum(dist[sink] - dist[n:sink], floor_price)
+    return floor_price
+
+
+def _per_weight(price: I64) -> F64:
+    """Agent prices in flow units as points per unit of weight (out of reach: 0)."""
     return np.where(price < _NO_ARC, price, 0) / COST_SCALE
 
 
@@ -468,11 +479,7 @@ def count_flow_bound(
     optional_cost[net.optional] = net.optional_cost
     run_optional = optional_cost[run_item]
     must_rows = np.repeat(inst.unassigned_penalty[run_item] == MUST_ASSIGN, np.diff(run_bounds))
-    # An agent's price up to its cheapest segment costs the dual nothing, so it is raised to
-    # that (an agent without free capacity takes no flow: priced out of reach).
-    floor_price = np.full(m, _NO_ARC, dtype=np.int64)
-    if net.seg_tail.size:
-        np.minimum.at(floor_price, net.seg_tail, net.seg_cost)
+    floor_price = _floor_prices(net)
     price = floor_price.copy()
     if start is None and estimated_seconds(inst) <= PLAIN_FIRST_SHARE * time_limit_s:
         start = flow_relaxation(inst, weight)
@@ -575,7 +582,7 @@ def count_flow_bound(
                 flow_solves=0,
                 steps=0,
                 multipliers=mu_scaled / scale,
-                agent_price=np.where(price < _NO_ARC, price, 0) / scale,
+                agent_price=_per_weight(price),
                 plain_bound=None,
                 count_excess=float(np.maximum(0.0, count - limit).sum()),
             )
