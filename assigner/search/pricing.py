@@ -4,7 +4,11 @@ The full LP over millions of edges takes minutes, yet its optimum uses only a fe
 So the LP is solved over a core (each item's cheapest edges plus the edges of a known
 assignment); its duals price every edge in one numpy pass; the edges with negative reduced cost
 join the core, and HiGHS re-solves from its last basis (columns are added to the same model), until
-no edge prices out or time is up.
+no edge prices out or time is up.  The first solve is by dual simplex; the re-solves by primal
+simplex, since the added columns leave the last basis primal feasible: dual simplex restarted
+there goes through a phase 1 that discards most of it (county-L: 30,000 iterations and 32 s
+to take in 7 columns; primal: the LP converged in 119 s instead of 160 s and more, county-M's
+in 2.9 s instead of 5.6 s).
 
 The proven bound is never the restricted LP's value (that bounds the core, not the instance).
 It is the Lagrangian function of ``lagrangian.py`` at the LP's capacity, count, load-band and
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 CORE_EDGES_PER_ITEM = 6
 ADDED_EDGES_PER_ITEM = 4
 PRICE_TOLERANCE = 1e-6
+PRIMAL_SIMPLEX = 4
+"""HiGHS's ``simplex_strategy`` for primal simplex."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ def solve_lp_by_pricing(
             break
         added = _best_per_item(inst, np.flatnonzero(new), price, added_per_item)
         _add_columns(h, inst, layout, added, penalty)
+        h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
         col_edge = np.concatenate([col_edge, added])
         in_core[added] = True
         # HiGHS's time limit counts from the model's first run.
