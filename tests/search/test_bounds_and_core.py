@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from assigner.search import pricing
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import SearchParams
 from assigner.search.greedy import greedy
@@ -57,6 +58,42 @@ def test_pricing_matches_the_full_lp_on_a_larger_instance() -> None:
     priced = solve_lp_by_pricing(inst, 20, core_per_item=1, added_per_item=1)
     assert priced.converged
     assert priced.bound == full.bound
+
+
+@pytest.mark.parametrize(("n_agents", "added_per_item"), [(8, 1), (20, 5)])
+def test_pricing_resolves_by_primal_or_dual_simplex_and_reaches_the_lp(
+    n_agents: int, added_per_item: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that a re-solve taking in fewer columns than the LP has rows runs primal simplex and
+    one taking in more runs dual simplex, and that either way pricing ends at the full LP's
+    value (20 agents, 5 edges per item added: the first re-solve takes in more columns than
+    the LP has rows)."""
+    inst = dataclasses.replace(
+        random_instance(3, n_items=60, n_agents=n_agents),
+        same_agent_cliques=[],
+        same_group_cliques=[],
+        opposing_sides=[],
+    )
+    chosen: list[tuple[int, int, int]] = []
+    rule = pricing.resolve_strategy
+
+    def spy(added_columns: int, rows: int) -> int:
+        strategy = rule(added_columns, rows)
+        chosen.append((added_columns, rows, strategy))
+        return strategy
+
+    monkeypatch.setattr(pricing, "resolve_strategy", spy)
+    priced = solve_lp_by_pricing(inst, 20, core_per_item=1, added_per_item=added_per_item)
+    assert priced.converged
+    assert priced.bound == solve_lp(inst).bound
+    assert chosen
+    for added, rows, strategy in chosen:
+        expected = pricing.PRIMAL_SIMPLEX if added <= rows else pricing.DUAL_SIMPLEX
+        assert strategy == expected
+    if added_per_item == 5:
+        assert any(s == pricing.DUAL_SIMPLEX for _, _, s in chosen)
+    else:
+        assert all(s == pricing.PRIMAL_SIMPLEX for _, _, s in chosen)
 
 
 @pytest.mark.parametrize("seed", range(6))
