@@ -154,10 +154,14 @@ PRICING_MAX_EDGES = 2_000_000
 # (``_Search.lp_at_scale``): the time of its first three rounds by estimate (this many seconds
 # per edge) fits LP_AT_SCALE_SHARE of the budget, which is also its time limit.  County-L
 # (6,574,043 edges), seeded with the flow's support and the edges of the flow's rounding,
-# three edges per item by cost, alone: round 2 at 21 s, 3 at 45 s, converged (6) at 163 s;
-# beside the count-priced flow round 3 ended 76 s after the start.  County-L from 110 s: at
-# 120 s 5,868,920 against 5,807,177 (the flow path: 5,877,283 against 5,807,752); at 60 s
-# (forced, two rounds) 5,877,307, no better than the flow path's 5,877,561.
+# three edges per item by cost, alone: round 2 at 16.5 s, 3 at 34.9 s, converged (6) at
+# 71.6 s (with dual simplex only for the re-solves: 3 at 36 s, 6 at 129 s, still not converged
+# at 194 s); beside the count-priced flow, converged 73 s after its start.  County-L from 110 s:
+# at 120 s 5,866,909 against 5,815,400, 0.88% (one in-process run; with the re-solves by dual
+# simplex only, 5,868,920 against 5,807,177; the flow path: 5,877,283 against 5,807,752).  At
+# 60 s it does not pay: forced with half this estimate, its three rounds end at 54.6 s and leave
+# 6,039,159 (with dual-only re-solves, two rounds: 5,877,307, against the flow path's
+# 5,877,561).
 LP_AT_SCALE_SECONDS_PER_EDGE = 10e-6
 LP_AT_SCALE_SHARE = 0.6
 # The knapsack bound starts from the pricing LP's duals there once they are this near the LP's
