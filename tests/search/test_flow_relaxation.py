@@ -338,3 +338,32 @@ def test_long_budget_lp_far_from_converged_leaves_the_bound_to_the_count_priced_
     assert any(p.startswith("lp bound by pricing") and "converged" not in p for p in phases)
     assert "count-priced flow and knapsack bound" in phases
     assert not any(p.startswith("knapsack bound") for p in phases)
+
+
+@pytest.mark.parametrize("share_of_threshold", [0.5, 2.0])
+def test_long_budget_lp_near_enough_hands_the_second_core_to_the_knapsack_bound(
+    monkeypatch: pytest.MonkeyPatch, share_of_threshold: float
+) -> None:
+    """Tests the threshold that decides whether an LP by pricing stopped before converging has
+    duals near enough to start the knapsack bound (county-L: at the fourth round, 0.15% off, its
+    knapsack value is above the count-priced flow's): at half ``LP_AT_SCALE_DUAL_GAP`` the
+    knapsack bound starts and the count-priced flow's process stops; at twice it, the process
+    keeps the second core."""
+    _large_path(monkeypatch, lp_at_scale=True)
+    monkeypatch.setattr(solve, "EXACT_MIP_MAX_EDGES", 0)
+    real_pricing = solve.solve_lp_by_pricing
+    bounds: list[float] = []
+
+    def stopped_early(*args: Any, **kw: Any) -> PricingResult:
+        result = real_pricing(*args, **kw)
+        bounds.append(result.bound)
+        off = share_of_threshold * solve.LP_AT_SCALE_DUAL_GAP * abs(result.bound)
+        return dataclasses.replace(result, converged=False, restricted=result.bound + off)
+
+    monkeypatch.setattr(solve, "solve_lp_by_pricing", stopped_early)
+    phases = _search_small(random_instance(6, n_items=7, n_agents=3), workers=2)
+    assert bounds and bounds[0] > 0
+    near = share_of_threshold < 1
+    assert any(p.startswith("knapsack bound") for p in phases) == near
+    assert ("count-priced flow and knapsack bound" in phases) == (not near)
+    assert not multiprocessing.active_children()
