@@ -223,6 +223,9 @@ KNAPSACK_SHARE_BESIDE_MIP = 0.2
 # A work limit for deterministic mode; with a wall-clock budget the time limit ends the steps
 # (county-S: 40-55 ms a step, about 110 steps in the 5 s budget).
 KNAPSACK_ITERATIONS_PER_S = 5
+# The budget a search still gets when splitting the instance took all of it: the search then
+# takes only the time its first plan needs.
+MIN_TIME_LEFT_S = 0.01
 KNAPSACK_MAX_ITERATIONS = 1_000_000
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
@@ -248,22 +251,34 @@ def run_search(
     warm."""
     if params.deterministic:
         warm_up()
+    began = time.monotonic()
     parts = independent_parts(inst)
     if len(parts) > 1:
-        return _search_by_parts(inst, params, progress, parts)
-    return _search_component(inst, params, progress)
+        return _search_by_parts(inst, _time_left(params, began), progress, parts)
+    return _search_component(inst, params, progress, began)
 
 
 def _search_component(
-    inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None
+    inst: AssignmentInstance, params: SearchParams, progress: ProgressFn | None, began: float
 ) -> SearchOutcome:
     """One connected instance: by regions above ``REGION_MIN_ITEMS`` items when the labels
-    find more than one, else whole."""
+    find more than one, else whole.  The budget counts from ``began``: splitting and labelling
+    a province take seconds (province-border: about 7 s, which once ran past its 600 s)."""
     if inst.n_items > regions_module.REGION_MIN_ITEMS:
         regions = region_parts(inst)
         if len(regions) > 1:
-            return _search_by_regions(inst, params, progress, regions)
-    return _search_whole(inst, params, progress)
+            return _search_by_regions(inst, _time_left(params, began), progress, regions)
+    return _search_whole(inst, _time_left(params, began), progress)
+
+
+def _time_left(params: SearchParams, began: float) -> SearchParams:
+    """``params`` with the time spent since ``began`` taken off the budget; unchanged in
+    deterministic mode, whose work limits are set from the budget and must not depend on the
+    machine's speed."""
+    if params.deterministic:
+        return params
+    left_s = params.time_limit_s - (time.monotonic() - began)
+    return dataclasses.replace(params, time_limit_s=max(MIN_TIME_LEFT_S, left_s))
 
 
 @dataclass
@@ -322,8 +337,12 @@ def _search_parts(
                 progress, done_objective, reported, start, n, bound_fixed=regions
             )
         # A region is searched whole; an independent part may itself be cut into regions.
-        search = _search_whole if regions else _search_component
-        result = search(sub, dataclasses.replace(params, time_limit_s=limit_s), sub_progress)
+        sub_params = dataclasses.replace(params, time_limit_s=limit_s)
+        result = (
+            _search_whole(sub, sub_params, sub_progress)
+            if regions
+            else _search_component(sub, sub_params, sub_progress, time.monotonic())
+        )
         agent_of_item[part.items] = np.where(
             result.agent_of_item >= 0, part.agents[np.maximum(result.agent_of_item, 0)], -1
         )

@@ -4,6 +4,7 @@ whole plan improved across them and bounded by the knapsack bound at the regions
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -334,3 +335,33 @@ def test_labels_refuse_an_agent_outside_the_instance() -> None:
     inst.edge_agent[3] = inst.n_agents
     with pytest.raises(ValueError, match=r"outside 0\.\.3"):
         region_labels(inst)
+
+
+def test_the_budget_counts_the_time_the_regions_take_to_find(
+    monkeypatch: pytest.MonkeyPatch, small_regions: None
+) -> None:
+    """Tests that the time spent labelling the regions comes off the search's budget (the
+    regions' search is given at most the budget less that time), and that deterministic mode,
+    whose work limits follow the budget, keeps the whole budget."""
+    inst = _counties(3, 40, 6, seed=7, cross_share=0.3)
+    real_labels, real_search = solve.region_parts, solve._search_by_regions
+    given: list[float] = []
+
+    def slow_labels(instance: AssignmentInstance) -> list[Part]:
+        time.sleep(0.5)
+        return real_labels(instance)
+
+    def search(
+        instance: AssignmentInstance, params: SearchParams, *args: Any
+    ) -> solve.SearchOutcome:
+        given.append(params.time_limit_s)
+        return real_search(instance, params, *args)
+
+    monkeypatch.setattr(solve, "region_parts", slow_labels)
+    monkeypatch.setattr(solve, "_search_by_regions", search)
+    timed = solve.run_search(inst, SearchParams(3.0, 1, 0))
+    kept = solve.run_search(inst, SearchParams(3.0, 1, 0, True))
+    assert "regions" in timed.method and "regions" in kept.method
+    assert given[0] <= 3.0 - 0.5
+    assert given[1] == 3.0
+    assert feasibility_issues(inst, timed.agent_of_item) == []
