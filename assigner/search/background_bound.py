@@ -41,14 +41,6 @@ CHILD_MARGIN_S = 3.0
 # The count-priced flow gets this share of the child's time, the knapsack bound from its
 # prices the rest.
 COUNT_SHARE_OF_CHILD = 0.75
-# Rounds of count prices and prices per hour, each set from the other's (``flow_and_knapsack_
-# bounds``), where the count prices raised the bound above the flow's.  Province-border: the
-# knapsack bound at the first pair 91,354,244; with the count prices that go with its prices
-# per hour 91,897,148, then with the prices per hour paying those 92,056,076; the second round's
-# count prices 92,187,542 (one-off script; each round about 52 + 40 + 94 + 39 s alone).  On
-# county-L the first pair gives 5,571,057, below the flow's 5,732,965, and two such rounds
-# 5,608,840 to 5,632,545: hence the rounds only where the first pair beats the flow.
-ALTERNATING_ROUNDS = 2
 
 
 Work = Callable[[], float | None] | Callable[[], Iterator[float]]
@@ -161,10 +153,8 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     relaxation's; the knapsack bound's first value at the count prices of the flow on case
     counts alone (``count_flow_prices``) with the prices per hour of the flow relaxation that
     pays those count prices (``flow_prices``); then at the plain flow's prices per hour (two
-    flow solves on the count-priced flow's core) with those count prices and without.  Where the
-    first knapsack value beats the flow's bound, the count prices and prices per hour are
-    each set from the other's a few times in between (``_alternating_prices``).  Nothing when
-    the flow has no solution.
+    flow solves on the count-priced flow's core) with those count prices and without.  Nothing
+    when the flow has no solution.
 
     Province-border: 75,129,049 by the flow; 91,354,244 at the count prices with the prices
     per hour that pay them; 85,110,895 with the plain flow's prices per hour.  Where count
@@ -184,38 +174,12 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     if by_count is not None:
         paying = flow_prices(inst, weight, by_count)
         if paying is not None:
-            first = knapsack_value(paying, by_count)
-            yield first
-            if first > flow.bound:
-                yield from _alternating_prices(inst, weight, paying, knapsack_value)
+            yield knapsack_value(paying, by_count)
     priced = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
     if priced is None:
         return
     for count_price in ([] if by_count is None else [by_count]) + [np.zeros(inst.n_agents)]:
         yield knapsack_value(priced.agent_price, count_price)
-
-
-def _alternating_prices(
-    inst: AssignmentInstance,
-    weight: I64,
-    per_hour: np.ndarray,
-    knapsack_value: Callable[[np.ndarray, np.ndarray], float],
-) -> Iterator[float]:
-    """``ALTERNATING_ROUNDS`` rounds of: the count prices that go with the prices per hour
-    (``count_flow_prices`` with the hours priced on its edges), the knapsack bound there; the
-    prices per hour that pay those count prices (``flow_prices``), the knapsack bound there.
-    Each flow is exact for its own prices given the other's, so each step tends to raise the
-    bound, though nothing guarantees it (every value is a valid bound all the same)."""
-    for _round in range(ALTERNATING_ROUNDS):
-        per_item = count_flow_prices(inst, per_weight=per_hour)
-        if per_item is None:
-            return
-        yield knapsack_value(per_hour, per_item)
-        paying = flow_prices(inst, weight, per_item)
-        if paying is None:
-            return
-        per_hour = paying
-        yield knapsack_value(per_hour, per_item)
 
 
 def flow_bound(inst: AssignmentInstance, weight: I64) -> float | None:

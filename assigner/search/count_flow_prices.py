@@ -20,23 +20,17 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-from assigner.search.flow_relaxation import COST_SCALE, potentials
+from assigner.search.flow_relaxation import potentials
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
 
 F64 = npt.NDArray[np.float64]
 
 
-def count_flow_prices(inst: AssignmentInstance, per_weight: F64 | None = None) -> F64 | None:
+def count_flow_prices(inst: AssignmentInstance) -> F64 | None:
     """Per lawyer, the price of one more case under its count limit (points, >= 0; zero where
     the limit does not bind) in an optimal flow on case counts alone; None when that flow has
-    no solution (a case that must be assigned has no room even there).
-
-    With ``per_weight`` (per lawyer, points per unit of weight, e.g. ``flow_prices``'), each
-    edge also pays its case's weight at its lawyer's price: the count prices that best go with
-    those prices per hour.  Costs are then counted in ``1 / COST_SCALE`` points, as in the
-    hours flow, whose prices are whole numbers of those units."""
+    no solution (a case that must be assigned has no room even there)."""
     n, m = inst.n_items, inst.n_agents
-    scale = 1 if per_weight is None else COST_SCALE
     sink = n + m
     keep = np.ones(inst.n_edges, dtype=np.bool_)
     optional = inst.unassigned_penalty != MUST_ASSIGN
@@ -56,12 +50,8 @@ def count_flow_prices(inst: AssignmentInstance, per_weight: F64 | None = None) -
             np.clip(inst.max_count, 0, n),
         ]
     ).astype(np.int64)
-    edge_cost = inst.edge_cost[keep].astype(np.int64) * scale
-    if per_weight is not None:
-        per_unit = np.round(per_weight * COST_SCALE).astype(np.int64)
-        edge_cost += per_unit[inst.edge_agent[keep]] * inst.edge_weight[keep].astype(np.int64)
     costs = np.concatenate(
-        [edge_cost, inst.unassigned_penalty[left_out] * scale, np.zeros(m, dtype=np.int64)]
+        [inst.edge_cost[keep], inst.unassigned_penalty[left_out], np.zeros(m, dtype=np.int64)]
     ).astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
@@ -74,4 +64,4 @@ def count_flow_prices(inst: AssignmentInstance, per_weight: F64 | None = None) -
     dist = potentials(n + m + 1, tails, heads, caps, costs, flow.flows(np.arange(tails.size)))
     # A lawyer whose limit binds has the residual arc sink -> lawyer at no cost, so its
     # distance is at most the sink's: the difference is what one more case there would save.
-    return np.maximum(dist[sink] - dist[n:sink], 0).astype(np.float64) / scale
+    return np.maximum(dist[sink] - dist[n:sink], 0).astype(np.float64)

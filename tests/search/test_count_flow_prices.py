@@ -4,17 +4,11 @@ use them (``background_bound.flow_and_knapsack_bounds``)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from assigner.search.background_bound import (
-    ALTERNATING_ROUNDS,
-    ForkedBound,
-    flow_and_knapsack_bounds,
-)
+from assigner.search.background_bound import ForkedBound, flow_and_knapsack_bounds
 from assigner.search.count_flow_prices import count_flow_prices
 from assigner.search.flow_relaxation import flow_prices, flow_relaxation, item_weights
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
-from tests.search.instances import random_instance
 from tests.search.test_search_exact import brute_force
 
 
@@ -68,12 +62,9 @@ def test_the_count_prices_lift_the_bound_to_the_optimum_where_counts_bind() -> N
     weights = item_weights(inst)
     assert weights is not None
     bounds = list(flow_and_knapsack_bounds(inst, weights))
-    # The flow; the count prices with the prices per hour of the flow that pays them; since
-    # that beats the flow, two rounds of count prices and prices per hour set from each
-    # other; the plain flow's prices per hour with the count prices, and without them.
-    assert len(bounds) == 2 + 2 * ALTERNATING_ROUNDS + 2
-    assert bounds[:2] == [0.0, 10.0] and bounds[-2:] == [10.0, 0.0]
-    assert max(bounds) == 10.0
+    # The flow; the count prices with the prices per hour of the flow that pays them; the
+    # plain flow's prices per hour with the count prices, and without them.
+    assert bounds == [0.0, 10.0, 10.0, 0.0]
     assert brute_force(inst) == 10
     with ForkedBound(lambda: flow_and_knapsack_bounds(inst, weights), "test-bounds") as child:
         assert child.result(None) == 10.0
@@ -94,43 +85,3 @@ def test_the_prices_per_hour_pay_the_count_prices_first() -> None:
     assert free is not None and paying is not None
     assert free.tolist() == [10.0, 0.0]
     assert paying.tolist() == [7.0, 0.0]
-
-
-def test_count_prices_go_with_the_prices_per_hour_paid_on_the_edges() -> None:
-    """Tests ``count_flow_prices`` with prices per hour: where lawyer 0's hour costs 3, a case
-    there costs 3 and one more case saves 10 - 3 = 7; at 12 an hour lawyer 0 is no cheaper
-    than lawyer 1 and its count is worth nothing."""
-    inst = _one_seat_at_the_cheap_lawyer()
-    assert count_flow_prices(inst, per_weight=np.array([3.0, 0.0])) == pytest.approx([7.0, 0.0])
-    assert count_flow_prices(inst, per_weight=np.array([12.0, 0.0])) == pytest.approx([0.0, 0.0])
-
-
-def test_alternating_count_prices_and_prices_per_hour_raise_the_bound() -> None:
-    """Tests the rounds of count prices and prices per hour set from each other on an
-    instance where they pay (8 cases, 3 lawyers): the first pair's knapsack bound is 1,247;
-    the rounds reach 1,293, above it and above the plain flow's prices (1,255 at most), and
-    every value stays at most the optimum, 1,385."""
-    inst = random_instance(13, n_items=8, n_agents=3)
-    weights = item_weights(inst)
-    assert weights is not None
-    bounds = list(flow_and_knapsack_bounds(inst, weights))
-    flow, first = bounds[0], bounds[1]
-    rounds, fallback = bounds[2:-2], bounds[-2:]
-    assert first > flow
-    assert len(rounds) == 2 * ALTERNATING_ROUNDS
-    assert max(rounds) == 1293.0 and first == 1247.0 and max(fallback) == 1255.0
-    optimum = brute_force(inst)
-    assert optimum == 1385 and max(bounds) <= optimum
-
-
-def test_no_alternating_rounds_where_the_count_prices_do_not_beat_the_flow() -> None:
-    """Tests that where the first pair's knapsack bound is below the flow's (8 cases, 3
-    lawyers: 979 against 1,302) no rounds run: the flow, that value, the two at the plain
-    flow's prices per hour."""
-    inst = random_instance(3, n_items=8, n_agents=3)
-    weights = item_weights(inst)
-    assert weights is not None
-    bounds = list(flow_and_knapsack_bounds(inst, weights))
-    assert bounds == [1302.0, 979.0, 981.0, 1470.0]
-    optimum = brute_force(inst)
-    assert optimum is not None and max(bounds) <= optimum
