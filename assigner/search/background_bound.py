@@ -166,20 +166,25 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     yield flow.bound
     relax = KnapsackRelaxation(inst)
 
-    def knapsack_value(per_hour: np.ndarray, per_item: np.ndarray) -> float:
-        value, _taken = relax.evaluate(relax.project(prices_from_agents(inst, per_hour, per_item)))
-        return float(math.ceil(value - 1e-6)) if math.isfinite(value) else -math.inf
+    def knapsack_values(per_hour: np.ndarray, *count_prices: np.ndarray) -> Iterator[float]:
+        """The knapsack bound's first value at ``per_hour`` with each of ``count_prices`` (an
+        infinite value, which bounds nothing, is left out)."""
+        for per_item in count_prices:
+            priced = prices_from_agents(inst, per_hour, per_item)
+            value, _taken = relax.evaluate(relax.project(priced))
+            if math.isfinite(value):
+                yield float(math.ceil(value - 1e-6))
 
     by_count = count_flow_prices(inst)
     if by_count is not None:
         paying = flow_prices(inst, weight, by_count)
         if paying is not None:
-            yield knapsack_value(paying, by_count)
-    priced = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
-    if priced is None:
+            yield from knapsack_values(paying, by_count)
+    plain = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
+    if plain is None:
         return
-    for count_price in ([] if by_count is None else [by_count]) + [np.zeros(inst.n_agents)]:
-        yield knapsack_value(priced.agent_price, count_price)
+    with_and_without = ([] if by_count is None else [by_count]) + [np.zeros(inst.n_agents)]
+    yield from knapsack_values(plain.agent_price, *with_and_without)
 
 
 def flow_bound(inst: AssignmentInstance, weight: I64) -> float | None:

@@ -145,6 +145,9 @@ LNS_ITEMS = 60
 LNS_STEP_S = 1.0
 LNS_SUB_SOLVER = "highs"
 RESTRICTED_EDGES_PER_ITEM = 3
+# The budget a search still gets when splitting the instance took all of it: the search then
+# takes only the time its first plan needs.
+MIN_TIME_LEFT_S = 0.01
 LP_SHARE_OF_BUDGET = 0.35
 PRICING_SHARE_OF_BUDGET = 0.25
 PRICING_CORE_PER_ITEM = 3
@@ -223,9 +226,6 @@ KNAPSACK_SHARE_BESIDE_MIP = 0.2
 # A work limit for deterministic mode; with a wall-clock budget the time limit ends the steps
 # (county-S: 40-55 ms a step, about 110 steps in the 5 s budget).
 KNAPSACK_ITERATIONS_PER_S = 5
-# The budget a search still gets when splitting the instance took all of it: the search then
-# takes only the time its first plan needs.
-MIN_TIME_LEFT_S = 0.01
 KNAPSACK_MAX_ITERATIONS = 1_000_000
 WIDER_CORE_MIN_S = 5.0
 BACKGROUND_MIP_SHARE = 0.7
