@@ -940,6 +940,7 @@ class _Search:
             budget.seconds(LP_AT_SCALE_SHARE),
             seed_edges,
             core_per_item=PRICING_CORE_PER_ITEM,
+            start_x=self.flow.x,
         )
         self.bound = max(self.bound, priced.bound)
         if priced.rounds:
@@ -1000,6 +1001,8 @@ class _Search:
                 guide_cost=self.guide,
                 core_per_item=PRICING_CORE_PER_ITEM,
                 max_rounds=PRICING_ROUNDS if self.params.deterministic else None,
+                # From the flow's basis (the LP less the count and quota rows).
+                start_x=self.flow.x if self.flow is not None else None,
             )
             self.bound = max(self.bound, priced.bound)
             if priced.rounds:

@@ -172,14 +172,36 @@ def test_large_search_prices_the_count_limits_on_the_second_core(
     assert "count-priced flow and knapsack bound" in phases
 
 
+def _spy_on_pricing_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
+    """Records the flow relaxations the search solves and the ``start_x`` it gives the LP by
+    pricing."""
+    flows: list[Any] = []
+    starts: list[Any] = []
+    real_flow, real_pricing = solve.flow_relaxation, solve.solve_lp_by_pricing
+
+    def flow(*args: Any, **kw: Any) -> Any:
+        flows.append(real_flow(*args, **kw))
+        return flows[-1]
+
+    def pricing(*args: Any, **kw: Any) -> PricingResult:
+        starts.append(kw.get("start_x"))
+        return real_pricing(*args, **kw)
+
+    monkeypatch.setattr(solve, "flow_relaxation", flow)
+    monkeypatch.setattr(solve, "solve_lp_by_pricing", pricing)
+    return flows, starts
+
+
 def test_medium_search_seeds_the_pricing_lp_with_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests the medium path (the LP threshold lowered): the flow runs, the pricing LP starts
-    from its support instead of Lagrangian steps, and the bound stays valid."""
+    from its support and its basis instead of Lagrangian steps, and the bound stays valid."""
     monkeypatch.setattr(solve, "LP_MAX_EDGES", 0)
+    flows, starts = _spy_on_pricing_starts(monkeypatch)
     phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
     assert any(p.startswith("lp bound by pricing") for p in phases)
     assert "lagrangian bound" not in phases
+    assert len(flows) == 1 and len(starts) == 1 and starts[0] is flows[0].x
 
 
 def test_a_search_that_fails_stops_its_background_process(
@@ -299,6 +321,14 @@ def test_long_budget_runs_the_lp_by_pricing_after_the_flow(
     assert "count-priced flow and knapsack bound" not in phases
     assert len(seeds) == 1 and seeds[0].any()
     assert not multiprocessing.active_children()
+
+
+def test_long_budget_lp_starts_from_the_flows_basis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that on the large path the LP by pricing starts from the flow's solution."""
+    _large_path(monkeypatch, lp_at_scale=True)
+    flows, starts = _spy_on_pricing_starts(monkeypatch)
+    _search_small(random_instance(6, n_items=7, n_agents=3))
+    assert len(flows) == 1 and len(starts) == 1 and starts[0] is flows[0].x
 
 
 def test_long_budget_lp_needs_the_time_its_estimate_asks(monkeypatch: pytest.MonkeyPatch) -> None:
