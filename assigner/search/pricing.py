@@ -24,6 +24,7 @@ the Lagrangian leaves them out; the MIP models that search for plans keep them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -45,6 +46,7 @@ from assigner.search.lp_bound import (
     _run,
     build_highs_model,
     edge_column_entries,
+    lifted_item_duals,
     row_layout,
 )
 
@@ -153,12 +155,13 @@ def solve_lp_by_pricing(
         x[col_edge[on]] = values[on]
         y = np.asarray(solution.row_dual, dtype=np.float64)
         raw, m = _duals(inst, layout, y)
-        prices = layout.prices(y)
         value, rc, _chosen = lag.evaluate(m)
         if np.isfinite(value):
             best_bound = max(best_bound, float(math.ceil(value - 1e-6)))
         # HiGHS's reduced cost of each edge column: cost - sum of row coefficient x row dual.
         price = inst.edge_cost - penalty[inst.edge_item] - y[inst.edge_item] + raw
+        plain = layout.prices(y)
+        prices = dataclasses.replace(plain, item=lifted_item_duals(inst, plain.item, price, x))
         new = (price < -PRICE_TOLERANCE) & ~in_core & ~lag.blocked
         restricted = float(h.getInfo().objective_function_value) + float(penalty.sum())
         log.debug(

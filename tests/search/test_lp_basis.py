@@ -11,8 +11,15 @@ import pytest
 
 from assigner.search.flow_relaxation import flow_relaxation
 from assigner.search.instance import AssignmentInstance
+from assigner.search.knapsack_bound import KnapsackRelaxation
 from assigner.search.lp_basis import basis_from_solution
-from assigner.search.lp_bound import _highs, build_highs_model, row_layout, solve_lp
+from assigner.search.lp_bound import (
+    _highs,
+    build_highs_model,
+    lifted_item_duals,
+    row_layout,
+    solve_lp,
+)
 from assigner.search.pricing import solve_lp_by_pricing
 from tests.search.instances import random_instance
 
@@ -108,3 +115,43 @@ def test_a_load_at_a_threshold_takes_a_tight_rows_slack_into_the_basis() -> None
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     value = h.getInfo().objective_function_value + offset
     assert np.ceil(value - 1e-6) == solve_lp(inst).bound
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lifted_item_duals_stay_feasible_and_raise_items_held_whole(seed: int) -> None:
+    """Tests ``lifted_item_duals`` on the LP's own solution: no item's dual falls, the edges
+    below their upper bound keep non-negative reduced costs, an optional item's dual stays at
+    most zero, and some item held whole is priced up."""
+    inst = _without_groups(seed, n_items=60, n_agents=8)
+    lp, _offset = build_highs_model(inst, integer=False, group_rules=False)
+    h = _highs(lp, 20, 1, 0)
+    h.run()
+    solution = h.getSolution()
+    y = np.asarray(solution.row_dual)[: inst.n_items]
+    reduced = np.asarray(solution.col_dual)[: inst.n_edges]
+    x = np.asarray(solution.col_value)[: inst.n_edges]
+    lifted = lifted_item_duals(inst, y, reduced, x)
+    rise = lifted - y
+    assert np.all(rise >= 0)
+    below_upper = x < 1 - 1e-9
+    assert np.all(reduced[below_upper] - rise[inst.edge_item[below_upper]] >= -1e-6)
+    optional = inst.unassigned_penalty >= 0
+    assert np.all(lifted[optional] <= 1e-9)
+    assert rise.max() > 1.0
+
+
+def test_pricing_from_the_flow_and_cold_reach_the_same_knapsack_value() -> None:
+    """Tests that the LP by pricing from the flow's basis and from cold, whose item duals land
+    at different points of the LP's optimal face, hand the knapsack bound prices of the same
+    value once lifted (without the lift they differed on every county-M drawn)."""
+    inst = _without_groups(7, n_items=400, n_agents=20)
+    flow = flow_relaxation(inst)
+    assert flow is not None
+    cold = solve_lp_by_pricing(inst, 30, core_per_item=2)
+    warm = solve_lp_by_pricing(inst, 30, core_per_item=2, start_x=flow.x)
+    assert cold.prices is not None and warm.prices is not None
+    relax = KnapsackRelaxation(inst)
+    cold_value, _ = relax.evaluate(relax.project(cold.prices))
+    warm_value, _ = relax.evaluate(relax.project(warm.prices))
+    assert warm_value == pytest.approx(cold_value, abs=1e-6)
+    assert warm_value >= cold.bound - 1
