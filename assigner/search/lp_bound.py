@@ -114,33 +114,57 @@ class RowLayout:
         )
 
 
-def lifted_item_duals(inst: AssignmentInstance, item_dual: F64, reduced_cost: F64, x: F64) -> F64:
-    """The item rows' duals of an LP solution, each raised as far as dual feasibility allows
-    with every other dual kept: an edge the item holds whole (``x`` = 1, its upper bound) may
-    have a negative reduced cost, so its item's dual may rise until another of its edges
-    (with ``x`` < 1) would price out, and no further than zero for an item that may stay out
-    (its row is "at most one").  Each unit it rises the edge's bound term gives back, so the
-    LP's dual value stays the same: these are optimal duals too, the most an item's row is
-    worth.  Fixed items keep theirs.
+ITEM_DUAL_SHARE = 0.4
+"""Where ``item_duals_for_knapsack`` puts an item's dual in its range, from its own edge (0) to
+its next option (1).  The knapsack bound's first value at the LP's duals (one-off script, the
+same LP each):
 
-    The knapsack bound starts from them: an item at its next option's price is worth keeping
-    to the agent that holds it and to no other.  Simplex leaves an LP's degenerate item duals
-    anywhere between the item's own edge and its next option, wherever its basis puts them;
-    lifted, the same LP's different optimal duals give the same knapsack value (county-M, three
-    generator seeds, the LP by pricing from the flow's basis and cold: 1,503,402 and 1,503,892
-    as they came, 1,503,871 and 1,503,870 lifted)."""
+| share | county-S | county-M | county-L |
+| --- | --- | --- | --- |
+| as simplex left them | 308,895 | 1,503,892 (from the flow's basis 1,503,402) | 5,815,274 |
+| 0 | 308,972 | | |
+| 0.3 | 309,203 | 1,504,355 | 5,816,065 |
+| 0.4 | 309,181 | 1,504,389 | |
+| 0.5 | 309,160 | 1,504,392 | 5,816,033 |
+| 0.7 | 309,111 | 1,504,347 | 5,815,872 |
+| 1 | 308,905 | 1,503,871 | 5,815,208 |
+"""
+
+
+def item_duals_for_knapsack(
+    inst: AssignmentInstance, item_dual: F64, reduced_cost: F64, x: F64
+) -> F64:
+    """The item rows' duals of an optimal LP solution moved, each with every other dual kept,
+    to ``ITEM_DUAL_SHARE`` of the range dual feasibility leaves it.
+
+    An item the LP gives whole to one edge (``x`` = 1, its upper bound, where a negative reduced
+    cost is feasible) has a range of optimal duals: from its own edge's price (that edge's
+    reduced cost zero) up to the price at which another of its edges (``x`` < 1) would price
+    out, and no higher than zero for an item that may stay out (its row is "at most one").
+    Anywhere in it the edge's bound term makes up the difference, so the LP's dual value stays
+    the same; simplex leaves the dual wherever its basis puts it (from the flow's basis, mostly
+    at the bottom).  The knapsack bound, whose lawyers pay their hours by their own knapsacks
+    rather than by the LP's prices, is highest with the item priced between its own edge and
+    its next option (``ITEM_DUAL_SHARE``), and then no longer depends on where simplex left
+    it.  Items not held whole, and fixed items, keep theirs."""
     has = np.diff(inst.item_offsets) > 0
-    others = np.where(x < 1 - 1e-9, reduced_cost, np.inf)
+    whole = x >= 1 - 1e-9
+    others = np.where(whole, np.inf, reduced_cost)
     room = np.full(inst.n_items, np.inf)
+    own = np.zeros(inst.n_items)
     if has.any():
-        room[has] = np.minimum.reduceat(others, inst.item_offsets[:-1][has])
-    ceiling = item_dual + room
+        starts = inst.item_offsets[:-1][has]
+        room[has] = np.minimum.reduceat(others, starts)
+        own[has] = np.minimum.reduceat(np.where(whole, reduced_cost, 0.0), starts)
+    held = np.bincount(inst.edge_item[whole], minlength=inst.n_items) > 0
+    low = item_dual + np.minimum(own, 0.0)
+    high = item_dual + room
     optional = inst.unassigned_penalty != MUST_ASSIGN
-    ceiling[optional] = np.minimum(ceiling[optional], 0.0)
-    keep = ~np.isfinite(ceiling)
+    high[optional] = np.minimum(high[optional], 0.0)
+    moved = held & np.isfinite(high) & (high >= low)
     if inst.fixed_agent is not None:
-        keep |= inst.fixed_agent >= 0
-    return np.where(keep, item_dual, np.maximum(item_dual, ceiling))
+        moved &= inst.fixed_agent < 0
+    return np.where(moved, low + ITEM_DUAL_SHARE * (high - low), item_dual)
 
 
 def row_layout(inst: AssignmentInstance) -> RowLayout:
@@ -353,7 +377,9 @@ def solve_lp(inst: AssignmentInstance, time_limit_s: float = 30.0, threads: int 
     x = np.asarray(solution.col_value[:n_e], dtype=np.float64)
     prices = row_layout(inst).prices(np.asarray(solution.row_dual, dtype=np.float64))
     reduced = np.asarray(solution.col_dual[:n_e], dtype=np.float64)
-    prices = dataclasses.replace(prices, item=lifted_item_duals(inst, prices.item, reduced, x))
+    prices = dataclasses.replace(
+        prices, item=item_duals_for_knapsack(inst, prices.item, reduced, x)
+    )
     # All objective coefficients are integers, so the integer optimum is at least ceil(LP).
     return LpResult(float(math.ceil(value - 1e-6)), x, status, wall, prices, reduced)
 

@@ -46,7 +46,7 @@ from assigner.search.lp_bound import (
     _run,
     build_highs_model,
     edge_column_entries,
-    lifted_item_duals,
+    item_duals_for_knapsack,
     row_layout,
 )
 
@@ -161,7 +161,9 @@ def solve_lp_by_pricing(
         # HiGHS's reduced cost of each edge column: cost - sum of row coefficient x row dual.
         price = inst.edge_cost - penalty[inst.edge_item] - y[inst.edge_item] + raw
         plain = layout.prices(y)
-        prices = dataclasses.replace(plain, item=lifted_item_duals(inst, plain.item, price, x))
+        prices = dataclasses.replace(
+            plain, item=item_duals_for_knapsack(inst, plain.item, price, x)
+        )
         new = (price < -PRICE_TOLERANCE) & ~in_core & ~lag.blocked
         restricted = float(h.getInfo().objective_function_value) + float(penalty.sum())
         log.debug(
