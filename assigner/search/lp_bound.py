@@ -145,8 +145,9 @@ def item_duals_for_knapsack(
     the same; simplex leaves the dual wherever its basis puts it (from the flow's basis, mostly
     at the bottom).  The knapsack bound, whose lawyers pay their hours by their own knapsacks
     rather than by the LP's prices, is highest with the item priced between its own edge and
-    its next option (``ITEM_DUAL_SHARE``), and then no longer depends on where simplex left
-    it.  Items not held whole, and fixed items, keep theirs."""
+    its next option (``ITEM_DUAL_SHARE``), and then depends far less on where simplex left it
+    (county-M: the same value from the flow's basis and cold).  Items not held whole, and fixed
+    items, keep theirs."""
     has = np.diff(inst.item_offsets) > 0
     whole = x >= 1 - 1e-9
     others = np.where(whole, np.inf, reduced_cost)
