@@ -6,8 +6,8 @@ assignment); its duals price every edge in one numpy pass; the edges with negati
 join the core, and HiGHS re-solves from its last basis (columns are added to the same model), until
 no edge prices out or time is up.  The first solve is by dual simplex, from the basis of a
 known relaxation solution where there is one (``start_x``, the flow relaxation's: ``lp_basis.py``;
-county-L's first solve 1.8 s instead of 7.6 s, the LP converged in 61 s instead of 72 s; county-M
-2.0 s instead of 4.4 s, one run each).  A re-solve that takes
+county-L's first solve 2.2 s instead of 9.1 s, the LP converged in 84 s instead of 108 s;
+county-M 2.0 s instead of 4.4 s; one run each, one after the other).  A re-solve that takes
 in fewer columns than the LP has rows is by primal simplex, since the added columns leave the
 last basis primal feasible: dual simplex restarted there goes through a phase 1 that discards
 most of it (county-L: 30,000 iterations and 32 s to take in 7 columns).  Many columns at once
