@@ -99,6 +99,18 @@ class ObjectiveParts:
         return self.edge + self.unassigned + self.load + self.quota
 
 
+def item_minima(
+    inst: AssignmentInstance, values: npt.NDArray[np.floating] | I64
+) -> npt.NDArray[np.float64]:
+    """Per item, the least of ``values`` (one per edge) over its edges; +inf for an item without
+    edges."""
+    has = np.diff(inst.item_offsets) > 0
+    minima = np.full(inst.n_items, np.inf)
+    if has.any():
+        minima[has] = np.minimum.reduceat(values, inst.item_offsets[:-1][has])
+    return minima
+
+
 def waiting_items(inst: AssignmentInstance, agent_of_item: I32) -> I64:
     """Items that have an edge yet are left unassigned: they wait for a lawyer."""
     return np.flatnonzero((agent_of_item < 0) & (np.diff(inst.item_offsets) > 0)).astype(np.int64)

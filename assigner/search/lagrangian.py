@@ -22,6 +22,7 @@ from assigner.search.instance import (
     MUST_ASSIGN,
     AssignmentInstance,
     chosen_edges,
+    item_minima,
     kept_edges,
     with_edges,
 )
@@ -49,16 +50,13 @@ class _Multipliers:
     quota: F64  # per agent, in [0, quota_points]
 
 
-def _segment_min(values: F64, offsets: npt.NDArray[np.int32]) -> tuple[F64, npt.NDArray[np.int64]]:
+def _segment_min(inst: AssignmentInstance, values: F64) -> tuple[F64, npt.NDArray[np.int64]]:
     """Minimum and its edge row per item (items with no edge get +inf and -1)."""
-    n = len(offsets) - 1
-    counts = np.diff(offsets)
-    mins = np.full(n, np.inf)
+    n = inst.n_items
+    counts = np.diff(inst.item_offsets)
+    mins = item_minima(inst, values)
     arg = np.full(n, -1, dtype=np.int64)
-    has = counts > 0
     if values.size:
-        starts = offsets[:-1][has]
-        mins[has] = np.minimum.reduceat(values, starts)
         # position of the minimum: first edge whose value equals the item minimum
         item_of_edge = np.repeat(np.arange(n), counts)
         hit = values <= mins[item_of_edge] + 0.0
@@ -132,7 +130,7 @@ class Lagrangian:
         """Value of the relaxation, reduced costs and the chosen edge per item (-1: none)."""
         inst = self.inst
         rc = self.reduced_cost(m)
-        best, arg = _segment_min(rc, inst.item_offsets)
+        best, arg = _segment_min(inst, rc)
         take = best < self.penalty
         item_value = np.where(take, best, self.penalty)
         constant = -float(m.cap @ inst.capacity) - float(m.count @ inst.max_count)

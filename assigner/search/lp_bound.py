@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
+from assigner.search.instance import (
+    I32,
+    I64,
+    MUST_ASSIGN,
+    AssignmentInstance,
+    chosen_edges,
+    item_minima,
+)
 from assigner.search.knapsack_bound import Prices
 
 F64 = np.ndarray
@@ -148,18 +155,12 @@ def item_duals_for_knapsack(
     its next option (``ITEM_DUAL_SHARE``), and then depends far less on where simplex left it
     (county-M: the same value from the flow's basis and cold).  Items not held whole, and fixed
     items, keep theirs."""
-    has = np.diff(inst.item_offsets) > 0
     whole = x >= 1 - 1e-9
-    others = np.where(whole, np.inf, reduced_cost)
-    room = np.full(inst.n_items, np.inf)
-    own = np.zeros(inst.n_items)
-    if has.any():
-        starts = inst.item_offsets[:-1][has]
-        room[has] = np.minimum.reduceat(others, starts)
-        own[has] = np.minimum.reduceat(np.where(whole, reduced_cost, 0.0), starts)
     held = np.bincount(inst.edge_item[whole], minlength=inst.n_items) > 0
-    low = item_dual + np.minimum(own, 0.0)
-    high = item_dual + room
+    # The held edge's reduced cost (<= 0 at its upper bound; 0 for the others' items).
+    own = np.minimum(item_minima(inst, np.where(whole, reduced_cost, 0.0)), 0.0)
+    low = item_dual + own
+    high = item_dual + item_minima(inst, np.where(whole, np.inf, reduced_cost))
     optional = inst.unassigned_penalty != MUST_ASSIGN
     high[optional] = np.minimum(high[optional], 0.0)
     moved = held & np.isfinite(high) & (high >= low)

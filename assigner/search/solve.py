@@ -43,6 +43,7 @@ from assigner.search.instance import (
     chosen_edges,
     evaluate,
     feasibility_issues,
+    item_minima,
     kept_edges,
     waiting_items,
     with_edges,
@@ -112,11 +113,8 @@ def constant_cost(inst: AssignmentInstance) -> int:
 def cheapest_options(inst: AssignmentInstance) -> np.ndarray:
     """Per item, its cheapest option: its cheapest edge or, when it may stay out, its penalty if
     that is lower; infinite for a must-assign item without edges."""
-    has_edges = np.diff(inst.item_offsets) > 0
     must = inst.unassigned_penalty == MUST_ASSIGN
-    cheapest = np.full(inst.n_items, np.inf)
-    if inst.n_edges:
-        cheapest[has_edges] = np.minimum.reduceat(inst.edge_cost, inst.item_offsets[:-1][has_edges])
+    cheapest = item_minima(inst, inst.edge_cost)
     return np.where(must, cheapest, np.minimum(cheapest, inst.unassigned_penalty))
 
 

@@ -166,3 +166,11 @@ def test_item_duals_moved_in_their_range_raise_the_knapsack_bounds_start(
     as_they_came = first_values()
     assert min(moved) >= max(as_they_came) + 5
     assert min(moved) >= solve_lp(inst).bound
+
+
+def test_start_values_of_the_wrong_length_are_refused() -> None:
+    """Tests that ``start_x`` without one value per edge is refused with an error that says
+    so, before any LP is built."""
+    inst = _without_groups(1, n_items=20, n_agents=4)
+    with pytest.raises(ValueError, match="one value per edge"):
+        solve_lp_by_pricing(inst, 5, start_x=np.zeros(inst.n_edges + 1))
