@@ -141,8 +141,9 @@ def count_then_knapsack_bound(
     bound = float(relaxed.bound)
     left = time_limit_s - (time.monotonic() - began)
     if left > 0:
-        # Each agent's knapsack at the count-priced flow's prices, then subgradient steps.
-        prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers)
+        # Each agent's knapsack at the count-priced flow's prices (the items it holds whole
+        # priced within their range), then subgradient steps.
+        prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers, x=relaxed.x)
         knap = knapsack_bound(inst, prices, math.inf, left)
         bound = max(bound, knap.bound)
     return bound

@@ -30,7 +30,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
+from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, item_minima
 from assigner.search.load_bands import band_arrays, band_cost
 from assigner.search.step_scale import StepScale
 
@@ -190,12 +190,68 @@ class KnapsackRelaxation:
         return float(item @ item + count @ count + quota @ quota)
 
 
+ITEM_DUAL_SHARE = 0.4
+"""Where ``item_duals_for_knapsack`` puts an item's dual in its range, from its own edge (0) to
+its next option (1).  The knapsack bound's first value at the LP's duals (one-off script, the
+same LP each):
+
+| share | county-S | county-M | county-L |
+| --- | --- | --- | --- |
+| as simplex left them | 308,895 | 1,503,892 (from the flow's basis 1,503,402) | 5,815,274 |
+| 0 | 308,972 | | |
+| 0.3 | 309,203 | 1,504,355 | 5,816,065 |
+| 0.4 | 309,181 | 1,504,389 | |
+| 0.5 | 309,160 | 1,504,392 | 5,816,033 |
+| 0.7 | 309,111 | 1,504,347 | 5,815,872 |
+| 1 | 308,905 | 1,503,871 | 5,815,208 |
+"""
+
+
+def item_duals_for_knapsack(
+    inst: AssignmentInstance, item_dual: F64, reduced_cost: F64, x: F64
+) -> F64:
+    """The item rows' duals of an optimal LP solution moved, each with every other dual kept,
+    to ``ITEM_DUAL_SHARE`` of the range dual feasibility leaves it.
+
+    An item the LP gives whole to one edge (``x`` = 1, its upper bound, where a negative reduced
+    cost is feasible) has a range of optimal duals: from its own edge's price (that edge's
+    reduced cost zero) up to the price at which another of its edges (``x`` < 1) would price
+    out, and no higher than zero for an item that may stay out (its row is "at most one").
+    Anywhere in it the edge's bound term makes up the difference, so the LP's dual value stays
+    the same; simplex leaves the dual wherever its basis puts it (from the flow's basis, mostly
+    at the bottom).  The knapsack bound, whose lawyers pay their hours by their own knapsacks
+    rather than by the LP's prices, is highest with the item priced between its own edge and
+    its next option (``ITEM_DUAL_SHARE``), and then depends far less on where simplex left it
+    (county-M: the same value from the flow's basis and cold).  Items not held whole, and fixed
+    items, keep theirs."""
+    whole = x >= 1 - 1e-9
+    held = np.bincount(inst.edge_item[whole], minlength=inst.n_items) > 0
+    # The held edge's reduced cost (<= 0 at its upper bound; 0 for the others' items).
+    own = np.minimum(item_minima(inst, np.where(whole, reduced_cost, 0.0)), 0.0)
+    low = item_dual + own
+    high = item_dual + item_minima(inst, np.where(whole, np.inf, reduced_cost))
+    optional = inst.unassigned_penalty != MUST_ASSIGN
+    high[optional] = np.minimum(high[optional], 0.0)
+    moved = held & np.isfinite(high) & (high >= low)
+    if inst.fixed_agent is not None:
+        moved &= inst.fixed_agent < 0
+    return np.where(moved, low + ITEM_DUAL_SHARE * (high - low), item_dual)
+
+
 def prices_from_agents(
-    inst: AssignmentInstance, per_weight: F64, count: F64, quota: F64 | None = None
+    inst: AssignmentInstance,
+    per_weight: F64,
+    count: F64,
+    quota: F64 | None = None,
+    x: F64 | None = None,
 ) -> Prices:
     """Item prices read off agent prices (per unit of weight, per item, and the quota credit
     per item; e.g. a flow relaxation's): each item at its cheapest option at those prices, the
-    LP's item dual when the agent prices are the LP's."""
+    LP's item dual when the agent prices are the LP's.  With ``x``, the relaxation's solution
+    at those prices, the items it holds whole on one edge are priced within their range as the
+    LP's duals are (``item_duals_for_knapsack``): county-L's knapsack bound at a count-priced
+    flow's prices (30 s of it, one-off script) starts at 5,788,051 against 5,784,933 at each
+    item's cheapest option."""
     credit = np.zeros(inst.n_agents) if quota is None else quota
     option = (
         inst.edge_cost
@@ -211,6 +267,11 @@ def prices_from_agents(
     penalty = np.where(must, 0, inst.unassigned_penalty).astype(np.float64)
     # Shifted by the penalty as in the LP model: an optional item's price is at most zero.
     item = np.where(must, cheapest, np.minimum(cheapest, penalty) - penalty)
+    if x is not None:
+        # Reduced costs in the LP's terms, where an optional item's edges cost their penalty
+        # less.
+        reduced = option - penalty[inst.edge_item] - item[inst.edge_item]
+        item = item_duals_for_knapsack(inst, item, reduced, x)
     return Prices(
         item=np.where(np.isfinite(item), item, 0.0),
         count=count.astype(np.float64),

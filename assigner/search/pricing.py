@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from assigner.search.core import cost_rank
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, kept_edges, with_edges
-from assigner.search.knapsack_bound import Prices
+from assigner.search.knapsack_bound import Prices, item_duals_for_knapsack
 from assigner.search.lagrangian import Lagrangian, _Multipliers
 from assigner.search.lp_basis import basis_from_solution
 from assigner.search.lp_bound import (
@@ -46,7 +46,6 @@ from assigner.search.lp_bound import (
     _run,
     build_highs_model,
     edge_column_entries,
-    item_duals_for_knapsack,
     row_layout,
 )
 

@@ -14,7 +14,7 @@ import pytest
 from assigner.search import background_bound, solve
 from assigner.search import knapsack_bound as knapsack_module
 from assigner.search.cpsat import SearchParams
-from assigner.search.flow_relaxation import flow_relaxation, item_weights
+from assigner.search.flow_relaxation import count_flow_bound, flow_relaxation, item_weights
 from assigner.search.instance import (
     MUST_ASSIGN,
     AssignmentInstance,
@@ -267,6 +267,71 @@ def test_item_prices_from_agent_prices_are_each_items_cheapest_option() -> None:
     # 60 + 60 from the item rows, -60 from agent 0's one item, nothing from agent 1.
     assert value == pytest.approx(60.0)
     assert taken.size == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_items_held_whole_priced_in_their_range_raise_the_count_flows_knapsack_start(
+    seed: int,
+) -> None:
+    """Tests the prices the background bound hands the knapsack bound: read off the
+    count-priced flow's agent prices with its solution given, the items it holds whole are
+    priced between their own edge and their next option, and the knapsack's first value is
+    higher than with every item at its cheapest option."""
+    inst = _counts_bind(seed)
+    weight = item_weights(inst)
+    flow = flow_relaxation(inst)
+    assert weight is not None and flow is not None
+    relaxed = count_flow_bound(inst, weight, time_limit_s=10, max_flow_solves=15, start=flow)
+    assert relaxed is not None and relaxed.bound > flow.bound
+    relax = KnapsackRelaxation(inst)
+
+    def first_value(x: np.ndarray | None) -> float:
+        prices = prices_from_agents(inst, relaxed.agent_price, relaxed.multipliers, x=x)
+        return relax.evaluate(relax.project(prices))[0]
+
+    assert first_value(relaxed.x) >= first_value(None) + 5
+
+
+def test_the_background_bound_prices_the_items_by_the_count_priced_flows_solution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that ``count_then_knapsack_bound`` hands the count-priced flow's solution to
+    ``prices_from_agents`` (so the items it holds whole are priced within their range)."""
+    inst = _counts_bind(0)
+    weight = item_weights(inst)
+    flow = flow_relaxation(inst)
+    assert weight is not None and flow is not None
+    given: list[np.ndarray | None] = []
+
+    def spy(
+        inst: AssignmentInstance,
+        per_weight: np.ndarray,
+        count: np.ndarray,
+        x: np.ndarray | None = None,
+    ) -> Prices:
+        given.append(x)
+        return prices_from_agents(inst, per_weight, count, x=x)
+
+    monkeypatch.setattr(background_bound, "prices_from_agents", spy)
+    bound = background_bound.count_then_knapsack_bound(
+        inst, weight, flow, flow.bound * 1.2, 4.0 + background_bound.CHILD_MARGIN_S
+    )
+    assert bound is not None and bound >= flow.bound
+    assert len(given) == 1 and given[0] is not None and given[0].shape == (inst.n_edges,)
+
+
+def _counts_bind(seed: int) -> AssignmentInstance:
+    """A random instance without group rules, with room for every item's hours but not for as
+    many items at the cheap agents: the count limits bind."""
+    n_items, n_agents = 300, 15
+    return dataclasses.replace(
+        random_instance(seed, n_items=n_items, n_agents=n_agents),
+        capacity=np.full(n_agents, 40 * n_items // n_agents, dtype=np.int64),
+        max_count=np.arange(n_agents, dtype=np.int64) % 3 + n_items // (2 * n_agents),
+        same_agent_cliques=[],
+        same_group_cliques=[],
+        opposing_sides=[],
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))

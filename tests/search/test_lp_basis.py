@@ -12,12 +12,11 @@ import pytest
 from assigner.search import pricing
 from assigner.search.flow_relaxation import flow_relaxation
 from assigner.search.instance import AssignmentInstance
-from assigner.search.knapsack_bound import KnapsackRelaxation
+from assigner.search.knapsack_bound import KnapsackRelaxation, item_duals_for_knapsack
 from assigner.search.lp_basis import basis_from_solution
 from assigner.search.lp_bound import (
     _highs,
     build_highs_model,
-    item_duals_for_knapsack,
     row_layout,
     solve_lp,
 )
