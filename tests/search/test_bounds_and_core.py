@@ -4,17 +4,19 @@ core problem) keep their promises on small instances checked by brute force."""
 from __future__ import annotations
 
 import dataclasses
+import time
+from typing import Any
 
 import numpy as np
 import pytest
 
-from assigner.search import pricing
+from assigner.search import pricing, solve
 from assigner.search.core import core_edges, cost_rank
 from assigner.search.cpsat import SearchParams
 from assigner.search.greedy import greedy
-from assigner.search.instance import evaluate, feasibility_issues, with_edges
+from assigner.search.instance import AssignmentInstance, evaluate, feasibility_issues, with_edges
 from assigner.search.lagrangian import lagrangian_bound
-from assigner.search.lp_bound import solve_lp
+from assigner.search.lp_bound import MipResult, solve_lp
 from assigner.search.pricing import solve_lp_by_pricing
 from assigner.search.rounding import lp_rounding
 from assigner.search.solve import constant_cost, relative_gap, run_search
@@ -133,3 +135,31 @@ def test_gap_leaves_out_what_every_plan_pays() -> None:
     outcome = run_search(inst, SearchParams(2, 1, 0))
     assert outcome.constant_cost == constant
     assert outcome.gap == relative_gap(outcome.objective, outcome.bound, constant)
+
+
+def test_core_mip_gets_its_minimum_time_when_little_is_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests the core MIP's time: with a short budget it gets ``CORE_MIP_MIN_S`` (up to
+    ``CORE_MIP_MAX_SHARE`` of the time left), more than ``CORE_MIP_SHARE_OF_REMAINING`` would
+    give; with a long one that share.  Its first call in a search spies the time it is given."""
+    assert solve.core_mip_seconds(3.9) == pytest.approx(solve.CORE_MIP_MAX_SHARE * 3.9)
+    assert solve.core_mip_seconds(5.0) == pytest.approx(solve.CORE_MIP_MIN_S)
+    assert solve.core_mip_seconds(60.0) == pytest.approx(solve.CORE_MIP_SHARE_OF_REMAINING * 60)
+    monkeypatch.setattr(solve, "EXACT_MIP_MAX_EDGES", 0)  # the core path on a small instance
+    given: list[tuple[float, float]] = []  # (time limit, time left by the test's clock)
+    real_mip = solve.solve_mip
+
+    def spy(inst: AssignmentInstance, time_limit_s: float, **kwargs: Any) -> MipResult:
+        given.append((time_limit_s, began + budget_s - time.monotonic()))
+        return real_mip(inst, time_limit_s, **kwargs)
+
+    monkeypatch.setattr(solve, "solve_mip", spy)
+    inst = random_instance(3, n_items=40, n_agents=6)
+    budget_s = 2.0
+    began = time.monotonic()
+    run_search(inst, SearchParams(time_limit_s=budget_s, workers=1, seed=0))
+    assert given, "the search ran no core MIP"
+    limit_s, left_s = given[0]
+    # The search's clock starts a moment after the test's: it has at most ``left_s`` left.
+    assert limit_s >= 0.65 * left_s > 0
