@@ -25,8 +25,9 @@ improve, so they are skipped.  The record of changes carries over between calls 
 county-L, descent from the flow's rounding to convergence took 84 s without the skipping and
 42 s with it, to the same objective within 40 points.  The swap pass reads its partners' items,
 costs and weights from arrays in the order of ``in_edge`` and the held items' from per-item
-arrays: the same moves, and descent to convergence in 41.4 s against 50.8 s looking them up
-edge by edge (one run each, one evening).
+arrays, and an item's onward move prices the load band only at agents whose edge cost alone
+beats the best so far: the same moves, and descent to convergence on county-L in 33.9 s against
+40.1 s (``benchmarks/results/descent/``, the two files of 2026-11-27 named for it).
 ``i`` then takes its best move at once.  Items under group rules (co-defendants, opposing
 sides), fixed items and unassigned items are left to ``local_search``'s rounds, which check the
 group rules.
@@ -493,7 +494,7 @@ def _onward(st: _Instance, plan: _Plan, j: int, avoid: int) -> tuple[int, int]:
             continue
         value = st.edge_cost[e] - held_cost + _quota_arrive(st, plan, c)
         if value >= best:
-            continue  # arriving never lowers c's band cost
+            continue  # arriving never lowers c's band cost (band points are >= 0)
         load_c = st.base[c] + plan.added[c]
         value += _band_cost(st, c, load_c + w) - _band_cost(st, c, load_c)
         if value < best:

@@ -223,7 +223,9 @@ def item_duals_for_knapsack(
     rather than by the LP's prices, is highest with the item priced between its own edge and
     its next option (``ITEM_DUAL_SHARE``), and then depends far less on where simplex left it
     (county-M: the same value from the flow's basis and cold).  Items not held whole, and fixed
-    items, keep theirs."""
+    items, keep theirs.  Any item prices give a valid knapsack bound, so the same move serves
+    prices read off a relaxation that is not the LP (``prices_from_agents`` with ``x``), where
+    the range is from the item's cheapest option to its next."""
     whole = x >= 1 - 1e-9
     held = np.bincount(inst.edge_item[whole], minlength=inst.n_items) > 0
     # The held edge's reduced cost (<= 0 at its upper bound; 0 for the others' items).
