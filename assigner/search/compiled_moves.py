@@ -484,7 +484,7 @@ def _onward(st: _Instance, plan: _Plan, j: int, avoid: int) -> tuple[int, int]:
     b = plan.agent_of[j]
     best = NEVER
     best_edge = NONE
-    held_cost = st.edge_cost[plan.rows[j]]
+    cost_now = st.edge_cost[plan.rows[j]]
     for e in range(st.offsets[j], st.offsets[j + 1]):
         c = st.edge_agent[e]
         if c in (b, avoid) or plan.held_n[c] + 1 > st.max_count[c]:
@@ -492,7 +492,7 @@ def _onward(st: _Instance, plan: _Plan, j: int, avoid: int) -> tuple[int, int]:
         w = st.edge_weight[e]
         if plan.added[c] + w > st.capacity[c]:
             continue
-        value = st.edge_cost[e] - held_cost + _quota_arrive(st, plan, c)
+        value = st.edge_cost[e] - cost_now + _quota_arrive(st, plan, c)
         if value >= best:
             continue  # arriving never lowers c's band cost (band points are >= 0)
         load_c = st.base[c] + plan.added[c]
