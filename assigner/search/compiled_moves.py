@@ -68,7 +68,7 @@ class _Instance(NamedTuple):
     # Per entry of ``in_edge``, its edge's item, cost and weight: the swap pass reads them
     # in order (on county-L, looking them up through ``in_edge`` missed the cache on every
     # entry, 2.4 s of a 6 s pass).
-    in_item: I64
+    in_item: I32
     in_cost: I64
     in_weight: I64
     movable: npt.NDArray[np.bool_]  # per item: not fixed, not under a group rule
@@ -133,7 +133,7 @@ class CompiledMoves:
             edge_weight=inst.edge_weight.astype(np.int64),
             in_start=np.concatenate([[0], np.cumsum(in_degree)]).astype(np.int64),
             in_edge=in_edge,
-            in_item=inst.edge_item[in_edge].astype(np.int64),
+            in_item=inst.edge_item[in_edge].astype(np.int32, copy=False),
             in_cost=inst.edge_cost[in_edge].astype(np.int64),
             in_weight=inst.edge_weight[in_edge].astype(np.int64),
             movable=movable,
