@@ -158,7 +158,9 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     when the flow has no solution.
 
     Province-border: 75,129,049 by the flow; 91,354,244 at the count prices with the prices
-    per hour that pay them; 85,110,895 with the plain flow's prices per hour.  Where count
+    per hour that pay them (with the cases that flow holds whole priced within their range,
+    ``prices_from_agents`` with ``x``: 91,393,464 against 91,353,978, one-off script);
+    85,110,895 with the plain flow's prices per hour.  Where count
     limits do not bind the same way the count prices can lower it (county-L: 5,753,209 at the
     plain flow's prices alone, 5,543,490 with the count prices), hence the last value."""
     flow = flow_relaxation(inst, weight)
@@ -167,11 +169,14 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     yield flow.bound
     relax = KnapsackRelaxation(inst)
 
-    def knapsack_values(per_hour: np.ndarray, *count_prices: np.ndarray) -> Iterator[float]:
+    def knapsack_values(
+        per_hour: np.ndarray, *count_prices: np.ndarray, x: np.ndarray | None = None
+    ) -> Iterator[float]:
         """The knapsack bound's first value at ``per_hour`` with each of ``count_prices`` (an
-        infinite value, which bounds nothing, is left out)."""
+        infinite value, which bounds nothing, is left out); ``x``: the flow at those prices,
+        whose whole items are then priced within their range."""
         for per_item in count_prices:
-            priced = prices_from_agents(inst, per_hour, per_item)
+            priced = prices_from_agents(inst, per_hour, per_item, x=x)
             value, _taken = relax.evaluate(relax.project(priced))
             if math.isfinite(value):
                 yield float(math.ceil(value - 1e-6))
@@ -180,7 +185,7 @@ def flow_and_knapsack_bounds(inst: AssignmentInstance, weight: I64) -> Iterator[
     if by_count is not None:
         paying = flow_prices(inst, weight, by_count)
         if paying is not None:
-            yield from knapsack_values(paying, by_count)
+            yield from knapsack_values(paying.per_weight, by_count, x=paying.x)
     plain = count_flow_bound(inst, weight, math.inf, math.inf, start=flow, max_flow_solves=2)
     if plain is None:
         return

@@ -240,11 +240,20 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
     return FlowRelaxation(bound, x, time.monotonic() - start)
 
 
-def flow_prices(inst: AssignmentInstance, weight: I64 | None, count_price: F64) -> F64 | None:
+@dataclass(frozen=True)
+class FlowPrices:
+    per_weight: F64  # per agent, the price of a unit of weight (points)
+    x: F64  # per edge, the share of its item's weight the flow sends along it
+
+
+def flow_prices(
+    inst: AssignmentInstance, weight: I64 | None, count_price: F64
+) -> FlowPrices | None:
     """Per agent, the price of a unit of weight (points) in an optimal flow relaxation whose
     arcs to each agent also pay ``count_price[agent]`` per item (a count price, e.g.
-    ``count_flow_prices``), read off its residual graph; None when the flow does not apply or
-    has no solution.  Every row is in the flow (it cannot be interrupted)."""
+    ``count_flow_prices``), read off its residual graph, with that flow's solution (the items
+    it holds whole are priced within their range for the knapsack bound); None when the flow
+    does not apply or has no solution.  Every row is in the flow (it cannot be interrupted)."""
     net = _network_of(inst, weight)
     if net is None:
         return None
@@ -255,8 +264,12 @@ def flow_prices(inst: AssignmentInstance, weight: I64 | None, count_price: F64) 
     flow, tails, heads, caps, costs = _flow_network(net, np.arange(net.rows.size), unit)
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
-    dist = potentials(n + m + 1, tails, heads, caps, costs, flow.flows(np.arange(tails.size)))
-    return _per_weight(np.maximum(dist[sink] - dist[n:sink], _floor_prices(net)))
+    flows = flow.flows(np.arange(tails.size))
+    dist = potentials(n + m + 1, tails, heads, caps, costs, flows)
+    x = np.zeros(inst.n_edges)
+    x[net.rows] = flows[: net.rows.size] / net.row_weight
+    x[net.on_fixed] = 1.0
+    return FlowPrices(_per_weight(np.maximum(dist[sink] - dist[n:sink], _floor_prices(net))), x)
 
 
 def _floor_prices(net: _Network) -> I64:

@@ -4,11 +4,14 @@ use them (``background_bound.flow_and_knapsack_bounds``)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from assigner.search import background_bound
 from assigner.search.background_bound import ForkedBound, flow_and_knapsack_bounds
 from assigner.search.count_flow_prices import count_flow_prices
 from assigner.search.flow_relaxation import flow_prices, flow_relaxation, item_weights
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
+from assigner.search.knapsack_bound import Prices, prices_from_agents
 from tests.search.test_search_exact import brute_force
 
 
@@ -83,5 +86,37 @@ def test_the_prices_per_hour_pay_the_count_prices_first() -> None:
     free = flow_prices(inst, weights, np.zeros(2))
     paying = flow_prices(inst, weights, np.array([3.0, 0.0]))
     assert free is not None and paying is not None
-    assert free.tolist() == [10.0, 0.0]
-    assert paying.tolist() == [7.0, 0.0]
+    assert free.per_weight.tolist() == [10.0, 0.0]
+    assert paying.per_weight.tolist() == [7.0, 0.0]
+    # The flow's solution: each case sends all of its hour somewhere (one hour fits at 0).
+    for priced in (free, paying):
+        assert priced.x.shape == (inst.n_edges,)
+        assert np.bincount(inst.edge_item, weights=priced.x).tolist() == [1.0, 1.0]
+
+
+def test_the_paying_flows_solution_prices_its_whole_cases_for_the_knapsack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that ``flow_and_knapsack_bounds`` hands the knapsack bound, at the prices per hour
+    that pay the count prices, that flow's solution (so the cases it holds whole are priced
+    within their range), and at the plain flow's prices none (its solution is not at those
+    count prices)."""
+    inst = _one_seat_at_the_cheap_lawyer()
+    weights = item_weights(inst)
+    assert weights is not None
+    given: list[np.ndarray | None] = []
+
+    def spy(
+        inst: AssignmentInstance,
+        per_weight: np.ndarray,
+        count: np.ndarray,
+        x: np.ndarray | None = None,
+    ) -> Prices:
+        given.append(x)
+        return prices_from_agents(inst, per_weight, count, x=x)
+
+    monkeypatch.setattr(background_bound, "prices_from_agents", spy)
+    assert list(flow_and_knapsack_bounds(inst, weights)) == [0.0, 10.0, 10.0, 0.0]
+    assert len(given) == 3
+    assert given[0] is not None and given[0].shape == (inst.n_edges,)
+    assert given[1] is None and given[2] is None
