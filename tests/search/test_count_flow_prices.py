@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assigner.search import background_bound
 from assigner.search.background_bound import ForkedBound, flow_and_knapsack_bounds
 from assigner.search.count_flow_prices import count_flow_prices
 from assigner.search.flow_relaxation import flow_prices, flow_relaxation, item_weights
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance
-from assigner.search.knapsack_bound import Prices, prices_from_agents
+from tests.search.test_knapsack_bound import spy_on_item_prices
 from tests.search.test_search_exact import brute_force
 
 
@@ -104,18 +103,7 @@ def test_the_paying_flows_solution_prices_its_whole_cases_for_the_knapsack(
     inst = _one_seat_at_the_cheap_lawyer()
     weights = item_weights(inst)
     assert weights is not None
-    given: list[np.ndarray | None] = []
-
-    def spy(
-        inst: AssignmentInstance,
-        per_weight: np.ndarray,
-        count: np.ndarray,
-        x: np.ndarray | None = None,
-    ) -> Prices:
-        given.append(x)
-        return prices_from_agents(inst, per_weight, count, x=x)
-
-    monkeypatch.setattr(background_bound, "prices_from_agents", spy)
+    given = spy_on_item_prices(monkeypatch)
     assert list(flow_and_knapsack_bounds(inst, weights)) == [0.0, 10.0, 10.0, 0.0]
     assert len(given) == 3
     assert given[0] is not None and given[0].shape == (inst.n_edges,)

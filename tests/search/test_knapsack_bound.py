@@ -301,6 +301,17 @@ def test_the_background_bound_prices_the_items_by_the_count_priced_flows_solutio
     weight = item_weights(inst)
     flow = flow_relaxation(inst)
     assert weight is not None and flow is not None
+    given = spy_on_item_prices(monkeypatch)
+    bound = background_bound.count_then_knapsack_bound(
+        inst, weight, flow, flow.bound * 1.2, 4.0 + background_bound.CHILD_MARGIN_S
+    )
+    assert bound is not None and bound >= flow.bound
+    assert len(given) == 1 and given[0] is not None and given[0].shape == (inst.n_edges,)
+
+
+def spy_on_item_prices(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray | None]:
+    """Wraps ``background_bound``'s ``prices_from_agents``; returns the list that records the
+    relaxation solution ``x`` of each call (None where none was given)."""
     given: list[np.ndarray | None] = []
 
     def spy(
@@ -313,11 +324,7 @@ def test_the_background_bound_prices_the_items_by_the_count_priced_flows_solutio
         return prices_from_agents(inst, per_weight, count, x=x)
 
     monkeypatch.setattr(background_bound, "prices_from_agents", spy)
-    bound = background_bound.count_then_knapsack_bound(
-        inst, weight, flow, flow.bound * 1.2, 4.0 + background_bound.CHILD_MARGIN_S
-    )
-    assert bound is not None and bound >= flow.bound
-    assert len(given) == 1 and given[0] is not None and given[0].shape == (inst.n_edges,)
+    return given
 
 
 def _counts_bind(seed: int) -> AssignmentInstance:
