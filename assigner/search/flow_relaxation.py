@@ -209,6 +209,19 @@ def _flow_network(
     return flow, tails, heads, caps, costs
 
 
+def _edge_shares(
+    inst: AssignmentInstance, net: _Network, core: I64, shares: F64, weightless_taken: I64
+) -> F64:
+    """Per edge, the share of its item's weight a flow sends along it: ``shares`` along the
+    network rows ``core`` (positions in ``net.rows``), the weightless items' ``weightless_taken``
+    edges and the fixed items' edges whole."""
+    x = np.zeros(inst.n_edges)
+    x[net.rows[core]] = shares
+    x[weightless_taken] = 1.0
+    x[net.on_fixed] = 1.0
+    return x
+
+
 def _network_of(inst: AssignmentInstance, weight: I64 | None) -> _Network | None:
     """The flow network, the item weights read from the instance unless given; None when
     weights depend on the agent or the network has no room for a fixed item."""
@@ -232,10 +245,7 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
         return None
     wl_value, wl_taken = _weightless(inst, net, np.zeros(net.m, dtype=np.int64))
     value = (flow.optimal_cost() + wl_value) / COST_SCALE + net.constant
-    x = np.zeros(inst.n_edges)
-    x[net.rows] = flow.flows(np.arange(net.rows.size)) / net.row_weight
-    x[wl_taken] = 1.0
-    x[net.on_fixed] = 1.0
+    x = _edge_shares(inst, net, core, flow.flows(core) / net.row_weight, wl_taken)
     bound = float(math.ceil(value - 1e-6))
     return FlowRelaxation(bound, x, time.monotonic() - start)
 
@@ -261,14 +271,14 @@ def flow_prices(
     sink = n + m
     per_item = np.floor(count_price * COST_SCALE).astype(np.int64)
     unit = (net.row_cost + per_item[net.row_agent]) // net.row_weight
-    flow, tails, heads, caps, costs = _flow_network(net, np.arange(net.rows.size), unit)
+    core = np.arange(net.rows.size)
+    flow, tails, heads, caps, costs = _flow_network(net, core, unit)
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
     flows = flow.flows(np.arange(tails.size))
     dist = potentials(n + m + 1, tails, heads, caps, costs, flows)
-    x = np.zeros(inst.n_edges)
-    x[net.rows] = flows[: net.rows.size] / net.row_weight
-    x[net.on_fixed] = 1.0
+    no_weightless = np.zeros(0, dtype=np.int64)
+    x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, no_weightless)
     return FlowPrices(_per_weight(np.maximum(dist[sink] - dist[n:sink], _floor_prices(net))), x)
 
 
@@ -584,10 +594,7 @@ def count_flow_bound(
             plain_bound = float(math.ceil(value - 1e-6))
         if value > best_value:
             best_value = value
-            x = np.zeros(inst.n_edges)
-            x[net.rows[core]] = x_rows
-            x[wl_taken] = 1.0
-            x[net.on_fixed] = 1.0
+            x = _edge_shares(inst, net, core, x_rows, wl_taken)
             best = CountFlowRelaxation(
                 bound=float(math.ceil(value - 1e-6)),
                 x=x,

@@ -270,6 +270,8 @@ def prices_from_agents(
     # Shifted by the penalty as in the LP model: an optional item's price is at most zero.
     item = np.where(must, cheapest, np.minimum(cheapest, penalty) - penalty)
     if x is not None:
+        if x.shape != (inst.n_edges,):
+            raise ValueError(f"x has shape {x.shape}; it needs one value per edge ({inst.n_edges})")
         # Reduced costs in the LP's terms, where an optional item's edges cost their penalty
         # less.
         reduced = option - penalty[inst.edge_item] - item[inst.edge_item]

@@ -19,13 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from assigner.search.instance import (
-    I32,
-    I64,
-    MUST_ASSIGN,
-    AssignmentInstance,
-    chosen_edges,
-)
+from assigner.search.instance import I32, I64, MUST_ASSIGN, AssignmentInstance, chosen_edges
 from assigner.search.knapsack_bound import Prices, item_duals_for_knapsack
 
 F64 = np.ndarray

@@ -401,3 +401,11 @@ def test_a_wider_table_values_the_first_prices_exactly_when_time_allows(
     monkeypatch.setattr(knapsack_module, "WIDE_TIME_FACTOR", 1e12)
     without = knapsack_bound(inst, prices, float("inf"), time_limit_s=60, max_iterations=0)
     assert without.first_value == pytest.approx(narrow_value)
+
+
+def test_a_solution_of_the_wrong_length_is_refused() -> None:
+    """Tests that ``prices_from_agents`` refuses an ``x`` without one value per edge, with an
+    error that says so."""
+    inst = _two_items_one_seat()
+    with pytest.raises(ValueError, match="one value per edge"):
+        prices_from_agents(inst, np.zeros(2), np.zeros(2), x=np.ones(inst.n_edges - 1))
