@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assigner.search.instance import MUST_ASSIGN, AssignmentInstance, item_minima
+from assigner.search.knapsack_table import chosen_items, knapsack_table, weight_classes
 from assigner.search.load_bands import band_arrays, band_cost
 from assigner.search.step_scale import StepScale
 
@@ -44,16 +45,18 @@ TARGET_REACH = 0.5
 TARGET_MAX_RISE = 0.003
 STALL_STEPS = 8
 MIN_STEP_SCALE = 1e-3
-# An agent's knapsack table above this many load cells times items is not built: the agent's
-# value is then its priced-load bound (still valid, a little lower).  County-L, one evaluation
-# at the count-priced flow's prices: 1M 5,786,195 in 2.3 s; 5M 5,792,338, 2.9 s; 20M
-# 5,794,176, 4.3 s; 80M 5,795,964, 20.9 s.
+# An agent's knapsack table (weight classes times load cells) above this many cells is not
+# built: the agent's value is then its priced-load bound (still valid, a little lower).
+# County-L at a count-priced flow's prices (30 s of it, one-off script): every table fits, value
+# 5,791,177 in 3.7-4.1 s; the item-by-item table (items times load cells) this replaced left 277
+# agents at their priced-load bound under the same limit, 5,788,051 in 4.1 s, and needed 27 s
+# for them all.
 MAX_CELLS = 20_000_000
 # Where the first evaluation valued some agents at their priced-load bound and the time left
 # allows it by estimate (the first evaluation's time times WIDE_TIME_FACTOR), one evaluation
-# with tables up to WIDE_CELLS, at the starting prices.  County-L at the LP's duals: 20M cells
-# 5,815,274 in 3.9 s (290 agents at the priced-load bound); 200M 5,818,422 in 31.6 s (none),
-# 8.1 times as long; county-M: 1,503,723 in 1.0 s (16), 1,503,795 in 1.2 s (none).
+# with tables up to WIDE_CELLS, at the starting prices.  Measured with the item-by-item tables:
+# county-L at the LP's duals, 20M cells 5,815,274 in 3.9 s (290 agents at the priced-load
+# bound), 200M 5,818,422 in 31.6 s (none); by weight class no county agent needs it.
 WIDE_CELLS = 200_000_000
 WIDE_TIME_FACTOR = 12.0
 
@@ -408,8 +411,9 @@ def _agent_knapsacks(
     First the load row is priced (the best price by bisection on the slope): a lower bound
     ``D`` and reduced costs ``d_j``.  A feasible set gives an upper value ``U``; an item whose
     |d_j| exceeds ``U - D`` is in (or out of) every optimal set.  The items left go into a 0/1
-    knapsack over the load in steps of their common divisor, which gives the exact value.  When
-    that table would exceed ``max_cells`` the agent's value is ``D`` instead (still a bound).
+    knapsack over the load in steps of their common divisor, built one weight class at a time
+    (``knapsack_table``), which gives the exact value.  When that table (weight classes times
+    load cells) would exceed ``max_cells`` the agent's value is ``D`` instead (still a bound).
     Returns each agent's value, the chosen candidates and whether each value is exact."""
     n_agents = offsets.shape[0] - 1
     value = np.zeros(n_agents)
@@ -498,36 +502,25 @@ def _agent_knapsacks(
         if step == 0:
             step = 1
         cells = -1 if fixed_load > room[a] else min(room[a] - fixed_load, free_w) // step
-        if cells < 0 or (cells + 1) * (n_free + 1) > max_cells:
+        free = np.empty(n_free, dtype=np.int64)
+        free_weight = np.empty(n_free, dtype=np.int64)
+        free_cost = np.empty(n_free)
+        pos = 0
+        for j in range(k):
+            if state[j] == 0:
+                free[pos] = j
+                free_weight[pos] = weight[lo + j] // step
+                free_cost[pos] = cost[lo + j]
+                pos += 1
+        order, starts = weight_classes(free_weight, free_cost)
+        if cells < 0 or (cells + 1) * starts.shape[0] > max_cells:
             # The bound is D; the set handed to the subgradient is the feasible one.
             value[a] = best_d
             exact[a] = False
             for j in range(k):
                 take[lo + j] = in_upper[j]
             continue
-        free = np.empty(n_free, dtype=np.int64)
-        pos = 0
-        for j in range(k):
-            if state[j] == 0:
-                free[pos] = j
-                pos += 1
-        best = np.full(cells + 1, np.inf)
-        best[0] = 0.0
-        chose = np.zeros((n_free, cells + 1), dtype=np.bool_)
-        reach = 0
-        for f in range(n_free):
-            j = lo + free[f]
-            w = weight[j] // step
-            c = cost[j]
-            if w > cells:
-                continue
-            top = min(cells, reach + w)
-            for cell in range(top, w - 1, -1):
-                cand = best[cell - w] + c
-                if cand < best[cell]:
-                    best[cell] = cand
-                    chose[f, cell] = True
-            reach = top
+        best, counts, reach = knapsack_table(free_weight, free_cost, cells, order, starts)
         arg = -1
         best_value = np.inf
         for cell in range(reach + 1):
@@ -542,9 +535,9 @@ def _agent_knapsacks(
         for j in range(k):
             if state[j] == 1:
                 take[lo + j] = True
-        cell = arg
-        for f in range(n_free - 1, -1, -1):
-            if chose[f, cell]:
+        chosen = np.zeros(n_free, dtype=np.bool_)
+        chosen_items(free_weight, arg, counts, order, starts, chosen)
+        for f in range(n_free):
+            if chosen[f]:
                 take[lo + free[f]] = True
-                cell -= weight[lo + free[f]] // step
     return value, take, exact
