@@ -99,7 +99,14 @@ class KnapsackRelaxation:
             fixed = inst.fixed_agent[item]
             forced = (fixed >= 0) & (inst.edge_agent == fixed)
             allowed = fixed < 0  # a fixed item's other edges are never used
-        self.free_edges = np.flatnonzero(allowed).astype(np.int64)
+        free = np.flatnonzero(allowed).astype(np.int64)
+        # By agent (edge order within each), so that each evaluation's candidates come out
+        # grouped by agent without sorting them again.
+        self.free_edges = free[np.argsort(inst.edge_agent[free], kind="stable")]
+        self.free_agent = inst.edge_agent[self.free_edges]
+        self.free_item = item[self.free_edges]
+        # penalty is float64 already, so the difference is too.
+        self.free_cost = inst.edge_cost[self.free_edges] - self.penalty[self.free_item]
         self.forced_edges = np.flatnonzero(forced).astype(np.int64)
         self.forced_load = np.bincount(
             inst.edge_agent[self.forced_edges],
@@ -124,21 +131,11 @@ class KnapsackRelaxation:
         edges included); an agent whose table would exceed ``max_cells`` (default
         ``MAX_CELLS``) counts at its priced-load value."""
         inst = self.inst
-        edges = self.free_edges
-        item = inst.edge_item[edges]
-        agent = inst.edge_agent[edges]
-        priced = (
-            inst.edge_cost[edges]
-            - self.penalty[item]
-            - p.item[item]
-            + p.count[agent]
-            - p.quota[agent]
-        )
-        cand = edges[priced < 0]
-        cand_cost = priced[priced < 0]
-        cand_agent = inst.edge_agent[cand]
-        order = np.argsort(cand_agent, kind="stable")
-        cand, cand_cost, cand_agent = cand[order], cand_cost[order], cand_agent[order]
+        priced = self.free_cost - p.item[self.free_item] + (p.count - p.quota)[self.free_agent]
+        pays = priced < 0
+        cand = self.free_edges[pays]
+        cand_cost = priced[pays]
+        cand_agent = self.free_agent[pays]
         offsets = np.searchsorted(cand_agent, np.arange(inst.n_agents + 1)).astype(np.int64)
         fa = self.forced_edges
         forced_cost = (
