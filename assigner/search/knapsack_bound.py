@@ -4,10 +4,10 @@ Relaxing each item's "at most (or exactly) one agent" row with a price leaves on
 agent: which of its candidate items to take, within its weight capacity, paying the exact
 load-band cost of the load it ends with.  That is a 0/1 knapsack with a staircase cost, solved
 exactly by dynamic programming over the load, one weight class at a time (``knapsack_table``).
-The LP keeps the same rows but lets an agent
-take fractions of items and pays bands per fraction of an hour; here neither is allowed, so at
-the LP's own prices the value is at least the LP bound, and it is a valid lower bound at any
-prices (Fisher's Lagrangian bound for the generalised assignment problem).
+The LP keeps the same rows but lets an agent take fractions of items and pays bands per
+fraction of an hour; here neither is allowed, so at the LP's own prices the value is at least
+the LP bound, and it is a valid lower bound at any prices (Fisher's Lagrangian bound for the
+generalised assignment problem).
 
 Count limits and quotas are priced too (their multipliers start at the LP's duals); clique and
 opposing-side rows are dropped, which a relaxation may do.  Only items whose priced cost is

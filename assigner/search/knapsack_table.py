@@ -30,8 +30,9 @@ I32 = npt.NDArray[np.int32]
 
 DIRECT_PASSES_PER_LEVEL = 1
 """A class of ``m`` usable items is convolved by ``m`` direct passes when ``m`` is at most this
-many times the depth of the divide and conquer (log2 of its chain length) plus 2.  County-L,
-every agent exact: 0 3.7 s, 1 3.1 s, 4 3.4 s, 8 3.4 s."""
+many times the depth of the divide and conquer (log2 of its chain length) plus 2.  County-L
+at a count-priced flow's prices, the agents' knapsacks (the compiled part of one evaluation,
+every agent exact; one-off script): 0 3.7 s, 1 3.1 s, 4 3.4 s, 8 3.4 s."""
 
 
 @nb.njit(cache=True, nogil=True)
