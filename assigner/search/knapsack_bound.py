@@ -47,18 +47,20 @@ TARGET_MAX_RISE = 0.003
 STALL_STEPS = 8
 MIN_STEP_SCALE = 1e-3
 # An agent's knapsack table (weight classes times load cells) above this many cells is not
-# built: the agent's value is then its priced-load bound (still valid, a little lower).
-# County-L at a count-priced flow's prices (30 s of it, one-off script): every table fits, value
-# 5,791,177 in 3.7-4.1 s; the item-by-item table (items times load cells) this replaced left 277
-# agents at their priced-load bound under the same limit, 5,788,051 in 4.1 s, and needed 27 s
-# for them all.
+# built: the agent's value is then its priced-load bound (still valid, a little lower); at the
+# limit the table's counts take 80 MB (int32), one agent's at a time.  County-L at a
+# count-priced flow's prices (30 s of it, one-off script): every table fits, value 5,791,177 in
+# 3.7-4.1 s; the item-by-item table (items times load cells) this replaced left 277 agents at
+# their priced-load bound under the same limit, 5,788,051 in 4.1 s, and needed 27 s for them all.
 MAX_CELLS = 20_000_000
 # Where the first evaluation valued some agents at their priced-load bound and the time left
 # allows it by estimate (the first evaluation's time times WIDE_TIME_FACTOR), one evaluation
 # with tables up to WIDE_CELLS, at the starting prices.  Measured with the item-by-item tables:
 # county-L at the LP's duals, 20M cells 5,815,274 in 3.9 s (290 agents at the priced-load
-# bound), 200M 5,818,422 in 31.6 s (none); by weight class no county agent needs it.
-WIDE_CELLS = 200_000_000
+# bound), 200M 5,818,422 in 31.6 s (none); by weight class no county agent needs it.  A cell
+# of the weight-class table holds an int32 count (the item-by-item table's held a boolean), so
+# 50M cells take the 200 MB that the item-by-item table's 200M took.
+WIDE_CELLS = 50_000_000
 WIDE_TIME_FACTOR = 12.0
 
 
