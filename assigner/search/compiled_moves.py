@@ -123,19 +123,21 @@ class CompiledMoves:
         if inst.fixed_agent is not None:
             movable &= inst.fixed_agent < 0
         in_edge = np.argsort(edge_agent, kind="stable").astype(np.int64)
+        edge_cost = inst.edge_cost.astype(np.int64)
+        edge_weight = inst.edge_weight.astype(np.int64)
         self.in_degree = in_degree
         self._last: _Plan | None = None  # the plan the last call left, with its clocks
         self.arrays = _Instance(
             offsets=inst.item_offsets.astype(np.int64),
             edge_item=inst.edge_item.astype(np.int64),
             edge_agent=edge_agent,
-            edge_cost=inst.edge_cost.astype(np.int64),
-            edge_weight=inst.edge_weight.astype(np.int64),
+            edge_cost=edge_cost,
+            edge_weight=edge_weight,
             in_start=np.concatenate([[0], np.cumsum(in_degree)]).astype(np.int64),
             in_edge=in_edge,
             in_item=inst.edge_item[in_edge].astype(np.int32, copy=False),
-            in_cost=inst.edge_cost[in_edge].astype(np.int64),
-            in_weight=inst.edge_weight[in_edge].astype(np.int64),
+            in_cost=edge_cost[in_edge],
+            in_weight=edge_weight[in_edge],
             movable=movable,
             threshold=threshold,
             points=points,

@@ -174,11 +174,11 @@ def test_each_agent_knapsack_is_exact_or_a_lower_bound(seed: int, few_weights: b
     k = int(rng.integers(1, 15 if few_weights else 11))
     weights = np.array([3, 6, 10]) if few_weights else np.arange(1, 30)
     weight = rng.choice(weights, size=k).astype(np.int64)
-    cost = -rng.uniform(1, 90, size=k)
-    if few_weights:
-        # Costs nearly in proportion to weight: reduced costs near zero, so that the items stay
-        # free after fixing and the table decides them.
-        cost = -(7.0 * weight + rng.integers(0, 4, size=k))
+    # With few weights, costs nearly in proportion to weight: reduced costs near zero, so that
+    # the items stay free after fixing and the table decides them.
+    cost = (
+        -(7.0 * weight + rng.integers(0, 4, size=k)) if few_weights else -rng.uniform(1, 90, size=k)
+    )
     room = int(rng.integers(0, 120))
     load0 = int(rng.integers(0, 40))
     band = LoadBand(np.array([int(rng.integers(0, 80))], dtype=np.int64), 9, 10)
