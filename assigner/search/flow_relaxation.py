@@ -55,6 +55,9 @@ class FlowRelaxation:
     bound: float  # proven lower bound on the instance's optimum (integer: rounded up)
     x: F64  # per edge, the share of its item's weight the flow sends along it
     wall_time_s: float
+    # Per agent, the price of a unit of weight (points) at the flow's optimum, read off the
+    # residual graph of its support (``support_prices``); None where not computed.
+    support_price: F64 | None = dataclasses.field(default=None, kw_only=True)
 
 
 def item_weights(inst: AssignmentInstance) -> I64 | None:
@@ -240,14 +243,39 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
         return None
     unit = net.row_cost // net.row_weight
     core = np.arange(net.rows.size)
-    flow = _flow_network(net, core, unit)[0]
+    flow, tails, heads, caps, costs = _flow_network(net, core, unit)
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
     wl_value, wl_taken = _weightless(inst, net, np.zeros(net.m, dtype=np.int64))
     value = (flow.optimal_cost() + wl_value) / COST_SCALE + net.constant
-    x = _edge_shares(inst, net, core, flow.flows(core) / net.row_weight, wl_taken)
+    flows = flow.flows(np.arange(tails.size))
+    x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, wl_taken)
     bound = float(math.ceil(value - 1e-6))
-    return FlowRelaxation(bound, x, time.monotonic() - start)
+    price = support_prices(net, tails, heads, caps, costs, flows)
+    return FlowRelaxation(bound, x, time.monotonic() - start, support_price=price)
+
+
+def support_prices(net: _Network, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> F64:
+    """Per agent, the price of a unit of weight (points) at an optimal flow of the whole
+    network (its arcs ``tails`` .. ``flows``, the item rows first): node potentials of the
+    flow's residual graph, computed on its support and every penalty and segment arc, with any
+    empty row arc that those potentials price below zero added until none does.  On county-L
+    there is none (the items the flow splits link the agents' prices): 0.1 s in all, against
+    2.3 s for the potentials over all 6.3 million arcs, which are the same prices."""
+    rows = net.rows.size
+    keep = np.ones(tails.size, dtype=np.bool_)
+    keep[:rows] = flows[:rows] > 0
+    while True:
+        dist = potentials(
+            net.n + net.m + 1, tails[keep], heads[keep], caps[keep], costs[keep], flows[keep]
+        )
+        # An empty row arc is a forward residual arc: its head at most its tail plus its cost.
+        below = ~keep[:rows] & (dist[heads[:rows]] > dist[tails[:rows]] + costs[:rows])
+        if not below.any():
+            break
+        keep[:rows] |= below
+    sink = net.n + net.m
+    return _per_weight(np.maximum(dist[sink] - dist[net.n : sink], _floor_prices(net)))
 
 
 @dataclass(frozen=True)

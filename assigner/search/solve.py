@@ -756,6 +756,9 @@ class _Search:
         # The relaxation's solution, the reduced costs that choose the core's edges
         # (``core_edges``) and the LP's duals (the knapsack bound starts from them).
         self.lp_x: np.ndarray | None = None
+        # The agents' prices of an hour that go with ``lp_x`` in its rounding (the flow's, read
+        # off its support, where the flow's solution is the one to round); None otherwise.
+        self.lp_price: np.ndarray | None = None
         self.guide: np.ndarray | None = None
         self.prices: Prices | None = None
         self.best = np.full(inst.n_items, -1, dtype=np.int32)
@@ -894,7 +897,7 @@ class _Search:
         if self.flow is not None:
             self.bound = max(self.bound, self.flow.bound)
             if self.flow_start:
-                self.lp_x = self.flow.x
+                self.lp_x, self.lp_price = self.flow.x, self.flow.support_price
             self.note("flow relaxation bound")
         else:
             self.note("flow relaxation has no solution")
@@ -932,7 +935,7 @@ class _Search:
         if not self.lp_at_scale or self.flow is None:
             return
         inst, budget = self.inst, self.budget
-        rounded = lp_rounding(inst, self.flow.x)
+        rounded = lp_rounding(inst, self.flow.x, self.flow.support_price)
         if feasibility_issues(inst, rounded):
             return  # ``round_relaxation`` falls back to greedy
         self.keep_if_better(rounded, evaluate(inst, rounded), "lp rounding")
@@ -950,6 +953,7 @@ class _Search:
         self.bound = max(self.bound, priced.bound)
         if priced.rounds:
             self.lp_x, self.guide, self.prices = priced.x, priced.reduced_cost, priced.prices
+            self.lp_price = None
         self.lp_duals_near = priced.rounds > 0 and (
             priced.converged
             or priced.restricted - priced.bound <= LP_AT_SCALE_DUAL_GAP * abs(priced.restricted)
@@ -1061,7 +1065,7 @@ class _Search:
         inst, budget, lp_x = self.inst, self.budget, self.lp_x
         if lp_x is None:
             return
-        rounded = lp_rounding(inst, lp_x)
+        rounded = lp_rounding(inst, lp_x, self.lp_price)
         if not feasibility_issues(inst, rounded):
             until = (
                 budget.share_deadline(ROUNDING_DESCENT_SHARE)

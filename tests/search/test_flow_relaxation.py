@@ -86,6 +86,50 @@ def test_flow_matches_the_lp_it_relaxes() -> None:
     assert np.all(load <= inst.capacity + 1e-6)
 
 
+def test_flow_support_prices_make_every_item_indifferent_between_its_flow_edges() -> None:
+    """Tests the agents' prices read off the flow's support: non-negative, and an item the flow
+    splits pays the same per unit of weight (its edge's rounded unit cost plus the agent's
+    price) on each agent it is split over, as complementary slackness asks."""
+    base = random_instance(4, n_items=60, n_agents=8)
+    inst = dataclasses.replace(base, quota_short=None, quota_points=0)
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None and relaxed.support_price is not None
+    price = relaxed.support_price
+    assert price.shape == (inst.n_agents,) and np.all(price >= 0)
+    unit = (inst.edge_cost * COST_SCALE // inst.edge_weight) / COST_SCALE
+    on = np.flatnonzero(relaxed.x > 1e-9)
+    per_unit = unit[on] + price[inst.edge_agent[on]]
+    split = 0
+    for item in np.unique(inst.edge_item[on]):
+        mine = per_unit[inst.edge_item[on] == item]
+        split += mine.size > 1
+        assert np.ptp(mine) <= 1e-9
+    assert split > 0  # the draw splits some item, so the check above compares something
+
+
+def test_flow_support_price_of_a_full_agent_lies_between_its_items_regrets() -> None:
+    """Tests that an agent whose hours the flow uses up is priced (and one with room is not): two
+    items of 10 hours each prefer agent 0, which has room for one; the one that gains more there
+    (40 points against 20 by the other agent) takes it, so agent 0's price per hour lies between
+    the two gains per hour (2 and 4)."""
+    inst = AssignmentInstance(
+        n_items=2,
+        n_agents=2,
+        edge_item=np.array([0, 0, 1, 1], dtype=np.int32),
+        edge_agent=np.array([0, 1, 0, 1], dtype=np.int32),
+        edge_cost=np.array([10, 30, 10, 50], dtype=np.int64),
+        edge_weight=np.full(4, 10, dtype=np.int64),
+        capacity=np.array([10, 100], dtype=np.int64),
+        max_count=np.array([5, 5], dtype=np.int64),
+        unassigned_penalty=np.full(2, MUST_ASSIGN, dtype=np.int64),
+    )
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None and relaxed.support_price is not None
+    assert relaxed.x.tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert 2.0 <= relaxed.support_price[0] <= 4.0
+    assert relaxed.support_price[1] == 0.0
+
+
 def test_flow_refuses_weights_that_depend_on_the_agent() -> None:
     """Tests that an instance whose item weighs differently per agent (GAP) is not modelled."""
     inst = random_instance(1, n_items=10, n_agents=3)
@@ -120,6 +164,30 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
     phases = _search_small(random_instance(6, n_items=7, n_agents=3))
     assert "flow relaxation bound" in phases
     assert not any(p.startswith("lp bound by pricing") for p in phases)
+
+
+def test_large_search_rounds_the_flow_with_its_agents_prices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that the large path rounds the flow's solution with the agents' prices read off
+    the flow (``lp_rounding``'s ``agent_price``), not without them."""
+    _large_path(monkeypatch)
+    calls: list[tuple[np.ndarray, np.ndarray | None]] = []
+
+    def recording(
+        inst: AssignmentInstance, x: np.ndarray, price: np.ndarray | None = None
+    ) -> np.ndarray:
+        calls.append((x, price))
+        return rounding.lp_rounding(inst, x, price)
+
+    monkeypatch.setattr(solve, "lp_rounding", recording)
+    inst = random_instance(6, n_items=7, n_agents=3)
+    _search_small(inst)
+    relaxed = flow_relaxation(inst)
+    assert relaxed is not None and relaxed.support_price is not None
+    assert calls and all(price is not None for _, price in calls)
+    x, price = calls[0]
+    assert np.array_equal(x, relaxed.x) and np.array_equal(price, relaxed.support_price)
 
 
 def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
