@@ -189,26 +189,31 @@ def _weightless(inst: AssignmentInstance, net: _Network, mu: I64) -> tuple[int, 
     return int(np.where(take, mins, penalty).sum()), rows[first[take]]
 
 
-def _flow_network(
-    net: _Network, core: I64, unit: I64
-) -> tuple[min_cost_flow.SimpleMinCostFlow, I64, I64, I64, I64]:
-    """The solver loaded with the arcs of rows ``core`` (positions in ``net.rows``) at unit costs
-    ``unit`` (per core row), the penalty and segment arcs; and the arcs' tails, heads,
-    capacities, costs."""
+def _arcs(net: _Network, core: I64, unit: I64) -> tuple[I64, I64, I64, I64]:
+    """Tails, heads, capacities and costs of the arcs of rows ``core`` (positions in
+    ``net.rows``) at unit costs ``unit`` (per core row), then the penalty and segment arcs."""
     n, m = net.n, net.m
-    sink = n + m
     tails = np.concatenate([net.row_item[core], net.optional, n + net.seg_tail])
     heads = np.concatenate(
         [
             n + net.row_agent[core],
-            np.full(net.optional.size + net.seg_tail.size, sink, dtype=np.int64),
+            np.full(net.optional.size + net.seg_tail.size, n + m, dtype=np.int64),
         ]
     )
     caps = np.concatenate([net.row_weight[core], net.weight[net.optional], net.seg_cap])
     costs = np.concatenate([unit, net.optional_cost, net.seg_cost])
+    return tails, heads, caps, costs
+
+
+def _flow_network(
+    net: _Network, core: I64, unit: I64
+) -> tuple[min_cost_flow.SimpleMinCostFlow, I64, I64, I64, I64]:
+    """The solver loaded with ``_arcs(net, core, unit)`` and the supplies; and those arcs'
+    tails, heads, capacities, costs."""
+    tails, heads, caps, costs = _arcs(net, core, unit)
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    flow.set_nodes_supplies(np.arange(n + m + 1), net.supply)
+    flow.set_nodes_supplies(np.arange(net.n + net.m + 1), net.supply)
     return flow, tails, heads, caps, costs
 
 
@@ -243,37 +248,38 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
         return None
     unit = net.row_cost // net.row_weight
     core = np.arange(net.rows.size)
-    flow, tails, heads, caps, costs = _flow_network(net, core, unit)
+    # Only the solver keeps the arcs (county-L: 6.3 million).
+    flow = _flow_network(net, core, unit)[0]
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
     wl_value, wl_taken = _weightless(inst, net, np.zeros(net.m, dtype=np.int64))
     value = (flow.optimal_cost() + wl_value) / COST_SCALE + net.constant
-    flows = flow.flows(np.arange(tails.size))
+    flows = flow.flows(np.arange(flow.num_arcs()))
+    del flow
     x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, wl_taken)
     bound = float(math.ceil(value - 1e-6))
-    price = support_prices(net, tails, heads, caps, costs, flows)
+    price = support_prices(net, unit, flows)
     return FlowRelaxation(bound, x, time.monotonic() - start, support_price=price)
 
 
-def support_prices(net: _Network, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> F64:
-    """Per agent, the price of a unit of weight (points) at an optimal flow of the whole
-    network (its arcs ``tails`` .. ``flows``, the item rows first): node potentials of the
-    flow's residual graph, computed on its support and every penalty and segment arc, with any
-    empty row arc that those potentials price below zero added until none does.  On county-L
-    there is none (the items the flow splits link the agents' prices): 0.1 s in all, against
-    2.3 s for the potentials over all 6.3 million arcs, which are the same prices."""
+def support_prices(net: _Network, unit: I64, flows: I64) -> F64:
+    """Per agent, the price of a unit of weight (points) at an optimal flow ``flows`` of the
+    whole network (every row at unit costs ``unit``, then the penalty and segment arcs, as
+    ``_arcs`` orders them): node potentials of the flow's residual graph, computed on its
+    support and every penalty and segment arc, with any empty row arc that those potentials
+    price below zero added until none does.  On county-L there is none (the items the flow
+    splits link the agents' prices): 0.1 s in all, against 2.3 s for the potentials over all
+    6.3 million arcs, which are the same prices."""
     rows = net.rows.size
-    keep = np.ones(tails.size, dtype=np.bool_)
-    keep[:rows] = flows[:rows] > 0
+    keep = flows[:rows] > 0
     while True:
+        core = np.flatnonzero(keep)
+        tails, heads, caps, costs = _arcs(net, core, unit[core])
         dist = potentials(
-            net.n + net.m + 1, tails[keep], heads[keep], caps[keep], costs[keep], flows[keep]
+            net.n + net.m + 1, tails, heads, caps, costs, np.r_[flows[core], flows[rows:]]
         )
-        # An empty row arc is a forward residual arc: its head at most its tail plus its cost.
-        below = ~keep[:rows] & (dist[heads[:rows]] > dist[tails[:rows]] + costs[:rows])
-        if not below.any():
+        if not _add_priced_below(net.row_item, net.row_agent, unit, dist, net.n, keep):
             break
-        keep[:rows] |= below
     sink = net.n + net.m
     return _per_weight(np.maximum(dist[sink] - dist[net.n : sink], _floor_prices(net)))
 
@@ -335,6 +341,21 @@ class CountFlowRelaxation(FlowRelaxation):
     agent_price: F64  # per agent, the price of a unit of weight (points) at the best bound
     plain_bound: float | None  # the plain flow bound, once the core at zero prices converged
     count_excess: float  # sum over agents of max(0, count in x - max_count)
+
+
+@njit(cache=True)
+def _add_priced_below(
+    row_item: I64, row_agent: I64, unit: I64, dist: I64, n_items: int, keep: npt.NDArray[np.bool_]
+) -> bool:
+    """Adds to ``keep`` the rows not in it whose arcs (item to agent, at ``unit``) the distances
+    ``dist`` price below zero (an empty row arc is a forward residual arc: its head's distance
+    is at most its tail's plus its cost); whether there was one."""
+    added = False
+    for row in range(keep.shape[0]):
+        if not keep[row] and dist[n_items + row_agent[row]] > dist[row_item[row]] + unit[row]:
+            keep[row] = True
+            added = True
+    return added
 
 
 def potentials(n_nodes: int, tails: I64, heads: I64, caps: I64, costs: I64, flows: I64) -> I64:
