@@ -238,10 +238,14 @@ def _network_of(inst: AssignmentInstance, weight: I64 | None) -> _Network | None
     return None if weight is None else _network(inst, weight)
 
 
-def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> FlowRelaxation | None:
+def flow_relaxation(
+    inst: AssignmentInstance, weight: I64 | None = None, *, with_prices: bool = False
+) -> FlowRelaxation | None:
     """Solve the flow relaxation; None when it does not apply (weights depend on the agent) or
     has no solution (a must-assign item cannot be placed even fractionally: the caller's other
-    bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already."""
+    bounds then speak).  ``weight``: ``item_weights(inst)`` when the caller has it already.
+    ``with_prices``: read the agents' prices off the flow's support too (``support_price``, for
+    the rounding of the flow's solution)."""
     start = time.monotonic()
     net = _network_of(inst, weight)
     if net is None:
@@ -258,7 +262,7 @@ def flow_relaxation(inst: AssignmentInstance, weight: I64 | None = None) -> Flow
     del flow
     x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, wl_taken)
     bound = float(math.ceil(value - 1e-6))
-    price = support_prices(net, unit, flows)
+    price = support_prices(net, unit, flows) if with_prices else None
     return FlowRelaxation(bound, x, time.monotonic() - start, support_price=price)
 
 

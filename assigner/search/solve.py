@@ -893,7 +893,7 @@ class _Search:
         budget ends (collected by ``collect_background_bounds``)."""
         if self.weights is None:
             return
-        self.flow = flow_relaxation(self.inst, self.weights)
+        self.flow = flow_relaxation(self.inst, self.weights, with_prices=True)
         if self.flow is not None:
             self.bound = max(self.bound, self.flow.bound)
             if self.flow_start:

@@ -92,7 +92,9 @@ def test_flow_support_prices_make_every_item_indifferent_between_its_flow_edges(
     price) on each agent it is split over, as complementary slackness asks."""
     base = random_instance(4, n_items=60, n_agents=8)
     inst = dataclasses.replace(base, quota_short=None, quota_points=0)
-    relaxed = flow_relaxation(inst)
+    plain = flow_relaxation(inst)
+    assert plain is not None and plain.support_price is None
+    relaxed = flow_relaxation(inst, with_prices=True)
     assert relaxed is not None and relaxed.support_price is not None
     price = relaxed.support_price
     assert price.shape == (inst.n_agents,) and np.all(price >= 0)
@@ -123,7 +125,7 @@ def test_flow_support_price_of_a_full_agent_lies_between_its_items_regrets() -> 
         max_count=np.array([5, 5], dtype=np.int64),
         unassigned_penalty=np.full(2, MUST_ASSIGN, dtype=np.int64),
     )
-    relaxed = flow_relaxation(inst)
+    relaxed = flow_relaxation(inst, with_prices=True)
     assert relaxed is not None and relaxed.support_price is not None
     assert relaxed.x.tolist() == [0.0, 1.0, 1.0, 0.0]
     assert 2.0 <= relaxed.support_price[0] <= 4.0
@@ -183,7 +185,7 @@ def test_large_search_rounds_the_flow_with_its_agents_prices(
     monkeypatch.setattr(solve, "lp_rounding", recording)
     inst = random_instance(6, n_items=7, n_agents=3)
     _search_small(inst)
-    relaxed = flow_relaxation(inst)
+    relaxed = flow_relaxation(inst, with_prices=True)
     assert relaxed is not None and relaxed.support_price is not None
     assert calls and all(price is not None for _, price in calls)
     x, price = calls[0]
@@ -222,7 +224,7 @@ def test_large_search_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch, fail
         )
         monkeypatch.setattr(solve, "lp_rounding", lambda *_args: overloaded)
     else:
-        monkeypatch.setattr(solve, "flow_relaxation", lambda *_args: None)
+        monkeypatch.setattr(solve, "flow_relaxation", lambda *_args, **_kwargs: None)
     optimum = brute_force(inst)
     outcome = solve.run_search(inst, SearchParams(3, 1, 0))
     assert not feasibility_issues(inst, outcome.agent_of_item)
