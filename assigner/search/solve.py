@@ -893,7 +893,11 @@ class _Search:
         budget ends (collected by ``collect_background_bounds``)."""
         if self.weights is None:
             return
-        self.flow = flow_relaxation(self.inst, self.weights, with_prices=True)
+        # The agents' prices go with the flow's solution into its rounding, where it is the
+        # start (``flow_start``).
+        self.flow = flow_relaxation(
+            self.inst, self.weights, with_prices=self.inst.n_edges > PRICING_MAX_EDGES
+        )
         if self.flow is not None:
             self.bound = max(self.bound, self.flow.bound)
             if self.flow_start:
