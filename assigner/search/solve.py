@@ -1064,8 +1064,9 @@ class _Search:
 
     def round_relaxation(self) -> None:
         """The relaxation's rounding with descent (on the flow-first path up to
-        ``ROUNDING_DESCENT_SHARE`` of the budget); on medium instances noisy roundings after
-        it; on the flow-first path greedy if the flow's rounding broke a rule."""
+        ``ROUNDING_DESCENT_SHARE`` of the budget, the flow's solution rounded with its agents'
+        prices, ``lp_price``); on medium instances noisy roundings after it; on the flow-first
+        path greedy if the flow's rounding broke a rule."""
         inst, budget, lp_x = self.inst, self.budget, self.lp_x
         if lp_x is None:
             return
