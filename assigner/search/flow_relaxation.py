@@ -271,9 +271,11 @@ def support_prices(net: _Network, unit: I64, flows: I64) -> F64:
     whole network (every row at unit costs ``unit``, then the penalty and segment arcs, as
     ``_arcs`` orders them): node potentials of the flow's residual graph, computed on its
     support and every penalty and segment arc, with any empty row arc that those potentials
-    price below zero added until none does.  On county-L there is none (the items the flow
-    splits link the agents' prices): 0.1 s in all, against 2.3 s for the potentials over all
-    6.3 million arcs, which are the same prices."""
+    price below zero added until none does.  They are then the whole residual graph's
+    potentials: distances in a subgraph are at least the whole graph's, and distances that
+    price every arc at >= 0 are at most them.  On county-L no arc is added (the items the flow
+    splits link the agents' prices): 0.1 s in all, against 2.3 s for the potentials computed
+    over all 6.3 million arcs."""
     rows = net.rows.size
     keep = flows[:rows] > 0
     while True:
@@ -299,25 +301,24 @@ def flow_prices(
 ) -> FlowPrices | None:
     """Per agent, the price of a unit of weight (points) in an optimal flow relaxation whose
     arcs to each agent also pay ``count_price[agent]`` per item (a count price, e.g.
-    ``count_flow_prices``), read off its residual graph, with that flow's solution (the items
-    it holds whole are priced within their range for the knapsack bound); None when the flow
-    does not apply or has no solution.  Every row is in the flow (it cannot be interrupted)."""
+    ``count_flow_prices``), read off its residual graph (``support_prices``), with that flow's
+    solution (the items it holds whole are priced within their range for the knapsack bound);
+    None when the flow does not apply or has no solution.  Every row is in the flow (it cannot
+    be interrupted)."""
     net = _network_of(inst, weight)
     if net is None:
         return None
-    n, m = net.n, net.m
-    sink = n + m
     per_item = np.floor(count_price * COST_SCALE).astype(np.int64)
     unit = (net.row_cost + per_item[net.row_agent]) // net.row_weight
     core = np.arange(net.rows.size)
-    flow, tails, heads, caps, costs = _flow_network(net, core, unit)
+    flow = _flow_network(net, core, unit)[0]
     if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         return None
-    flows = flow.flows(np.arange(tails.size))
-    dist = potentials(n + m + 1, tails, heads, caps, costs, flows)
+    flows = flow.flows(np.arange(flow.num_arcs()))
+    del flow
     no_weightless = np.zeros(0, dtype=np.int64)
     x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, no_weightless)
-    return FlowPrices(_per_weight(np.maximum(dist[sink] - dist[n:sink], _floor_prices(net))), x)
+    return FlowPrices(support_prices(net, unit, flows), x)
 
 
 def _floor_prices(net: _Network) -> I64:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from assigner.search import flow_relaxation as flow_relaxation_module
 from assigner.search import rounding, solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import COST_SCALE, flow_relaxation, item_weights
@@ -107,6 +108,29 @@ def test_flow_support_prices_make_every_item_indifferent_between_its_flow_edges(
         split += mine.size > 1
         assert np.ptp(mine) <= 1e-9
     assert split > 0  # the draw splits some item, so the check above compares something
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flow_support_prices_are_the_whole_residual_graphs(seed: int) -> None:
+    """Tests ``support_prices`` against the potentials over every arc of the flow's residual
+    graph (what ``flow_prices`` computed before it read them off the support): the same prices,
+    with and without count prices on the arcs."""
+    inst = random_instance(seed, n_items=40, n_agents=6)
+    net = flow_relaxation_module._network_of(inst, None)
+    assert net is not None
+    per_item = np.zeros(net.m, dtype=np.int64) if seed % 2 else (np.arange(net.m) * 7) % 23
+    unit = (net.row_cost + per_item[net.row_agent]) // net.row_weight
+    flow, tails, heads, caps, costs = flow_relaxation_module._flow_network(
+        net, np.arange(net.rows.size), unit
+    )
+    assert flow.solve() == flow.OPTIMAL
+    flows = flow.flows(np.arange(tails.size))
+    dist = flow_relaxation_module.potentials(net.n + net.m + 1, tails, heads, caps, costs, flows)
+    sink = net.n + net.m
+    whole = flow_relaxation_module._per_weight(
+        np.maximum(dist[sink] - dist[net.n : sink], flow_relaxation_module._floor_prices(net))
+    )
+    assert np.array_equal(flow_relaxation_module.support_prices(net, unit, flows), whole)
 
 
 def test_flow_support_price_of_a_full_agent_lies_between_its_items_regrets() -> None:
