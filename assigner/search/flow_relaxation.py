@@ -275,7 +275,8 @@ def support_prices(net: _Network, unit: I64, flows: I64) -> F64:
     potentials: distances in a subgraph are at least the whole graph's, and distances that
     price every arc at >= 0 are at most them.  On county-L no arc is added (the items the flow
     splits link the agents' prices): 0.1 s in all, against 2.3 s for the potentials computed
-    over all 6.3 million arcs."""
+    over all 6.3 million arcs; on province-border, at ``count_flow_prices``'s prices, one round
+    of added arcs: 0.86 s against 9.26 s over all 19.8 million (one-off script)."""
     rows = net.rows.size
     keep = flows[:rows] > 0
     while True:
