@@ -230,6 +230,16 @@ def _edge_shares(
     return x
 
 
+def _solve_every_row(net: _Network, unit: I64) -> tuple[int, I64] | None:
+    """The flow over every row at unit costs ``unit``: its optimal cost and every arc's flow
+    (in ``_arcs``'s order), or None when it has no solution.  Only the solver holds the arcs
+    while it solves (county-L: 6.3 million), and it is freed before the flows are used."""
+    flow = _flow_network(net, np.arange(net.rows.size), unit)[0]
+    if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+        return None
+    return int(flow.optimal_cost()), flow.flows(np.arange(flow.num_arcs()))
+
+
 def _network_of(inst: AssignmentInstance, weight: I64 | None) -> _Network | None:
     """The flow network, the item weights read from the instance unless given; None when
     weights depend on the agent or the network has no room for a fixed item."""
@@ -251,15 +261,13 @@ def flow_relaxation(
     if net is None:
         return None
     unit = net.row_cost // net.row_weight
-    core = np.arange(net.rows.size)
-    # Only the solver keeps the arcs (county-L: 6.3 million).
-    flow = _flow_network(net, core, unit)[0]
-    if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+    solved = _solve_every_row(net, unit)
+    if solved is None:
         return None
+    cost, flows = solved
     wl_value, wl_taken = _weightless(inst, net, np.zeros(net.m, dtype=np.int64))
-    value = (flow.optimal_cost() + wl_value) / COST_SCALE + net.constant
-    flows = flow.flows(np.arange(flow.num_arcs()))
-    del flow
+    value = (cost + wl_value) / COST_SCALE + net.constant
+    core = np.arange(net.rows.size)
     x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, wl_taken)
     bound = float(math.ceil(value - 1e-6))
     price = support_prices(net, unit, flows) if with_prices else None
@@ -311,12 +319,11 @@ def flow_prices(
         return None
     per_item = np.floor(count_price * COST_SCALE).astype(np.int64)
     unit = (net.row_cost + per_item[net.row_agent]) // net.row_weight
-    core = np.arange(net.rows.size)
-    flow = _flow_network(net, core, unit)[0]
-    if flow.solve() != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
+    solved = _solve_every_row(net, unit)
+    if solved is None:
         return None
-    flows = flow.flows(np.arange(flow.num_arcs()))
-    del flow
+    flows = solved[1]
+    core = np.arange(net.rows.size)
     no_weightless = np.zeros(0, dtype=np.int64)
     x = _edge_shares(inst, net, core, flows[: core.size] / net.row_weight, no_weightless)
     return FlowPrices(support_prices(net, unit, flows), x)

@@ -56,6 +56,9 @@ def lp_rounding(
                 f"agent_price has shape {agent_price.shape}; it needs one value per agent "
                 f"({inst.n_agents})"
             )
+        if not np.all(np.isfinite(agent_price)):
+            bad = int(np.flatnonzero(~np.isfinite(agent_price))[0])
+            raise ValueError(f"agent_price[{bad}] is {agent_price[bad]}; prices must be finite")
         preferred = preferred + np.rint(agent_price[inst.edge_agent] * inst.edge_weight).astype(
             np.int64
         )

@@ -894,10 +894,8 @@ class _Search:
         if self.weights is None:
             return
         # The agents' prices go with the flow's solution into its rounding, where it is the
-        # start (``flow_start``).
-        self.flow = flow_relaxation(
-            self.inst, self.weights, with_prices=self.inst.n_edges > PRICING_MAX_EDGES
-        )
+        # start.
+        self.flow = flow_relaxation(self.inst, self.weights, with_prices=self.flow_first)
         if self.flow is not None:
             self.bound = max(self.bound, self.flow.bound)
             if self.flow_start:

@@ -72,8 +72,10 @@ def test_agent_prices_steer_crowded_out_items_away_from_scarce_hours() -> None:
     assert lp_rounding(inst, x, np.zeros(3)).tolist() == plain.tolist()
 
 
-def test_agent_prices_need_one_value_per_agent() -> None:
+def test_agent_prices_need_one_finite_value_per_agent() -> None:
     inst, x = _crowded()
     needs = r"agent_price has shape \(2,\); it needs one value per agent \(3\)"
     with pytest.raises(ValueError, match=needs):
         lp_rounding(inst, x, np.zeros(2))
+    with pytest.raises(ValueError, match=r"agent_price\[1\] is nan; prices must be finite"):
+        lp_rounding(inst, x, np.array([0.0, np.nan, 1.0]))
