@@ -21,6 +21,7 @@ from assigner.search.compiled_moves import CompiledMoves
 from assigner.search.cpsat import SearchParams, solve_cpsat
 from assigner.search.instance import (
     I32,
+    I64,
     AssignmentInstance,
     LoadBand,
     OpposingSides,
@@ -55,6 +56,7 @@ Chooser = Callable[[int, I32], I32]  # (neighbourhood size in items, plan) -> it
 class SubInstance:
     inst: AssignmentInstance
     items: I32  # sub item -> full item
+    edges: I64  # sub edge -> full edge
 
 
 def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInstance:
@@ -126,7 +128,7 @@ def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInsta
         ],
         fixed_agent=fixed_sub,
     )
-    return SubInstance(sub, free)
+    return SubInstance(sub, free, sel.astype(np.int64))
 
 
 def _agent_mask(n_agents: int, agents: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from assigner.search import count_repair, rounding, solve
 from assigner.search import flow_relaxation as flow_relaxation_module
-from assigner.search import rounding, solve
 from assigner.search.cpsat import SearchParams
 from assigner.search.flow_relaxation import COST_SCALE, flow_relaxation, item_weights
 from assigner.search.instance import (
@@ -192,13 +192,16 @@ def test_large_search_takes_its_bound_and_start_from_the_flow(
     assert not any(p.startswith("lp bound by pricing") for p in phases)
 
 
+@pytest.mark.parametrize("repaired", [False, True])
 def test_large_search_rounds_the_flow_with_its_agents_prices(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, repaired: bool
 ) -> None:
     """Tests that the large path rounds the flow's solution with the agents' prices read off
-    the flow (``lp_rounding``'s ``agent_price``), not without them."""
+    the flow (``lp_rounding``'s ``agent_price``), not without them; with the count limits put
+    back (``repair_counts``), that solution repaired, with the same prices."""
     _large_path(monkeypatch)
     calls: list[tuple[np.ndarray, np.ndarray | None]] = []
+    repairs: list[np.ndarray] = []
 
     def recording(
         inst: AssignmentInstance, x: np.ndarray, price: np.ndarray | None = None
@@ -206,14 +209,29 @@ def test_large_search_rounds_the_flow_with_its_agents_prices(
         calls.append((x, price))
         return rounding.lp_rounding(inst, x, price)
 
+    def repairing(
+        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
+    ) -> count_repair.CountRepair | None:
+        result = count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
+        if result is None or not repaired:
+            return None
+        repairs.append(result.x)
+        return result
+
     monkeypatch.setattr(solve, "lp_rounding", recording)
+    monkeypatch.setattr(solve, "repair_counts", repairing)
     inst = random_instance(6, n_items=7, n_agents=3)
     _search_small(inst)
     relaxed = flow_relaxation(inst, with_prices=True)
     assert relaxed is not None and relaxed.support_price is not None
     assert calls and all(price is not None for _, price in calls)
     x, price = calls[0]
-    assert np.array_equal(x, relaxed.x) and np.array_equal(price, relaxed.support_price)
+    assert np.array_equal(price, relaxed.support_price)
+    # This draw's flow puts an agent above its count limit, so there is a repair to round.
+    assert len(repairs) == int(repaired)
+    assert np.array_equal(x, repairs[0] if repaired else relaxed.x)
+    if repaired:
+        assert not np.array_equal(x, relaxed.x)
 
 
 def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
