@@ -234,6 +234,31 @@ def test_large_search_rounds_the_flow_with_its_agents_prices(
         assert not np.array_equal(x, relaxed.x)
 
 
+def test_large_search_skips_the_count_repair_without_time_for_the_rounding_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that the repair of the count limits does not start when less than twice its share of
+    the budget is left (here its share is 60%): the flow's own solution is rounded instead, and
+    with a share of 10% the same draw is repaired."""
+    _large_path(monkeypatch)
+    called: list[float] = []
+
+    def recording(
+        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
+    ) -> count_repair.CountRepair | None:
+        called.append(time_limit_s)
+        return count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
+
+    monkeypatch.setattr(solve, "repair_counts", recording)
+    inst = random_instance(6, n_items=7, n_agents=3)
+    monkeypatch.setattr(solve, "COUNT_REPAIR_SHARE", 0.6)
+    phases = _search_small(inst)
+    assert not called and not any(p.startswith("count limits put back") for p in phases)
+    monkeypatch.setattr(solve, "COUNT_REPAIR_SHARE", 0.1)
+    phases = _search_small(inst)
+    assert len(called) == 1 and any(p.startswith("count limits put back") for p in phases)
+
+
 def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
