@@ -211,12 +211,15 @@ FLOW_SHARE_OF_BUDGET = 0.4
 # makes the steps too long to gain anything in the time there is.
 COUNT_BOUND_TARGET_GAP = 0.015
 # Where the flow's solution is the one to round, the LP that puts the count limits back
-# (``count_repair.py``) gets up to this share of the budget, and in deterministic mode this
-# many pricing rounds.  County-L at 60 s: 4 or 5 rounds in about 6.6 s, plans 5,862,981 to
-# 5,865,935 in six runs against 5,870,477 twice for the flow's own rounding
-# (``benchmarks/results/county-L-60s-count-repair/``).
-COUNT_REPAIR_SHARE = 0.1
-COUNT_REPAIR_ROUNDS = 4
+# (``count_repair.py``) runs this many pricing rounds, within this share of the budget.  County-L
+# (one-off script, descent capped at 30 s), plan after 1 to 8 rounds: 5,882,365, 5,873,715,
+# 5,870,742, 5,865,797, 5,862,983 (round 5 ends 6.6 to 7.2 s in), 5,864,284, 5,867,026; converged
+# (14 rounds, 18.2 s) 5,865,152; from generator seed 2, rounds 3 to 6: 6,048,613, 6,041,450,
+# 6,039,060, 6,037,700.  With 10% of the budget and no cap on the rounds: plans 5,862,981 to
+# 5,865,935 in six 60 s runs (5 rounds in process; the slower runs match 4 rounds) against 5,870,477
+# twice for the flow's own rounding (``benchmarks/results/county-L-60s-count-repair/``).
+COUNT_REPAIR_ROUNDS = 5
+COUNT_REPAIR_SHARE = 0.15
 ROUNDING_DESCENT_SHARE = 0.95
 WIDER_CORE_PER_ITEM = 6
 # The knapsack bound (``knapsack_bound.py``) from the LP's or the pricing LP's duals, beside the
@@ -946,7 +949,7 @@ class _Search:
             self.inst,
             self.lp_x,
             limit_s,
-            max_rounds=COUNT_REPAIR_ROUNDS if self.params.deterministic else None,
+            max_rounds=COUNT_REPAIR_ROUNDS,
         )
         if repaired is not None:
             self.lp_x = repaired.x
