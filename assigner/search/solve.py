@@ -943,7 +943,7 @@ class _Search:
         if not self.flow_start or self.lp_at_scale or self.lp_x is None:
             return
         limit_s = self.budget.seconds(COUNT_REPAIR_SHARE)
-        if self.budget.remaining() < 2 * limit_s:
+        if not self.params.deterministic and self.budget.remaining() < 2 * limit_s:
             return  # the flow took most of the budget: its rounding needs what is left
         repaired = repair_counts(
             self.inst,

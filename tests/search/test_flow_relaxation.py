@@ -226,7 +226,7 @@ def test_large_search_rounds_the_flow_with_its_agents_prices(
     assert relaxed is not None and relaxed.support_price is not None
     assert calls and all(price is not None for _, price in calls)
     x, price = calls[0]
-    assert np.array_equal(price, relaxed.support_price)
+    assert price is not None and np.array_equal(price, relaxed.support_price)
     # This draw's flow puts an agent above its count limit, so there is a repair to round.
     assert len(repairs) == int(repaired)
     assert np.array_equal(x, repairs[0] if repaired else relaxed.x)
@@ -257,6 +257,34 @@ def test_large_search_skips_the_count_repair_without_time_for_the_rounding_after
     monkeypatch.setattr(solve, "COUNT_REPAIR_SHARE", 0.1)
     phases = _search_small(inst)
     assert len(called) == 1 and any(p.startswith("count limits put back") for p in phases)
+
+
+def test_deterministic_large_search_repairs_the_counts_by_rounds_not_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that in deterministic mode (where time limits are only a safety net, and the time
+    left is the whole budget) the repair of the count limits runs, capped by its rounds
+    (``COUNT_REPAIR_ROUNDS``), and two runs give the same plan."""
+    _large_path(monkeypatch)
+    rounds: list[int | None] = []
+
+    def recording(
+        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
+    ) -> count_repair.CountRepair | None:
+        rounds.append(max_rounds)
+        return count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
+
+    monkeypatch.setattr(solve, "repair_counts", recording)
+    inst = random_instance(6, n_items=7, n_agents=3)
+    params = SearchParams(3, 1, 0, True)
+    plans = [solve.run_search(inst, params) for _ in range(2)]
+    assert rounds == [solve.COUNT_REPAIR_ROUNDS] * 2
+    assert all(
+        any(str(p["phase"]).startswith("count limits put back") for p in plan.phases)
+        for plan in plans
+    )
+    assert np.array_equal(plans[0].agent_of_item, plans[1].agent_of_item)
+    assert not feasibility_issues(inst, plans[0].agent_of_item)
 
 
 def test_large_search_builds_no_greedy_plan_when_the_flow_rounds_to_one(
@@ -446,7 +474,7 @@ def test_long_budget_runs_the_lp_by_pricing_after_the_flow(
     real_pricing = solve.solve_lp_by_pricing
 
     def pricing(
-        inst: AssignmentInstance, time_limit_s: float, seed_edges: np.ndarray, **kw: int
+        inst: AssignmentInstance, time_limit_s: float, seed_edges: np.ndarray, **kw: Any
     ) -> PricingResult:
         seeds.append(seed_edges.copy())
         return real_pricing(inst, time_limit_s, seed_edges, **kw)
