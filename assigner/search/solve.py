@@ -216,8 +216,8 @@ COUNT_BOUND_TARGET_GAP = 0.015
 # 5,870,742, 5,865,797, 5,862,983 (round 5 ends 6.6 to 7.2 s in), 5,864,284, 5,867,026; converged
 # (14 rounds, 18.2 s) 5,865,152; from generator seed 2, rounds 3 to 6: 6,048,613, 6,041,450,
 # 6,039,060, 6,037,700.  With 10% of the budget and no cap on the rounds: plans 5,862,981 to
-# 5,865,935 in six 60 s runs (5 rounds in process; the slower runs match 4 rounds) against 5,870,477
-# twice for the flow's own rounding (``benchmarks/results/county-L-60s-count-repair/``).
+# 5,865,935 in six 60 s runs (5 rounds in process; the slower runs match 4 rounds) against
+# 5,870,477 twice for the flow's own rounding (``benchmarks/results/county-L-60s-count-repair/``).
 COUNT_REPAIR_ROUNDS = 5
 COUNT_REPAIR_SHARE = 0.15
 ROUNDING_DESCENT_SHARE = 0.95
@@ -713,20 +713,21 @@ def _search_whole(
     """Bound, construction and improvement of one instance under one time budget.
 
     Bound: the LP relaxation (HiGHS) up to ``LP_MAX_EDGES`` edges where it fits the budget
-    (``_Search.full_lp``).  Otherwise, where items weigh the same on every edge and it fits
-    the budget, the flow relaxation (``flow_relaxation.py``): up to ``PRICING_MAX_EDGES`` its
-    support seeds the LP by pricing, above it is the bound and its rounding the start (and
-    where the budget is long enough, ``_Search.lp_at_scale``, the LP by pricing runs after it,
-    seeded with its support and its rounding's edges).  Otherwise a Lagrangian relaxation
-    stepped on a core of edges, then (up to ``PRICING_MAX_EDGES``) the LP by pricing.  Above
-    ``EXACT_MIP_MAX_EDGES``, from the LP's duals, the knapsack bound on a thread of its own;
-    above ``PRICING_MAX_EDGES``, from the count-priced flow's prices in the forked process
-    that computes that bound (or from the LP by pricing's duals once they are near the LP's).
-    Construction: greedy and shift descent, LP (or flow) rounding and descent (a far better
-    start wherever there is one), a second greedy on Lagrangian reduced costs when there is
-    neither; LP rounding, then an LP-restricted CP-SAT start when greedy cannot place every
-    must-assign item.  Improvement: exact MIP (small), else a MIP and LNS on the core problem
-    (``core.py``) with, on medium instances, the MIP over all edges on the second core.
+    (``_Search.full_lp``).  Otherwise, where items weigh the same on every edge and it fits the
+    budget, the flow relaxation (``flow_relaxation.py``): up to ``PRICING_MAX_EDGES`` its
+    support seeds the LP by pricing, above it is the bound and, with the cases it puts over the
+    lawyers' count limits placed again by the LP over them (``count_repair.py``), its rounding
+    the start (and where the budget is long enough, ``_Search.lp_at_scale``, the LP by pricing
+    runs after it instead, seeded with its support and its rounding's edges).  Otherwise a
+    Lagrangian relaxation stepped on a core of edges, then (up to ``PRICING_MAX_EDGES``) the LP
+    by pricing.  Above ``EXACT_MIP_MAX_EDGES``, from the LP's duals, the knapsack bound on a
+    thread of its own; above ``PRICING_MAX_EDGES``, from the count-priced flow's prices in the
+    forked process that computes that bound (or from the LP by pricing's duals once they are
+    near the LP's).  Construction: greedy and shift descent, LP (or flow) rounding and descent (a
+    far better start wherever there is one), a second greedy on Lagrangian reduced costs when
+    there is neither; LP rounding, then an LP-restricted CP-SAT start when greedy cannot place
+    every must-assign item.  Improvement: exact MIP (small), else a MIP and LNS on the core
+    problem (``core.py``) with, on medium instances, the MIP over all edges on the second core.
 
     The stages are the methods of ``_Search``, in this order; a background process one of them
     started is stopped however the search ends.
