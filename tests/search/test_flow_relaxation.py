@@ -234,6 +234,20 @@ def test_large_search_rounds_the_flow_with_its_agents_prices(
         assert not np.array_equal(x, relaxed.x)
 
 
+def _record_repairs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, int | None]]:
+    """The search's calls of ``repair_counts`` (its time limit and rounds), each passed on."""
+    called: list[tuple[float, int | None]] = []
+
+    def recording(
+        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
+    ) -> count_repair.CountRepair | None:
+        called.append((time_limit_s, max_rounds))
+        return count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
+
+    monkeypatch.setattr(solve, "repair_counts", recording)
+    return called
+
+
 def test_large_search_skips_the_count_repair_without_time_for_the_rounding_after_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -241,15 +255,7 @@ def test_large_search_skips_the_count_repair_without_time_for_the_rounding_after
     the budget is left (here its share is 60%): the flow's own solution is rounded instead, and
     with a share of 10% the same draw is repaired."""
     _large_path(monkeypatch)
-    called: list[float] = []
-
-    def recording(
-        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
-    ) -> count_repair.CountRepair | None:
-        called.append(time_limit_s)
-        return count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
-
-    monkeypatch.setattr(solve, "repair_counts", recording)
+    called = _record_repairs(monkeypatch)
     inst = random_instance(6, n_items=7, n_agents=3)
     monkeypatch.setattr(solve, "COUNT_REPAIR_SHARE", 0.6)
     phases = _search_small(inst)
@@ -266,19 +272,11 @@ def test_deterministic_large_search_repairs_the_counts_by_rounds_not_time(
     left is the whole budget) the repair of the count limits runs, capped by its rounds
     (``COUNT_REPAIR_ROUNDS``), and two runs give the same plan."""
     _large_path(monkeypatch)
-    rounds: list[int | None] = []
-
-    def recording(
-        inst: AssignmentInstance, x: np.ndarray, time_limit_s: float, max_rounds: int | None
-    ) -> count_repair.CountRepair | None:
-        rounds.append(max_rounds)
-        return count_repair.repair_counts(inst, x, time_limit_s, max_rounds)
-
-    monkeypatch.setattr(solve, "repair_counts", recording)
+    called = _record_repairs(monkeypatch)
     inst = random_instance(6, n_items=7, n_agents=3)
     params = SearchParams(3, 1, 0, True)
     plans = [solve.run_search(inst, params) for _ in range(2)]
-    assert rounds == [solve.COUNT_REPAIR_ROUNDS] * 2
+    assert [max_rounds for _, max_rounds in called] == [solve.COUNT_REPAIR_ROUNDS] * 2
     assert all(
         any(str(p["phase"]).startswith("count limits put back") for p in plan.phases)
         for plan in plans
