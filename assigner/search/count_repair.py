@@ -44,7 +44,6 @@ class CountRepair:
     freed_items: int  # cases the LP placed again
     rounds: int  # the LP's pricing rounds
     converged: bool  # the LP over the freed cases reached its optimum
-    wall_time_s: float
 
 
 def over_count_agents(inst: AssignmentInstance, x: F64) -> npt.NDArray[np.int64]:
@@ -92,5 +91,4 @@ def repair_counts(
         freed_items=int(sub.items.size),
         rounds=priced.rounds,
         converged=priced.converged,
-        wall_time_s=time.monotonic() - began,
     )

@@ -128,7 +128,7 @@ def sub_instance(inst: AssignmentInstance, free: I32, agent_of: I32) -> SubInsta
         ],
         fixed_agent=fixed_sub,
     )
-    return SubInstance(sub, free, sel.astype(np.int64))
+    return SubInstance(sub, free, sel.astype(np.int64, copy=False))
 
 
 def _agent_mask(n_agents: int, agents: np.ndarray) -> np.ndarray:
