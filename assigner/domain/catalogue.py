@@ -8,8 +8,15 @@ entry says "project assumption".
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from assigner.domain.fields import MAX_HOURS, MAX_YEARS, RECORD_CONFIG
+
+MAX_SUBSIDY_CNY = 10_000_000.0
+"""Ceiling of a stage's subsidy (the catalogue's are hundreds to a few thousand yuan)."""
+MAX_SUBSIDY_MULTIPLIER = 100.0
 
 
 class ProviderKind(StrEnum):
@@ -40,7 +47,7 @@ class QualificationRule(BaseModel):
     needs ``min_years`` of practice in ``practice_area`` and/or ``certification``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     name: str = Field(min_length=1)
     citation: str = ""
@@ -48,7 +55,7 @@ class QualificationRule(BaseModel):
     when_priority_group: str | None = None
     only_practice_areas: list[str] | None = None
     practice_area: str | None = None
-    min_years: float = Field(default=0.0, ge=0)
+    min_years: float = Field(default=0.0, ge=0, le=MAX_YEARS)
     certification: str | None = None
 
     @model_validator(mode="after")
@@ -61,11 +68,13 @@ class QualificationRule(BaseModel):
 
 
 class CaseType(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     label: str
     practice_area: str
-    workload_hours: float = Field(gt=0, description="Expected lawyer hours for the whole case.")
+    workload_hours: float = Field(
+        gt=0, le=MAX_HOURS, description="Expected lawyer hours for the whole case."
+    )
     severity: int = Field(ge=1, le=5, description="1 = simple, 5 = most serious or complex.")
     representation: bool = Field(
         default=True, description="True when the case needs representation, not only advice."
@@ -75,7 +84,7 @@ class CaseType(BaseModel):
         default_factory=list,
         description="Catalogue qualification rules that apply to every case of this type.",
     )
-    subsidy_cny_by_stage: dict[str, float] = Field(
+    subsidy_cny_by_stage: dict[str, Annotated[float, Field(ge=0, le=MAX_SUBSIDY_CNY)]] = Field(
         description="Subsidy paid to the provider per stage of the case (yuan)."
     )
     source: str = ""
@@ -86,15 +95,13 @@ class CaseType(BaseModel):
             raise ValueError("allowed_provider_kinds must not be empty")
         if not self.subsidy_cny_by_stage:
             raise ValueError("subsidy_cny_by_stage must name at least one stage")
-        if any(v < 0 for v in self.subsidy_cny_by_stage.values()):
-            raise ValueError("subsidy_cny_by_stage values must be >= 0")
         return self
 
 
 class Catalogue(BaseModel):
     """Practice areas, case types, qualification rules, priority groups and subsidy classes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     practice_areas: list[str]
     priority_groups: list[str]
@@ -102,9 +109,9 @@ class Catalogue(BaseModel):
     certifications: list[str]
     qualification_rules: dict[str, QualificationRule]
     case_types: dict[str, CaseType]
-    subsidy_class_multiplier: dict[str, float] = Field(
-        description="Share of the catalogue subsidy paid to a provider of this class."
-    )
+    subsidy_class_multiplier: dict[
+        str, Annotated[float, Field(ge=0, le=MAX_SUBSIDY_MULTIPLIER)]
+    ] = Field(description="Share of the catalogue subsidy paid to a provider of this class.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:

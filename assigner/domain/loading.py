@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from assigner.domain.catalogue import Catalogue, default_catalogue
 from assigner.domain.errors import InputError, InputIssue
+from assigner.domain.policy import Policy
 from assigner.domain.problem import Problem, Side
 
 
@@ -84,6 +85,7 @@ def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]
     groups = set(catalogue.priority_groups)
     flags = set(catalogue.case_flags)
 
+    issues += policy_issues(problem.policy, catalogue)
     for i, lw in enumerate(problem.lawyers):
         rec = f"lawyers[{i}] (id {lw.id})"
         if lw.firm_id not in firm_ids:
@@ -158,6 +160,24 @@ def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]
             if ref is not None and ref not in lawyer_ids:
                 issues.append(InputIssue(rec, field, f"unknown lawyer {ref!r}"))
     return issues
+
+
+def policy_issues(policy: Policy, catalogue: Catalogue) -> list[InputIssue]:
+    """The policy's references to the catalogue: each priority group it weighs must be one the
+    catalogue knows (a misspelt group would silently weigh nothing).  The default weights name
+    the default catalogue's groups; they are checked only where the policy sets its own."""
+    if "priority_group_multiplier" not in policy.weights.model_fields_set:
+        return []
+    groups = set(catalogue.priority_groups)
+    return [
+        InputIssue(
+            "policy",
+            f"weights.priority_group_multiplier.{group}",
+            f"unknown priority group {group!r} (known: {', '.join(sorted(groups))})",
+        )
+        for group in policy.weights.priority_group_multiplier
+        if group not in groups
+    ]
 
 
 def validate_problem(problem: Problem) -> Problem:

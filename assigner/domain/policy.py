@@ -1,20 +1,39 @@
 """Policy: objective weights and rule switches, versioned data (DESIGN.md principle 4).
 
 All weights are integer points per unit named in the field; the solver works in integer points.
+Each weight has a ceiling (``MAX_POINTS_PER_UNIT``, ``MAX_UNASSIGNED_POINTS``,
+``MAX_MULTIPLIER``) far above any sensible setting, so that a plan's objective, summed over the
+largest caseloads in 64-bit integers, cannot overflow.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator
+
+from assigner.domain.fields import MAX_DISTANCE_KM, MAX_HOURS, RECORD_CONFIG
+
+MAX_POINTS_PER_UNIT = 100_000
+"""Ceiling of each weight per unit (km, level, year, star, hour, case, move); the defaults are
+10 to 2,000."""
+MAX_UNASSIGNED_POINTS = 10_000_000
+"""Ceiling of the base penalty for a case left unassigned (default 100,000)."""
+MAX_MULTIPLIER = 100.0
+"""Ceiling of a priority group's or an urgency band's multiplier (defaults 1.5 to 3)."""
+MAX_POINTS_PER_CNY = 100.0
+
+Points = Annotated[int, Field(ge=0, le=MAX_POINTS_PER_UNIT)]
+Multiplier = Annotated[float, Field(ge=1, le=MAX_MULTIPLIER)]
 
 
 class UrgencyBand(BaseModel):
     """Cases whose assign-by deadline is at most ``within_hours`` away get ``multiplier``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    within_hours: float
-    multiplier: float = Field(ge=1)
+    within_hours: float = Field(ge=-MAX_HOURS, le=MAX_HOURS)
+    multiplier: Multiplier
 
 
 class UtilisationBand(BaseModel):
@@ -24,19 +43,22 @@ class UtilisationBand(BaseModel):
     utilisation is convex (a piecewise-linear load-balancing term).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     above_share: float = Field(ge=0, le=1)
-    points_per_hour: int = Field(ge=0)
+    points_per_hour: Points
 
 
 class Weights(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     unassigned_points: int = Field(
-        default=100_000, ge=0, description="Base penalty for leaving a case unassigned."
+        default=100_000,
+        ge=0,
+        le=MAX_UNASSIGNED_POINTS,
+        description="Base penalty for leaving a case unassigned.",
     )
-    priority_group_multiplier: dict[str, float] = Field(
+    priority_group_multiplier: dict[str, Multiplier] = Field(
         default_factory=lambda: {
             "minor": 3.0,
             "detained": 3.0,
@@ -46,7 +68,8 @@ class Weights(BaseModel):
             "migrant_wage_claim": 1.5,
             "military_family": 1.5,
         },
-        description="Unassigned penalty multiplier per priority group; the largest applies.",
+        description="Unassigned penalty multiplier per priority group (a group of the "
+        "catalogue, from 1 to 100); the largest applies.",
     )
     urgency_bands: list[UrgencyBand] = Field(
         default_factory=lambda: [
@@ -55,29 +78,27 @@ class Weights(BaseModel):
         ],
         description="Deadline urgency multipliers; the first band that holds applies.",
     )
-    travel_points_per_km: int = Field(default=10, ge=0)
-    practice_level_points: int = Field(
-        default=60, ge=0, description="Per level below 5 in the case's practice area."
+    travel_points_per_km: Points = 10
+    practice_level_points: Points = Field(
+        default=60, description="Per level below 5 in the case's practice area."
     )
-    experience_points_per_year_short: int = Field(
+    experience_points_per_year_short: Points = Field(
         default=40,
-        ge=0,
         description="Per year short of 2 x severity years of practice in the area.",
     )
-    rating_points_per_star_short: int = Field(
-        default=50, ge=0, description="Per rating star below 5, for cases of severity >= 4."
+    rating_points_per_star_short: Points = Field(
+        default=50, description="Per rating star below 5, for cases of severity >= 4."
     )
-    language_mismatch_points: int = Field(default=400, ge=0)
-    gender_preference_points: int = Field(default=150, ge=0)
-    continuity_points: int = Field(
+    language_mismatch_points: Points = 400
+    gender_preference_points: Points = 150
+    continuity_points: Points = Field(
         default=300,
-        ge=0,
         description="When the client had a prior lawyer, or a linked case has a lawyer, and "
         "this lawyer is not that one.",
     )
-    subsidy_points_per_cny: float = Field(default=0.1, ge=0)
-    stability_points: int = Field(
-        default=2_000, ge=0, description="Moving a case away from its current lawyer."
+    subsidy_points_per_cny: float = Field(default=0.1, ge=0, le=MAX_POINTS_PER_CNY)
+    stability_points: Points = Field(
+        default=2_000, description="Moving a case away from its current lawyer."
     )
     utilisation_bands: list[UtilisationBand] = Field(
         default_factory=lambda: [
@@ -85,19 +106,34 @@ class Weights(BaseModel):
             UtilisationBand(above_share=0.85, points_per_hour=20),
         ]
     )
-    quota_deficit_points: int = Field(
+    quota_deficit_points: Points = Field(
         default=200,
-        ge=0,
         description="Per case a lawyer stays below the yearly obligation quota after the plan.",
     )
+
+    @field_validator("utilisation_bands")
+    @classmethod
+    def _shares_increasing(cls, bands: list[UtilisationBand]) -> list[UtilisationBand]:
+        shares = [b.above_share for b in bands]
+        if shares != sorted(shares):
+            raise ValueError("above_share must be increasing")
+        return bands
+
+    @field_validator("urgency_bands")
+    @classmethod
+    def _hours_increasing(cls, bands: list[UrgencyBand]) -> list[UrgencyBand]:
+        hours = [b.within_hours for b in bands]
+        if hours != sorted(hours):
+            raise ValueError("within_hours must be increasing")
+        return bands
 
 
 class Policy(BaseModel):
     """Versioned policy: weights and rule switches."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=2**31 - 1)
     weights: Weights = Field(default_factory=Weights)
     codefendants_same_firm_forbidden: bool = Field(
         default=False,
@@ -106,14 +142,4 @@ class Policy(BaseModel):
     )
     allow_moving_started: bool = False
     allow_moving_pinned: bool = False
-    default_max_travel_km: float = Field(default=80.0, gt=0)
-
-    @model_validator(mode="after")
-    def _bands_sorted(self) -> Policy:
-        shares = [b.above_share for b in self.weights.utilisation_bands]
-        if shares != sorted(shares):
-            raise ValueError("weights.utilisation_bands: above_share must be increasing")
-        hours = [b.within_hours for b in self.weights.urgency_bands]
-        if hours != sorted(hours):
-            raise ValueError("weights.urgency_bands: within_hours must be increasing")
-        return self
+    default_max_travel_km: float = Field(default=80.0, gt=0, le=MAX_DISTANCE_KM)

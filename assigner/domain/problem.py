@@ -10,28 +10,31 @@ the plan (re)assigns; their hours count against their lawyer only through the pl
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from assigner.domain.catalogue import Catalogue, FirmKind, ProviderKind
+from assigner.domain.fields import (
+    MAX_DISTANCE_KM,
+    MAX_HOURS,
+    MAX_NAME_CHARS,
+    MAX_YEARS,
+    RECORD_CONFIG,
+    CaseCount,
+    Day,
+    Hours,
+    Identifier,
+    Name,
+    Timestamp,
+)
 from assigner.domain.policy import Policy
 
 SCHEMA_VERSION = 1
 
 
-def _as_utc(value: datetime) -> datetime:
-    """Times without a zone are read as UTC so that all times compare."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
-
-
 class Location(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -40,18 +43,18 @@ class Location(BaseModel):
 class KnownClient(BaseModel):
     """A party a lawyer or firm acts or acted for (conflict history)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    party_id: str | None = None
-    name: str = Field(min_length=1)
-    ended_on: date | None = Field(
+    party_id: Identifier | None = None
+    name: Name
+    ended_on: Day | None = Field(
         default=None,
         description="When the representation ended; none: a current client.  A current client "
         "adverse to a case's client always conflicts (not waivable); a former client only "
         "within a year of this date and in the same matter, unless the case records the "
         "client's written consent (Lawyer Practice Conduct Norms Art 52).",
     )
-    matter_id: str | None = Field(
+    matter_id: Identifier | None = Field(
         default=None,
         description="The matter the representation was in; none: unknown (treated as the same "
         "matter as any case).",
@@ -59,64 +62,66 @@ class KnownClient(BaseModel):
 
 
 class Firm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    id: Identifier
+    name: Name
     kind: FirmKind
     location: Location | None = None
     clients: list[KnownClient] = Field(default_factory=list)
 
 
 class PracticeArea(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     area: str
     level: int = Field(ge=1, le=5, description="1 = occasional, 5 = specialist.")
-    years: float = Field(ge=0)
+    years: float = Field(ge=0, le=MAX_YEARS)
 
 
 class Leave(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    start: date
-    end: date
+    start: Day
+    end: Day
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Leave:
-        if self.end < self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: Day, info: ValidationInfo) -> Day:
+        start = info.data.get("start")
+        if start is not None and end < start:
             raise ValueError("leave end is before its start")
-        return self
+        return end
 
 
 class Lawyer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    firm_id: str
+    id: Identifier
+    name: Name
+    firm_id: Identifier
     kind: ProviderKind
     gender: str | None = None
     location: Location
     practice_areas: list[PracticeArea] = Field(min_length=1)
     certifications: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=lambda: ["zh"])
-    capacity_hours: float = Field(ge=0, description="Workload hours available in the period.")
-    max_open_cases: int = Field(ge=0)
-    current_load_hours: float = Field(default=0, ge=0)
-    current_open_cases: int = Field(default=0, ge=0)
+    capacity_hours: Hours = Field(description="Workload hours available in the period.")
+    max_open_cases: CaseCount
+    current_load_hours: Hours = 0
+    current_open_cases: CaseCount = 0
     accepting_new_cases: bool = True
     leave: list[Leave] = Field(default_factory=list)
-    max_travel_km: float | None = Field(default=None, gt=0)
+    max_travel_km: float | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
     jurisdictions: list[str] | None = Field(
         default=None, description="Jurisdictions served; None means any."
     )
     rating: float = Field(default=4.0, ge=0, le=5)
-    yearly_quota_cases: int = Field(default=0, ge=0)
-    cases_this_year: int = Field(default=0, ge=0)
+    yearly_quota_cases: CaseCount = 0
+    cases_this_year: CaseCount = 0
     subsidy_class: str = "standard"
     clients: list[KnownClient] = Field(default_factory=list)
-    relatives: list[str] = Field(
+    relatives: list[Name] = Field(
         default_factory=list, description="Declared close relatives (names)."
     )
 
@@ -130,12 +135,12 @@ class PartyRole(StrEnum):
 
 
 class Party(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    id: str | None = None
-    name: str = Field(min_length=1)
+    id: Identifier | None = None
+    name: Name
     role: PartyRole
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Name] = Field(default_factory=list)
 
 
 class Side(StrEnum):
@@ -148,9 +153,9 @@ class Side(StrEnum):
 
 
 class CurrentAssignment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    lawyer_id: str
+    lawyer_id: Identifier
     started: bool = False
     pinned: bool = False
 
@@ -160,23 +165,25 @@ class ConflictWaiver(BaseModel):
     firm is adverse in the same matter within a year (Lawyer Practice Conduct Norms Art 52).
     It waives only that conflict: never a current client, a relative or a group rule."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    lawyer_id: str
-    consent_ref: str = Field(min_length=1, description="Where the written consent is filed.")
+    lawyer_id: Identifier
+    consent_ref: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Where the written consent is filed."
+    )
 
 
 class ClientPreferences(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     language: str | None = None
     lawyer_gender: str | None = None
 
 
 class Case(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
-    id: str = Field(min_length=1)
+    id: Identifier
     case_type: str
     stage: str
     location: Location
@@ -186,9 +193,12 @@ class Case(BaseModel):
     priority_groups: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     workload_hours: float | None = Field(
-        default=None, gt=0, description="Overrides the catalogue's hours for this case type."
+        default=None,
+        gt=0,
+        le=MAX_HOURS,
+        description="Overrides the catalogue's hours for this case type.",
     )
-    matter_id: str | None = Field(
+    matter_id: Identifier | None = Field(
         default=None,
         description="Cases of one matter (co-defendants, the victim and the defendants, both "
         "sides of a civil dispute) share a matter id.",
@@ -216,17 +226,19 @@ class Case(BaseModel):
     preferences: ClientPreferences = Field(default_factory=ClientPreferences)
     current_assignment: CurrentAssignment | None = None
 
-    @model_validator(mode="after")
-    def _deadline_after_receipt(self) -> Case:
-        if self.assign_by < self.received_at:
+    @field_validator("assign_by")
+    @classmethod
+    def _deadline_after_receipt(cls, assign_by: Timestamp, info: ValidationInfo) -> Timestamp:
+        received_at = info.data.get("received_at")
+        if received_at is not None and assign_by < received_at:
             raise ValueError("assign_by is before received_at")
-        return self
+        return assign_by
 
 
 class Problem(BaseModel):
     """A whole assignment problem: the document `assigner solve` and `POST /v1/solve` take."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = RECORD_CONFIG
 
     schema_version: int = SCHEMA_VERSION
     name: str = "problem"

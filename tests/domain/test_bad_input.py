@@ -90,7 +90,7 @@ def test_json_text_and_errors() -> None:
         ),
         (
             lambda d: d["cases"][0].update(assign_by="2026-02-01T10:00:00+08:00"),
-            "cases[0] (id C1): Value error, assign_by is before received_at",
+            "cases[0] (id C1).assign_by: Value error, assign_by is before received_at",
         ),
         (lambda d: d["cases"][0].update(linked_case_ids=["C7"]), "linked_case_ids: unknown case"),
         (
@@ -103,6 +103,61 @@ def test_json_text_and_errors() -> None:
         (lambda d: d["lawyers"][0].update(subsidy_class="gold"), "unknown subsidy class"),
         (lambda d: d["cases"][0].update(complaint_lawyer_ids=["L5"]), "complaint_lawyer_ids"),
         (lambda d: d["cases"][0].update(colour="red"), "cases[0] (id C1).colour"),
+        # Limits that keep the engine's arithmetic exact (``assigner/domain/fields.py``).
+        (
+            lambda d: d["lawyers"][0].update(max_open_cases=2**31),
+            "lawyers[0] (id L1).max_open_cases: Input should be less than or equal to 100000",
+        ),
+        (
+            lambda d: d["lawyers"][0].update(capacity_hours=float("inf")),
+            "lawyers[0] (id L1).capacity_hours: Input should be a finite number",
+        ),
+        (
+            lambda d: d["cases"][0].update(workload_hours=float("nan")),
+            "cases[0] (id C1).workload_hours: Input should be a finite number",
+        ),
+        (
+            lambda d: d.update(as_of="0001-01-01T00:00:00Z"),
+            "as_of: Value error, must not be before 1900-01-01",
+        ),
+        (
+            lambda d: d.update(as_of="0001-01-01T00:00:00+08:00"),
+            "as_of: Value error, is out of the range of dates",
+        ),
+        (
+            lambda d: d["lawyers"][0].update(leave=[{"start": "2026-03-05", "end": "2026-03-01"}]),
+            "lawyers[0] (id L1).leave.0.end: Value error, leave end is before its start",
+        ),
+        (lambda d: d["firms"][0].update(id=" "), "firms[0] (id  ).id: Value error, must not be blank"),
+        (lambda d: d["firms"][0].update(id="F1 "), "must not start or end with white space"),
+        (lambda d: d["lawyers"][0].update(id="L\u00001"), "contains the control character"),
+        (lambda d: d["lawyers"][0].update(name="x" * 513), "lawyers[0] (id L1).name"),
+        (lambda d: d["cases"][0].update(id="C" * 129), "at most 128 characters"),
+        (
+            lambda d: d.update(policy={"weights": {"travel_points_per_km": 10**20}}),
+            "policy.weights.travel_points_per_km: Input should be less than or equal to 100000",
+        ),
+        (
+            lambda d: d.update(policy={"weights": {"priority_group_multiplier": {"minor": -5}}}),
+            "policy.weights.priority_group_multiplier.minor: Input should be greater than",
+        ),
+        (
+            lambda d: d.update(policy={"weights": {"priority_group_multiplier": {"vip": 2}}}),
+            "policy.weights.priority_group_multiplier.vip: unknown priority group 'vip'",
+        ),
+        (
+            lambda d: d.update(
+                policy={
+                    "weights": {
+                        "utilisation_bands": [
+                            {"above_share": 0.9, "points_per_hour": 5},
+                            {"above_share": 0.8, "points_per_hour": 5},
+                        ]
+                    }
+                }
+            ),
+            "policy.weights.utilisation_bands: Value error, above_share must be increasing",
+        ),
     ],
 )
 def test_refusals_name_record_and_field(mutate: Any, expected: str) -> None:
