@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import PolicyRow, utcnow
-from assigner.domain import Policy
+from api.problems import FieldError, invalid
+from assigner.domain import Policy, default_catalogue
+from assigner.domain.loading import policy_issues
 
 
 def current_version(session: Session) -> int:
@@ -48,7 +50,16 @@ def ensure_initial(session: Session) -> None:
 
 
 def add_version(session: Session, policy: Policy, note: str, actor: str) -> PolicyRow:
-    """Store ``policy`` as the next version; its own ``version`` field is overwritten."""
+    """Store ``policy`` as the next version; its own ``version`` field is overwritten.  A
+    priority group the service's catalogue does not know is refused (422)."""
+    issues = policy_issues(policy, default_catalogue())
+    if issues:
+        raise invalid(
+            [
+                FieldError(field=f"policy.{i.field}", message=i.message, location="body")
+                for i in issues
+            ]
+        )
     version = current_version(session) + 1
     stored = policy.model_copy(update={"version": version})
     row = PolicyRow(

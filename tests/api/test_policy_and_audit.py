@@ -31,6 +31,25 @@ def test_policy_versions(api: Api) -> None:
     assert api.get("/v1/policy/versions/7").status_code == 404
 
 
+def test_policy_outside_its_limits_is_refused(api: Api) -> None:
+    """Tests that a weight above its ceiling, a multiplier below 1 and a priority group the
+    catalogue does not know are each refused with a 422 naming the field, and that nothing is
+    stored."""
+    bad = [
+        ({"travel_points_per_km": 10**20}, "policy.weights.travel_points_per_km"),
+        (
+            {"priority_group_multiplier": {"detained": -5}},
+            "policy.weights.priority_group_multiplier.detained",
+        ),
+        ({"priority_group_multiplier": {"vip": 2}}, "policy.weights.priority_group_multiplier.vip"),
+    ]
+    for weights, field in bad:
+        r = api.post("/v1/policy/versions", json={"policy": {"weights": weights}, "note": "x"})
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert api.get("/v1/policy").json()["version"] == 1
+
+
 def test_new_policy_changes_eligibility_at_once(world_api: Api) -> None:
     """Tests that switching on the same-firm rule for co-defendants keeps C4 off L4 once C3 is
     with L4's colleague L1."""
