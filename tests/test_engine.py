@@ -10,7 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assigner.domain import CurrentAssignment, Policy, Problem
+from assigner.domain import CurrentAssignment, Policy, Problem, default_catalogue
+from assigner.domain.fields import MAX_CASE_COUNT, MAX_DISTANCE_KM, MAX_HOURS
+from assigner.domain.policy import (
+    MAX_MULTIPLIER,
+    MAX_POINTS_PER_CNY,
+    MAX_POINTS_PER_KM,
+    MAX_POINTS_PER_UNIT,
+    MAX_UNASSIGNED_POINTS,
+    UrgencyBand,
+    UtilisationBand,
+    Weights,
+)
 from assigner.engine import prepare, solve_problem
 from assigner.search.cpsat import SearchParams
 from assigner.search.instance import evaluate, feasibility_issues
@@ -121,37 +132,36 @@ def test_pinned_case_keeps_its_lawyer() -> None:
     assert [(a.case_id, a.lawyer_id) for a in plan.assignments] == [("C1", "L1")]
 
 
+def ceiling_weights() -> Weights:
+    """Every weight of the policy at its ceiling (``assigner/domain/policy.py``)."""
+    top = {
+        name: MAX_POINTS_PER_UNIT
+        for name, field in Weights.model_fields.items()
+        if field.annotation is int and name not in ("unassigned_points", "travel_points_per_km")
+    }
+    assert len(top) >= 7  # the integer weights are all there
+    return Weights(
+        **top,
+        travel_points_per_km=MAX_POINTS_PER_KM,
+        unassigned_points=MAX_UNASSIGNED_POINTS,
+        subsidy_points_per_cny=MAX_POINTS_PER_CNY,
+        priority_group_multiplier=dict.fromkeys(
+            default_catalogue().priority_groups, MAX_MULTIPLIER
+        ),
+        urgency_bands=[
+            UrgencyBand(within_hours=24, multiplier=MAX_MULTIPLIER),
+            UrgencyBand(within_hours=MAX_HOURS, multiplier=MAX_MULTIPLIER),
+        ],
+        utilisation_bands=[UtilisationBand(above_share=0.0, points_per_hour=MAX_POINTS_PER_UNIT)],
+    )
+
+
 def test_weights_at_their_ceilings_give_a_verified_plan() -> None:
     """Tests that the policy's ceilings keep the objective within 64-bit integers: every weight
     at its ceiling, cases with every multiplier and a lawyer across the world, and the plan
     still verifies (its reported costs add up exactly)."""
-    from assigner.domain.fields import MAX_CASE_COUNT, MAX_DISTANCE_KM, MAX_HOURS
-    from assigner.domain.policy import (
-        MAX_MULTIPLIER,
-        MAX_POINTS_PER_CNY,
-        MAX_POINTS_PER_UNIT,
-        MAX_UNASSIGNED_POINTS,
-        UrgencyBand,
-        UtilisationBand,
-        Weights,
-    )
-
-    top = {
-        name: MAX_POINTS_PER_UNIT
-        for name, field in Weights.model_fields.items()
-        if field.annotation is int and name != "unassigned_points"
-    }
-    weights = Weights(
-        **top,
-        unassigned_points=MAX_UNASSIGNED_POINTS,
-        subsidy_points_per_cny=MAX_POINTS_PER_CNY,
-        priority_group_multiplier={"minor": MAX_MULTIPLIER},
-        urgency_bands=[UrgencyBand(within_hours=MAX_HOURS, multiplier=MAX_MULTIPLIER)],
-        utilisation_bands=[UtilisationBand(above_share=0.0, points_per_hour=MAX_POINTS_PER_UNIT)],
-    )
-    assert len(top) >= 8  # the integer weights are all there
     lawyers = [
-        make_lawyer("L1", capacity_hours=MAX_HOURS, max_open_cases=MAX_CASE_COUNT),
+        make_lawyer("L1", capacity_hours=MAX_HOURS, max_open_cases=6),  # 3 open already
         make_lawyer(
             "L2",
             location={"lat": -34.3, "lon": -71.1},  # the antipode of the cases, about
@@ -160,14 +170,23 @@ def test_weights_at_their_ceilings_give_a_verified_plan() -> None:
             max_open_cases=MAX_CASE_COUNT,
         ),
     ]
-    cases = [
-        make_case(f"C{k}", priority_groups=["minor"], workload_hours=MAX_HOURS / 4)
-        for k in range(6)
-    ]
-    problem = make_problem(lawyers=lawyers, cases=cases, policy=Policy(weights=weights))
+    cases = [make_case(f"C{k}", priority_groups=["minor"], workload_hours=100) for k in range(6)]
+    policy = Policy(weights=ceiling_weights())
+    problem = make_problem(lawyers=lawyers, cases=cases, policy=policy)
     plan = solve_problem(problem, SearchParams(time_limit_s=5, seed=0))
     assert plan.verification is not None and plan.verification.passed
     assert 0 < plan.solver.objective_points < 2**62
-    # The far lawyer takes the cases the near one has no hours for (cheaper than leaving them).
+    assert plan.solver.best_bound_points <= plan.solver.objective_points
+    # The far lawyer takes the cases the near one has no room for (cheaper than leaving them).
     assert {a.lawyer_id for a in plan.assignments} == {"L1", "L2"}
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_demo_county_solves_with_every_weight_at_its_ceiling(deterministic: bool) -> None:
+    """Tests that the LP solver copes with the largest costs the policy allows (with the
+    multipliers' old ceiling of 100 HiGHS failed on this county: "excessive dual values")."""
+    problem = generate_county("demo", 1)
+    problem = problem.model_copy(update={"policy": Policy(weights=ceiling_weights())})
+    plan = solve_problem(problem, SearchParams(time_limit_s=3, seed=0, deterministic=deterministic))
+    assert plan.verification is not None and plan.verification.passed
     assert plan.solver.best_bound_points <= plan.solver.objective_points

@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from assigner.domain.fields import MAX_HOURS, MAX_YEARS, RECORD_CONFIG
 
-MAX_SUBSIDY_CNY = 10_000_000.0
+MAX_SUBSIDY_CNY = 100_000.0
 """Ceiling of a stage's subsidy (the catalogue's are hundreds to a few thousand yuan)."""
-MAX_SUBSIDY_MULTIPLIER = 100.0
+MAX_SUBSIDY_MULTIPLIER = 10.0
 
 
 class ProviderKind(StrEnum):

@@ -15,12 +15,17 @@ from pydantic import BaseModel, Field, field_validator
 from assigner.domain.fields import MAX_DISTANCE_KM, MAX_HOURS, RECORD_CONFIG
 
 MAX_POINTS_PER_UNIT = 100_000
-"""Ceiling of each weight per unit (km, level, year, star, hour, case, move); the defaults are
+"""Ceiling of each weight per unit (level, year, star, hour, case, move); the defaults are
 10 to 2,000."""
+MAX_POINTS_PER_KM = 10_000
+"""Ceiling of the travel weight (default 10): 200 million points across the Earth."""
 MAX_UNASSIGNED_POINTS = 10_000_000
 """Ceiling of the base penalty for a case left unassigned (default 100,000)."""
-MAX_MULTIPLIER = 100.0
-"""Ceiling of a priority group's or an urgency band's multiplier (defaults 1.5 to 3)."""
+MAX_MULTIPLIER = 10.0
+"""Ceiling of a priority group's or an urgency band's multiplier (defaults 1.5 to 3).  With
+the base penalty's ceiling a case's penalty stays within a billion points: the LP solver
+(HiGHS) fails on costs of 10^11 (the demo county with multipliers of 100: "excessive dual
+values")."""
 MAX_POINTS_PER_CNY = 100.0
 
 Points = Annotated[int, Field(ge=0, le=MAX_POINTS_PER_UNIT)]
@@ -69,7 +74,7 @@ class Weights(BaseModel):
             "military_family": 1.5,
         },
         description="Unassigned penalty multiplier per priority group (a group of the "
-        "catalogue, from 1 to 100); the largest applies.",
+        "catalogue, from 1 to 10); the largest applies.",
     )
     urgency_bands: list[UrgencyBand] = Field(
         default_factory=lambda: [
@@ -78,7 +83,7 @@ class Weights(BaseModel):
         ],
         description="Deadline urgency multipliers; the first band that holds applies.",
     )
-    travel_points_per_km: Points = 10
+    travel_points_per_km: int = Field(default=10, ge=0, le=MAX_POINTS_PER_KM)
     practice_level_points: Points = Field(
         default=60, description="Per level below 5 in the case's practice area."
     )

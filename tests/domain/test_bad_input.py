@@ -135,7 +135,7 @@ def test_json_text_and_errors() -> None:
         (lambda d: d["cases"][0].update(id="C" * 129), "at most 128 characters"),
         (
             lambda d: d.update(policy={"weights": {"travel_points_per_km": 10**20}}),
-            "policy.weights.travel_points_per_km: Input should be less than or equal to 100000",
+            "policy.weights.travel_points_per_km: Input should be less than or equal to 10000",
         ),
         (
             lambda d: d.update(policy={"weights": {"priority_group_multiplier": {"minor": -5}}}),
