@@ -169,6 +169,12 @@ IfMatch = Annotated[
 ]
 
 
+# The largest integer a query or path parameter takes (offsets, versions, seeds): the
+# databases store 64-bit integers and the solvers take 32-bit seeds, so anything above is a
+# mistake, answered 422 naming the parameter rather than failing inside.
+INT_PARAM_MAX = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Paging:
     limit: int
@@ -178,7 +184,7 @@ class Paging:
 async def _paging(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT_PARAM_MAX)] = 0,
 ) -> Paging:
     """limit / offset query parameters, capped by the settings."""
     cap = services.settings.page_size_max

@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from api import assigning, caseload
-from api.deps import CaseWriter, IfMatch, Reader, ServicesDep, SessionDep, WriteSessionDep
+from api.deps import (
+    INT_PARAM_MAX,
+    CaseWriter,
+    IfMatch,
+    Reader,
+    ServicesDep,
+    SessionDep,
+    WriteSessionDep,
+)
 from api.problems import ApiProblem, problem_response
 from api.routes.common import NOT_FOUND
 from api.schemas import (
@@ -132,7 +140,7 @@ def withdraw_assignment(
     response: Response,
     reason: Annotated[WithdrawReason, Query(description="Why the lawyer is withdrawn.")],
     note: Annotated[str | None, Query(max_length=2000)] = None,
-    expected_version: Annotated[int | None, Query(ge=1)] = None,
+    expected_version: Annotated[int | None, Query(ge=1, le=INT_PARAM_MAX)] = None,
     if_match: IfMatch = None,
 ) -> WithdrawalPublic:
     """Withdraw the case's lawyer. With ``reason=complaint`` the client's complaint excludes

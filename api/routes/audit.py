@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import audit
-from api.deps import PagingDep, Reader, SessionDep
+from api.deps import INT_PARAM_MAX, PagingDep, Reader, SessionDep
 from api.schemas import AuditEntry, AuditPage
 from assigner.domain.problem import Timestamp
 
@@ -23,7 +23,7 @@ def search_audit(
     action: Annotated[str | None, Query(examples=["assignment.create"])] = None,
     entity_type: Annotated[str | None, Query(examples=["case"])] = None,
     entity_id: Annotated[str | None, Query()] = None,
-    policy_version: Annotated[int | None, Query(ge=1)] = None,
+    policy_version: Annotated[int | None, Query(ge=1, le=INT_PARAM_MAX)] = None,
     since: Annotated[Timestamp | None, Query(description="At or after (ISO 8601).")] = None,
     until: Annotated[Timestamp | None, Query(description="Before (ISO 8601).")] = None,
 ) -> AuditPage:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Path, Response
 from sqlalchemy import func, select
 
 from api import audit, policies
-from api.deps import Admin, PagingDep, Reader, SessionDep, WriteSessionDep
+from api.deps import INT_PARAM_MAX, Admin, PagingDep, Reader, SessionDep, WriteSessionDep
 from api.models import PolicyRow
 from api.problems import not_found
 from api.routes.common import NOT_FOUND
@@ -87,7 +87,9 @@ def list_policy_versions(_: Reader, session: SessionDep, paging: PagingDep) -> P
 
 
 @router.get("/versions/{version}", response_model=PolicyVersionPublic, responses={404: NOT_FOUND})
-def get_policy_version(version: int, _: Reader, session: SessionDep) -> PolicyVersionPublic:
+def get_policy_version(
+    version: Annotated[int, Path(ge=1, le=INT_PARAM_MAX)], _: Reader, session: SessionDep
+) -> PolicyVersionPublic:
     row = policies.get_version(session, version)
     if row is None:
         raise not_found("policy version", str(version))

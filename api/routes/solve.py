@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from api import examples
-from api.deps import CaseWriter, ServicesDep
+from api.deps import INT_PARAM_MAX, CaseWriter, ServicesDep
 from api.problems import ApiProblem, FieldError, field_errors_from_input, invalid, problem_response
 from assigner.domain import InputError, Plan, Problem
 from assigner.engine import solve_problem
@@ -27,7 +27,7 @@ def solve(
     _: CaseWriter,
     services: ServicesDep,
     time_limit_s: Annotated[float, Query(gt=0, description="Wall-clock budget.")] = 10.0,
-    seed: Annotated[int, Query()] = 0,
+    seed: Annotated[int, Query(ge=0, le=INT_PARAM_MAX)] = 0,
     workers: Annotated[int, Query(ge=1, le=16)] = 2,
     deterministic: Annotated[
         bool, Query(description="Deterministic work budget: same input and seed, same plan.")

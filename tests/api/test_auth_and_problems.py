@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api import audit as audit_module
 from api import auth as auth_module
+from api import examples
 from api.app import create_app
 from api.auth import KeyCache, Principal, Role, revoke_key, verify_key
 from tests.api import world
@@ -166,3 +167,55 @@ def test_a_secret_with_underscores_is_accepted(
             assert verify_key(session, keys[Role.READ_ONLY] + "c") is None
         api = Api(client, keys)
         assert api.get("/v1/policy", role=Role.READ_ONLY).status_code == 200
+
+
+HUGE = 10**20
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "field", "where"),
+    [
+        ("GET", "/v1/cases", {"offset": 99999999999999999999999}, "offset", "query"),
+        ("GET", "/v1/firms", {"offset": 2**63}, "offset", "query"),
+        ("GET", "/v1/lawyers", {"offset": 2**31}, "offset", "query"),
+        ("GET", "/v1/jobs", {"offset": HUGE}, "offset", "query"),
+        ("GET", "/v1/policy/versions", {"offset": HUGE}, "offset", "query"),
+        ("GET", "/v1/audit", {"offset": 2**63}, "offset", "query"),
+        ("GET", "/v1/audit", {"policy_version": HUGE}, "policy_version", "query"),
+        ("GET", f"/v1/policy/versions/{HUGE}", {}, "version", "path"),
+        (
+            "DELETE",
+            "/v1/cases/C1/assignment",
+            {"reason": "other", "expected_version": HUGE},
+            "expected_version",
+            "query",
+        ),
+    ],
+)
+def test_huge_integer_parameters_are_422_naming_them(
+    api: Api, method: str, path: str, params: dict[str, object], field: str, where: str
+) -> None:
+    """Tests that an integer query or path parameter beyond what the database stores is a
+    422 naming the parameter, not a failure inside the service."""
+    r = api.call(method, path, params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"] == [
+        {"field": field, "message": "Input should be less than or equal to 2147483647", "in": where}
+    ]
+
+
+def test_largest_offset_is_an_empty_page(api: Api) -> None:
+    """Tests that the largest offset accepted answers an empty page."""
+    r = api.get("/v1/audit", params={"offset": 2**31 - 1})
+    assert r.status_code == 200
+    assert r.json()["items"] == []
+
+
+def test_solve_seed_is_bounded(api: Api) -> None:
+    """Tests that /v1/solve takes only seeds the solvers take (0 to 2**31 - 1), naming the
+    query parameter otherwise."""
+    for seed in (2**31, -1):
+        r = api.post("/v1/solve", params={"seed": seed}, json=examples.PROBLEM)
+        assert r.status_code == 422, r.text
+        assert [(e["field"], e["in"]) for e in r.json()["errors"]] == [("seed", "query")]
