@@ -8,9 +8,11 @@ a 409 says its ``reason`` (stale_version, capacity, conflict, ineligible, ...).
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -99,10 +101,78 @@ def field_errors_from_input(exc: InputError, location: str = "body") -> list[Fie
     ]
 
 
-def _field_path(loc: Sequence[int | str]) -> tuple[str, str]:
+def _field_path(loc: Sequence[int | str], body: Any = None) -> tuple[str, str]:
     where = str(loc[0]) if loc else "body"
-    rest = [str(p) for p in loc[1:]]
-    return where, ".".join(rest)
+    rest = _body_path(list(loc[1:]), body) if where == "body" else list(loc[1:])
+    return where, ".".join(str(p) for p in rest)
+
+
+def _body_path(parts: list[int | str], body: Any) -> list[int | str]:
+    """An error's location as a path in the body sent: pydantic puts the tag of a
+    discriminated union in the location (``batch_assignment.params.time_limit_s``), which is
+    no field of the body, so a part that is no key of its object but the value of one of its
+    fields (the tag), with more parts after it, is left out."""
+    out: list[int | str] = []
+    node = body
+    for i, part in enumerate(parts):
+        if isinstance(node, dict):
+            if part in node:
+                out.append(part)
+                node = node[part]
+                continue
+            is_tag = any(isinstance(v, str) and v == part for v in node.values())
+            if is_tag and i < len(parts) - 1:
+                continue
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+            continue
+        out.append(part)
+        node = None
+    return out
+
+
+def _quoted(values: Sequence[str]) -> str:
+    shown = [f"'{v}'" for v in values]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _body_tags(request: Request, discriminator: str) -> list[str]:
+    """The tags a body that is one of several kinds may carry (the values of the
+    discriminator field of each kind), read off the route's body annotation."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    annotation = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    tags: list[str] = []
+    for member in get_args(annotation):
+        fields = getattr(member, "model_fields", {})
+        field = fields.get(discriminator)
+        if field is not None and get_origin(field.annotation) is Literal:
+            tags.extend(str(v) for v in get_args(field.annotation))
+    return tags
+
+
+def _tag_message(request: Request, err: Mapping[str, Any], tag: str) -> str:
+    """A readable message for a missing or unknown kind: the plain values it may take."""
+    ctx = err.get("ctx", {})
+    if err.get("type") == "union_tag_invalid":
+        # pydantic lists the tags as reprs (of enum members, say); their values are quoted
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        given = ctx.get("tag")
+        return f"Input should be {_quoted(expected)}, not {given!r}" if expected else err["msg"]
+    expected = _body_tags(request, tag) if err.get("loc") == ("body",) else []
+    return f"Field required: one of {_quoted(expected)}" if expected else "Field required"
+
+
+def _malformed_body(exc: RequestValidationError, err: Mapping[str, Any]) -> ApiProblem:
+    """A body that is not JSON at all: answered like an import's (400, with the position)."""
+    loc = tuple(err.get("loc", ()))
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str(err.get("ctx", {}).get("error", "JSON decode error"))
+    if isinstance(exc.body, str) and pos is not None:
+        reason = str(json.JSONDecodeError(reason, exc.body, pos))
+    elif pos is not None:
+        reason = f"{reason} (char {pos})"
+    return ApiProblem(400, "malformed-body", "Malformed body", f"not valid JSON: {reason}")
 
 
 def _response(
@@ -130,12 +200,16 @@ def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        where, field = _field_path(tuple(err.get("loc", ())))
+        if err.get("type") == "json_invalid":
+            return _on_problem(request, _malformed_body(exc, err))
+        where, field = _field_path(tuple(err.get("loc", ())), exc.body)
+        message = str(err.get("msg", ""))
         if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             # a body that is one of several kinds: the field at fault is the discriminator
             tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
             field = ".".join(p for p in (field, tag) if p)
-        errors.append(FieldError(field=field, message=str(err.get("msg", "")), location=where))
+            message = _tag_message(request, err, tag)
+        errors.append(FieldError(field=field, message=message, location=where))
     return _on_problem(request, invalid(errors))
 
 

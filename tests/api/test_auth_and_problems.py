@@ -219,3 +219,26 @@ def test_solve_seed_is_bounded(api: Api) -> None:
         r = api.post("/v1/solve", params={"seed": seed}, json=examples.PROBLEM)
         assert r.status_code == 422, r.text
         assert [(e["field"], e["in"]) for e in r.json()["errors"]] == [("seed", "query")]
+
+
+def test_malformed_json_body_is_a_400_with_the_position(api: Api) -> None:
+    """Tests that a PUT whose body is not JSON answers like an import does: 400
+    malformed-body with a readable position, not a 422 whose field is a character offset."""
+    r = api.put(
+        "/v1/firms/FX1",
+        content='{"id":"FX1","name":"x"',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["type"] == "/problems/malformed-body"
+    assert body["detail"] == "not valid JSON: Expecting ',' delimiter: line 1 column 23 (char 22)"
+    assert "errors" not in body
+    on_post = api.post(
+        "/v1/cases/C1/recommendations",
+        content='{"top_k": 3,\n "why_not": [}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert on_post.status_code == 400
+    assert "line 2 column 14" in on_post.json()["detail"]

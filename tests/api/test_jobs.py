@@ -79,4 +79,32 @@ def test_cancel_a_queued_job(api: Api) -> None:
     assert bad.json()["errors"][0]["field"] == "kind"
     no_scenario = api.post("/v1/jobs", json={"kind": "scenario"})
     assert no_scenario.status_code == 422
-    assert no_scenario.json()["errors"][0]["field"] == "scenario.params"
+    assert no_scenario.json()["errors"][0]["field"] == "params"
+
+
+def test_job_submission_errors_name_body_fields(api: Api) -> None:
+    """Tests that a job submission's 422 names fields as paths in the body sent (no kind tag
+    in front), lists the kinds as plain values for an unknown kind, and says that a missing
+    kind is required."""
+    bad = api.post("/v1/jobs", json={"kind": "batch_assignment", "params": {"time_limit_s": -1}})
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["params.time_limit_s"]
+    extra = api.post("/v1/jobs", json={"kind": "rebalance", "params": {"max_moves": 1, "x": 1}})
+    assert [e["field"] for e in extra.json()["errors"]] == ["params.x"]
+    unknown = api.post("/v1/jobs", json={"kind": "nope"})
+    assert unknown.json()["errors"] == [
+        {
+            "field": "kind",
+            "message": "Input should be 'batch_assignment', 'rebalance' or 'scenario', not 'nope'",
+            "in": "body",
+        }
+    ]
+    missing = api.post("/v1/jobs", json={"params": {}})
+    assert missing.json()["errors"] == [
+        {
+            "field": "kind",
+            "message": "Field required: one of 'batch_assignment', 'rebalance' or 'scenario'",
+            "in": "body",
+        }
+    ]
+    assert "JobKind" not in unknown.text + missing.text

@@ -196,7 +196,7 @@ def test_review_of_other_jobs_is_refused(api: Api) -> None:
     assert api.post("/v1/jobs/nope/reject", json={"note": "x"}).status_code == 404
     bad = api.post("/v1/jobs", json={"kind": "rebalance", "params": {"max_moves": -1}})
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "rebalance.params.max_moves"
+    assert bad.json()["errors"][0]["field"] == "params.max_moves"
 
 
 def test_rebalance_command_plans_from_the_database_and_applies(world_api: Api) -> None:
