@@ -45,8 +45,14 @@ _MODELS: dict[RecordKind, type[BaseModel]] = {
 }
 
 
+_ID_CHUNK = 1000
+
+
 @dataclass(frozen=True)
 class RawRow:
+    """One record as read; with errors it is rejected, and ``data`` keeps what could be read
+    (its id names the row in the report)."""
+
     row: int
     data: dict[str, Any] | None
     errors: list[FieldError]
@@ -145,7 +151,7 @@ def _parse_csv(body: bytes, model: type[BaseModel]) -> list[RawRow]:
                 target = nested
             else:
                 target[leaf] = parsed
-        out.append(RawRow(i, None if errors else data, errors))
+        out.append(RawRow(i, data, errors))
     return out
 
 
@@ -189,7 +195,7 @@ def run_import(
     for raw in rows:
         rid = raw.data.get("id") if raw.data else None
         record_id = str(rid) if rid is not None else None
-        if raw.data is None:
+        if raw.data is None or raw.errors:
             rejected.append(RejectedRow(row=raw.row, id=record_id, errors=raw.errors))
             continue
         try:
@@ -225,7 +231,7 @@ def run_import(
         else:
             valid.append(record)
     if kind is RecordKind.CASE:
-        valid = _drop_dangling_links(valid, rejected, seen)
+        valid = _drop_dangling_links(session, valid, rejected, seen)
     rejected.sort(key=lambda r: r.row)
     if rejected and all_or_nothing:
         return ImportReport(
@@ -250,11 +256,16 @@ def run_import(
 
 
 def _drop_dangling_links(
-    valid: list[BaseModel], rejected: list[RejectedRow], row_of: dict[str, int]
+    session: Session, valid: list[BaseModel], rejected: list[RejectedRow], row_of: dict[str, int]
 ) -> list[BaseModel]:
-    """Reject, until none is left, valid cases that link to a case rejected in this import."""
+    """Reject, until none is left, valid cases that link to a case rejected in this import
+    that is not in the database either: a stored case whose replacement was rejected stays
+    as it was, so a link to it holds."""
     rows = {str(getattr(r, "id")): r for r in valid}  # noqa: B009
-    gone = {r.id for r in rejected if r.id is not None}
+    rejected_ids = {r.id for r in rejected if r.id is not None}
+    linked = sorted({x for r in valid if isinstance(r, Case) for x in r.linked_case_ids})
+    stored = _stored_case_ids(session, [x for x in linked if x in rejected_ids or x in rows])
+    gone = rejected_ids - stored
     changed = True
     while changed:
         changed = False
@@ -263,7 +274,8 @@ def _drop_dangling_links(
             dangling = [x for x in record.linked_case_ids if x in gone and x not in rows]
             if dangling:
                 del rows[case_id]
-                gone.add(case_id)
+                if case_id not in stored:
+                    gone.add(case_id)
                 rejected.append(
                     RejectedRow(
                         row=row_of[case_id],
@@ -279,6 +291,16 @@ def _drop_dangling_links(
                 )
                 changed = True
     return list(rows.values())
+
+
+def _stored_case_ids(session: Session, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are cases in the database (asked in chunks: a statement takes a
+    bounded number of parameters)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        found.update(session.execute(select(CaseRow.id).where(CaseRow.id.in_(chunk))).scalars())
+    return found
 
 
 def _reference_checks(

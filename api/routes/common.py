@@ -76,7 +76,7 @@ def import_records(
             "import-rejected",
             "Rows rejected",
             f"{len(report.rejected)} of {report.received} rows rejected; nothing was written",
-            report=report.model_dump(mode="json"),
+            report=report.model_dump(mode="json", by_alias=True),
         )
     return report
 

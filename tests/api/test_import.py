@@ -79,7 +79,9 @@ def test_all_or_nothing_writes_nothing_on_a_rejected_row(world_api: Api) -> None
     assert r.status_code == 422
     body = r.json()
     assert body["report"]["written"] is False
-    assert body["report"]["rejected"][0]["errors"][0]["field"] == "case_type"
+    error = body["report"]["rejected"][0]["errors"][0]
+    assert (error["field"], error["in"]) == ("case_type", "body")  # as in a 200 report
+    assert "location" not in error
     assert world_api.get("/v1/cases/C8").status_code == 404
 
 
@@ -90,6 +92,45 @@ def test_import_rejects_links_to_rejected_cases(world_api: Api) -> None:
     report = r.json()
     assert report["created"] == 0
     assert {x["id"] for x in report["rejected"]} == {"C8", "C9"}
+
+
+def test_import_keeps_links_to_stored_cases_whose_replacement_was_rejected(
+    world_api: Api,
+) -> None:
+    """Tests that a new case linking to a stored case is written although that case's
+    replacement row was rejected in the same import: the stored case stays as it was."""
+    rows = [world.case("C3", stage="no_stage"), world.case("C9", linked_case_ids=["C3"])]
+    r = world_api.post("/v1/cases/import", json=rows, role=Role.CASE_SYSTEM)
+    report = r.json()
+    assert (report["created"], report["replaced"]) == (1, 0), report
+    assert [x["id"] for x in report["rejected"]] == ["C3"]
+    assert world_api.get("/v1/cases/C9").json()["linked_case_ids"] == ["C3"]
+    assert world_api.get("/v1/cases/C3").json()["stage"] == "trial"
+
+
+def test_csv_rows_with_a_broken_cell_are_reported_by_their_id(world_api: Api) -> None:
+    """Tests that a CSV row with a cell that is not valid JSON, or with more cells than
+    headers, is reported with the id from its id cell."""
+    csv_text = (
+        "id,name,firm_id,kind,location.lat,location.lon,practice_areas,capacity_hours,"
+        "max_open_cases\n"
+        'L7,Ma Li,F1,practising_lawyer,30.6,114.3,"[{""area"": ""family"", ""level"": 4, '
+        '""years"": 6}]",300,12\n'
+        'L8,Zhao Min,F1,practising_lawyer,30.6,114.3,"[{""area"": ""family"", ""level"": 4",'
+        "300,12\n"
+        'L9,Sun Yu,F1,practising_lawyer,30.6,114.3,"[]",300,12,extra\n'
+    )
+    r = world_api.post("/v1/lawyers/import", content=csv_text, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["created"] == 1
+    rejected = {x["row"]: x for x in report["rejected"]}
+    assert rejected[2]["id"] == "L8"
+    assert rejected[2]["errors"][0]["field"] == "practice_areas"
+    assert rejected[2]["errors"][0]["message"].startswith("not valid JSON")
+    assert rejected[3]["id"] == "L9"
+    assert [e["message"] for e in rejected[3]["errors"]] == ["more cells than headers"]
+    assert world_api.get("/v1/lawyers/L8").status_code == 404
 
 
 def test_import_refuses_other_media_types(api: Api) -> None:
