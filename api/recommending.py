@@ -307,6 +307,23 @@ def _unknown(exc: UnknownLawyer, field: str) -> Exception:
     return invalid([FieldError(field=field, message=str(exc.args[0]), location="body")])
 
 
+def _check_known(snap: RosterSnapshot, lawyer_ids: list[str], field: str) -> None:
+    """422 naming every unknown lawyer by its place in the list (``why_not.1``), not only
+    the first the engine would meet."""
+    errors: list[FieldError] = []
+    reported: set[str] = set()
+    for i, lawyer_id in enumerate(lawyer_ids):
+        if lawyer_id not in snap.lawyer_names and lawyer_id not in reported:
+            reported.add(lawyer_id)
+            errors.append(
+                FieldError(
+                    field=f"{field}.{i}", message=f"unknown lawyer {lawyer_id!r}", location="body"
+                )
+            )
+    if errors:
+        raise invalid(errors)
+
+
 def recommend(
     session: Session,
     cache: RosterCache,
@@ -318,6 +335,7 @@ def recommend(
 ) -> RecommendationResponse:
     ctx = case_context(session, cache, case_id, as_of)
     q, snap = ctx.query, ctx.snapshot
+    _check_known(snap, why_not, "why_not")
     try:
         verdicts = [q.verdict(x) for x in dict.fromkeys(why_not)]
     except UnknownLawyer as exc:
@@ -352,6 +370,8 @@ def conflict_check(
     as_of: datetime | None,
 ) -> ConflictCheckResponse:
     ctx = case_context(session, cache, case_id, as_of)
+    if lawyer_ids is not None:
+        _check_known(ctx.snapshot, lawyer_ids, "lawyer_ids")
     try:
         found = ctx.query.conflicts(lawyer_ids)
     except UnknownLawyer as exc:

@@ -42,7 +42,23 @@ def test_why_not_explains_each_named_lawyer(world_api: Api) -> None:
     assert verdicts["L2"]["score"]["rank"] >= 1
     unknown = world_api.post("/v1/cases/C1/recommendations", json={"why_not": ["L99"]})
     assert unknown.status_code == 422
-    assert unknown.json()["errors"][0]["field"] == "why_not"
+    assert unknown.json()["errors"][0]["field"] == "why_not.0"
+
+
+def test_every_unknown_lawyer_is_named_by_its_place(world_api: Api) -> None:
+    """Tests that why-not and the conflict check name each unknown lawyer, by its index in
+    the list, not only the first."""
+    r = world_api.post(
+        "/v1/cases/C1/recommendations", json={"why_not": ["L1", "NOB1", "NOB2", "NOB1"]}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {"field": "why_not.1", "message": "unknown lawyer 'NOB1'", "in": "body"},
+        {"field": "why_not.2", "message": "unknown lawyer 'NOB2'", "in": "body"},
+    ]
+    check = world_api.post("/v1/cases/C1/conflict-check", json={"lawyer_ids": ["X1", "L2", "X2"]})
+    assert check.status_code == 422
+    assert [e["field"] for e in check.json()["errors"]] == ["lawyer_ids.0", "lawyer_ids.2"]
 
 
 def test_full_lawyer_is_not_recommended_and_why_not_says_capacity(world_api: Api) -> None:
