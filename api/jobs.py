@@ -148,6 +148,21 @@ def get_artifact(session: Session, job_id: str, name: str) -> JobArtifactRow:
 
 
 def get_report(session: Session, job_id: str) -> JobArtifactRow:
+    """The HTML report of a scenario job; 409 ``no-report`` for a job of another kind, or a
+    scenario job that has not succeeded (the report is written when it does)."""
+    job = get_job(session, job_id)
+    if job.kind != JobKind.SCENARIO:
+        raise conflict(
+            "no-report",
+            "No report",
+            f"job {job_id} is a {job.kind} job; only scenario jobs have a report",
+        )
+    if job.status != JobStatus.SUCCEEDED:
+        raise conflict(
+            "no-report",
+            "No report",
+            f"job {job_id} is {job.status}; a scenario job's report is there once it has succeeded",
+        )
     return get_artifact(session, job_id, REPORT_ARTIFACT)
 
 

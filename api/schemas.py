@@ -3,6 +3,9 @@
 Roster and case records are the engine's ``Firm``, ``Lawyer`` and ``Case`` documents, exactly as
 ``assigner solve`` reads them inside a Problem; the public shapes add the record's version,
 times and what the service knows on top (loads, the current assignment).
+
+Integers and booleans in the API's own request bodies are strict: ``"3"`` or ``"yes"`` is a
+client's mistake, answered 422 naming the field, not read as 3 or true.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class RecommendationRequest(BaseModel):
         json_schema_extra={"examples": [{"top_k": 5, "why_not": ["L0042", "L0107"]}]},
     )
 
-    top_k: int = Field(default=5, ge=1, le=100)
+    top_k: int = Field(default=5, ge=1, le=100, strict=True)
     why_not: list[str] = Field(
         default_factory=list, max_length=100, description="Lawyers to explain, eligible or not."
     )
@@ -195,7 +198,10 @@ class AssignmentRequest(BaseModel):
 
     lawyer_id: str = Field(min_length=1)
     expected_version: int | None = Field(
-        default=None, ge=1, description="The case version the caller saw (or send If-Match)."
+        default=None,
+        ge=1,
+        strict=True,
+        description="The case version the caller saw (or send If-Match).",
     )
     note: str | None = Field(default=None, max_length=2000)
 
@@ -209,10 +215,13 @@ class AssignmentFlags(BaseModel):
         json_schema_extra={"examples": [{"started": True, "expected_version": 4}]},
     )
 
-    started: bool | None = Field(default=None, description="Unchanged when omitted.")
-    pinned: bool | None = Field(default=None, description="Unchanged when omitted.")
+    started: bool | None = Field(default=None, strict=True, description="Unchanged when omitted.")
+    pinned: bool | None = Field(default=None, strict=True, description="Unchanged when omitted.")
     expected_version: int | None = Field(
-        default=None, ge=1, description="The case version the caller saw (or send If-Match)."
+        default=None,
+        ge=1,
+        strict=True,
+        description="The case version the caller saw (or send If-Match).",
     )
     note: str | None = Field(default=None, max_length=2000)
 
@@ -261,14 +270,15 @@ class SolveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     time_limit_s: float = Field(default=10.0, gt=0, le=3600)
-    seed: int = 0
-    workers: int = Field(default=2, ge=1, le=16)
-    deterministic: bool = False
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, strict=True, description="The solvers' seed.")
+    workers: int = Field(default=2, ge=1, le=16, strict=True)
+    deterministic: bool = Field(default=False, strict=True)
 
 
 class BatchAssignmentParams(SolveSettings):
     apply: bool = Field(
         default=False,
+        strict=True,
         description="Commit the plan's assignments when the job ends (each re-checked under "
         "locks); otherwise the plan is kept for review.",
     )
@@ -279,14 +289,16 @@ class RebalanceParams(SolveSettings):
     max_moves: int | None = Field(
         default=None,
         ge=0,
+        strict=True,
         description="Move budget (default: 2% of the open cases, at least 1).  Assigning a "
         "backlog case is not a move.",
     )
     max_moves_per_lawyer: int | None = Field(
-        default=None, ge=0, description="Moves away from / onto any one lawyer."
+        default=None, ge=0, strict=True, description="Moves away from / onto any one lawyer."
     )
     apply: bool = Field(
         default=False,
+        strict=True,
         description="Apply the plan when the job ends, without review (refused like a review "
         "apply when the state changed meanwhile); otherwise it waits for review.",
     )

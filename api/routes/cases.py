@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.importing import RecordKind
 from api.routes.common import (
-    IMPORT_REJECTED,
+    IMPORT_RESPONSES,
     NOT_FOUND,
     STALE,
     AllOrNothing,
@@ -109,7 +109,7 @@ def delete_case(
     "/import",
     response_model=ImportReport,
     openapi_extra=import_body("Case"),
-    responses={422: IMPORT_REJECTED},
+    responses=IMPORT_RESPONSES,
 )
 def import_cases(
     body: RawBody,

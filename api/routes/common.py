@@ -84,6 +84,30 @@ def import_records(
 IMPORT_REJECTED = problem_response(
     "all_or_nothing and some rows were rejected: the report is in `report`"
 )
+IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: problem_response(
+        "The body is not valid JSON or CSV, or not a list of records; nothing was written",
+        {
+            "type": "/problems/malformed-body",
+            "title": "Malformed body",
+            "status": 400,
+            "detail": "not valid JSON: Expecting ',' delimiter: line 1 column 23 (char 22)",
+            "instance": "/v1/lawyers/import",
+        },
+    ),
+    413: problem_response(
+        "More rows than one import takes; nothing was written",
+        {
+            "type": "/problems/too-many-rows",
+            "title": "Content too large",
+            "status": 413,
+            "detail": "60000 rows; at most 50000 per import",
+            "instance": "/v1/cases/import",
+        },
+    ),
+    415: problem_response("Neither application/json nor text/csv; nothing was written"),
+    422: IMPORT_REJECTED,
+}
 STALE = problem_response(
     "Stale version, or the record is still referenced",
     {

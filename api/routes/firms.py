@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.importing import RecordKind
 from api.routes.common import (
-    IMPORT_REJECTED,
+    IMPORT_RESPONSES,
     NOT_FOUND,
     STALE,
     AllOrNothing,
@@ -93,7 +93,7 @@ def delete_firm(
     "/import",
     response_model=ImportReport,
     openapi_extra=import_body("Firm"),
-    responses={422: IMPORT_REJECTED},
+    responses=IMPORT_RESPONSES,
 )
 def import_firms(
     body: RawBody,

@@ -118,9 +118,24 @@ def reject_plan(
 @router.get(
     "/{job_id}/report",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}, 404: NOT_FOUND},
+    responses={
+        200: {"content": {"text/html": {}}},
+        404: NOT_FOUND,
+        409: problem_response(
+            "The job has no report: it is not a scenario job, or it has not succeeded",
+            {
+                "type": "/problems/no-report",
+                "title": "No report",
+                "status": 409,
+                "detail": "job 6f1c... is a batch_assignment job; only scenario jobs have a report",
+                "instance": "/v1/jobs/6f1c.../report",
+                "reason": "no-report",
+            },
+        ),
+    },
 )
 def scenario_report(job_id: str, _: Reader, session: SessionDep) -> HTMLResponse:
-    """The HTML report of a finished scenario job (charts embedded)."""
+    """The HTML report of a succeeded scenario job (charts embedded); 409 ``no-report`` for a
+    job of another kind or a scenario job that has not succeeded."""
     row = jobs.get_report(session, job_id)
     return HTMLResponse(row.content, media_type=row.media_type)

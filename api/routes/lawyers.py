@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.importing import RecordKind
 from api.routes.common import (
-    IMPORT_REJECTED,
+    IMPORT_RESPONSES,
     NOT_FOUND,
     STALE,
     AllOrNothing,
@@ -104,7 +104,7 @@ def delete_lawyer(
     "/import",
     response_model=ImportReport,
     openapi_extra=import_body("Lawyer"),
-    responses={422: IMPORT_REJECTED},
+    responses=IMPORT_RESPONSES,
 )
 def import_lawyers(
     body: RawBody,

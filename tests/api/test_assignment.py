@@ -151,3 +151,33 @@ def test_withdraw_for_another_reason_does_not_exclude(world_api: Api) -> None:
     )
     assert bad_reason.status_code == 422
     assert bad_reason.json()["errors"][0]["field"] == "reason"
+
+
+def test_request_integers_and_booleans_are_strict(world_api: Api) -> None:
+    """Tests that the API's request bodies take integers and booleans as JSON numbers and
+    booleans only: "yes" for started and "3" for top_k are 422s naming the field."""
+    assert world_api.assign("C3", "L2", version=1).status_code == 201
+    marked = world_api.call(
+        "PATCH",
+        "/v1/cases/C3/assignment",
+        json={"started": "yes"},
+        headers={"If-Match": '"2"'},
+        role=Role.CASE_SYSTEM,
+    )
+    assert marked.status_code == 422
+    assert [(e["field"], e["in"]) for e in marked.json()["errors"]] == [("started", "body")]
+    assert world_api.get("/v1/cases/C3/assignment").json()["started"] is False
+    top = world_api.post("/v1/cases/C3/recommendations", json={"top_k": "3"})
+    assert top.status_code == 422
+    assert [e["field"] for e in top.json()["errors"]] == ["top_k"]
+    assert world_api.post("/v1/cases/C3/recommendations", json={"top_k": 3}).status_code == 200
+    version = world_api.put(
+        "/v1/cases/C3/assignment",
+        json={"lawyer_id": "L1", "expected_version": "2"},
+        role=Role.CASE_SYSTEM,
+    )
+    assert [e["field"] for e in version.json()["errors"]] == ["expected_version"]
+    job = world_api.post(
+        "/v1/jobs", json={"kind": "rebalance", "params": {"workers": "2", "apply": 1}}
+    )
+    assert sorted(e["field"] for e in job.json()["errors"]) == ["params.apply", "params.workers"]

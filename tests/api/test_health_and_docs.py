@@ -52,6 +52,14 @@ def test_openapi_is_complete(api: Api) -> None:
     assert "examples" in solve["requestBody"]["content"]["application/json"]
     imports = spec["paths"]["/v1/lawyers/import"]["post"]["requestBody"]["content"]
     assert {"application/json", "text/csv"} <= set(imports)
+    for record in ("firms", "lawyers", "cases"):
+        answers = spec["paths"][f"/v1/{record}/import"]["post"]["responses"]
+        assert {"200", "400", "413", "415", "422"} <= set(answers), record
+        assert "application/problem+json" in answers["413"]["content"]
+    report = spec["paths"]["/v1/jobs/{job_id}/report"]["get"]["responses"]
+    assert report["409"]["content"]["application/problem+json"]["example"]["type"] == (
+        "/problems/no-report"
+    )
     for path, item in spec["paths"].items():
         for op in item.values():
             assert op.get("summary") or op.get("description"), path

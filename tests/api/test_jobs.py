@@ -91,6 +91,8 @@ def test_job_submission_errors_name_body_fields(api: Api) -> None:
     assert [e["field"] for e in bad.json()["errors"]] == ["params.time_limit_s"]
     extra = api.post("/v1/jobs", json={"kind": "rebalance", "params": {"max_moves": 1, "x": 1}})
     assert [e["field"] for e in extra.json()["errors"]] == ["params.x"]
+    seed = api.post("/v1/jobs", json={"kind": "batch_assignment", "params": {"seed": 2**31}})
+    assert [e["field"] for e in seed.json()["errors"]] == ["params.seed"]  # the solvers' range
     unknown = api.post("/v1/jobs", json={"kind": "nope"})
     assert unknown.json()["errors"] == [
         {
@@ -108,3 +110,27 @@ def test_job_submission_errors_name_body_fields(api: Api) -> None:
         }
     ]
     assert "JobKind" not in unknown.text + missing.text
+
+
+def test_report_of_a_job_that_is_not_a_scenario_is_409(api: Api) -> None:
+    """Tests that asking for the report of a batch job answers 409 no-report (the job has no
+    report), as does a scenario job that has not run, and an unknown job 404."""
+    batch = api.post("/v1/jobs", json={"kind": "batch_assignment"}).json()
+    r = api.get(f"/v1/jobs/{batch['id']}/report")
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/no-report"
+    assert r.json()["reason"] == "no-report"
+    assert "batch_assignment job" in r.json()["detail"]
+    scenario = {
+        "name": "leave",
+        "baseline": {"tier": "tiny", "seed": 1},
+        "samples": 1,
+        "time_limit_s": 1,
+        "variants": [{"name": "leave", "changes": [{"kind": "leave", "share": 0.1, "days": 14}]}],
+    }
+    queued = api.post("/v1/jobs", json={"kind": "scenario", "params": {"scenario": scenario}})
+    assert queued.status_code == 202, queued.text
+    waiting = api.get(f"/v1/jobs/{queued.json()['id']}/report")
+    assert waiting.status_code == 409
+    assert "queued" in waiting.json()["detail"]
+    assert api.get("/v1/jobs/nope/report").status_code == 404
