@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from api.cli import keys_app
 from api.db import Database
 from api.recommending import RosterCache
 from api.seed import demo_problem, seed_problem
-from tests.api.conftest import Api, settings_for
+from tests.api.conftest import ROOT, Api, settings_for
 
 
 def test_probes_need_no_key(api: Api) -> None:
@@ -63,6 +64,40 @@ def test_openapi_is_complete(api: Api) -> None:
     for path, item in spec["paths"].items():
         for op in item.values():
             assert op.get("summary") or op.get("description"), path
+
+
+def _readme_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route the README's service table names, with ``{a,b}``
+    spelled out and every path parameter written ``{}``."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("## The service", 1)[1].split("\n\n", 2)[1]
+    routes = set()
+    for methods, path in re.findall(r"`((?:GET|PUT|POST|PATCH|DELETE)[A-Z/]*) (/[^`?\s]+)", table):
+        choices = re.search(r"\{([^}]*,[^}]*)\}", path)
+        paths = (
+            [path.replace(choices.group(0), c) for c in choices.group(1).split(",")]
+            if choices
+            else [path]
+        )
+        for method in methods.split("/"):
+            routes.update((method, re.sub(r"\{[^}]*\}", "{}", p)) for p in paths)
+    return routes
+
+
+def test_readme_names_only_routes_that_exist(api: Api) -> None:
+    """Tests that every method and path in the README's service table is an operation of
+    the OpenAPI document (POST /v1/policy, say, is not: new versions go to
+    /v1/policy/versions)."""
+    spec = api.get("/openapi.json", role=None).json()
+    operations = {
+        (method.upper(), re.sub(r"\{[^}]*\}", "{}", path))
+        for path, item in spec["paths"].items()
+        for method in item
+    }
+    named = _readme_routes()
+    assert ("POST", "/v1/policy/versions") in named
+    assert len(named) >= 20
+    assert named - operations == set()
 
 
 def test_keys_create_prints_a_working_key(tmp_path: Path, api: Api) -> None:
