@@ -4,13 +4,14 @@ verified, reproducible plans that match brute force on small problems."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assigner.domain import CurrentAssignment, Policy, Problem, default_catalogue
+from assigner.domain import CurrentAssignment, InputError, Policy, Problem, default_catalogue
 from assigner.domain.fields import MAX_CASE_COUNT, MAX_DISTANCE_KM, MAX_HOURS
 from assigner.domain.policy import (
     MAX_MULTIPLIER,
@@ -130,6 +131,50 @@ def test_pinned_case_keeps_its_lawyer() -> None:
     case = make_case("C1", current_assignment=CurrentAssignment(lawyer_id="L1", pinned=True))
     plan = solve_problem(make_problem(lawyers=[far, near], cases=[case]), SearchParams(2.0))
     assert [(a.case_id, a.lawyer_id) for a in plan.assignments] == [("C1", "L1")]
+
+
+@pytest.mark.parametrize(
+    ("lawyer", "cases", "expected"),
+    [
+        # 120 h free (160 - 40); 70 h each fits alone, not together.
+        (
+            {},
+            [{"workload_hours": 70}, {"workload_hours": 70}],
+            "lawyers[0] (id L1).capacity_hours: the cases that must stay with this lawyer "
+            "(pinned or started: C1, C2) need 140 h, more than the 120 h free",
+        ),
+        # One open case free (4 - 3).
+        (
+            {"max_open_cases": 4},
+            [{"workload_hours": 10}, {"workload_hours": 10}],
+            "lawyers[0] (id L1).max_open_cases: the cases that must stay with this lawyer "
+            "(pinned or started: C1, C2) are 2, more than the 1 open cases free",
+        ),
+        # Co-defendants of one matter never share a lawyer.
+        (
+            {},
+            [{"matter_id": "M1", "workload_hours": 10}, {"matter_id": "M1", "workload_hours": 10}],
+            "cases[0] (id C1).current_assignment: the cases that must stay where they are break "
+            "a rule together",
+        ),
+    ],
+)
+def test_cases_that_must_stay_are_checked_together(
+    lawyer: dict[str, Any], cases: list[dict[str, Any]], expected: str
+) -> None:
+    """Tests that pinned cases that each fit their lawyer alone but not together are refused
+    as input naming the lawyer and the cases (once a solve broke on them)."""
+    held = CurrentAssignment(lawyer_id="L1", pinned=True)
+    problem = make_problem(
+        lawyers=[make_lawyer("L1", **lawyer), make_lawyer("L2")],
+        cases=[
+            make_case(f"C{k + 1}", current_assignment=held, **extra)
+            for k, extra in enumerate(cases)
+        ],
+    )
+    with pytest.raises(InputError) as info:
+        solve_problem(problem, SearchParams(1.0))
+    assert any(expected in str(issue) for issue in info.value.issues), info.value.issues
 
 
 def ceiling_weights() -> Weights:

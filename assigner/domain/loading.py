@@ -46,12 +46,19 @@ def issues_from_validation_error(data: Any, error: ValidationError) -> list[Inpu
 
 
 def _duplicates(kind: str, ids: list[str]) -> list[InputIssue]:
-    counts = Counter(ids)
-    return [
-        InputIssue(f"{kind}[{ids.index(i)}] (id {i})", "id", f"duplicate id, used {n} times")
-        for i, n in counts.items()
-        if n > 1
-    ]
+    """Each record whose id an earlier record already has, named with that earlier one."""
+    first: dict[str, int] = {}
+    issues = []
+    for k, i in enumerate(ids):
+        if i in first:
+            issues.append(
+                InputIssue(
+                    f"{kind}[{k}] (id {i})", "id", f"duplicate id: {kind}[{first[i]}] has it too"
+                )
+            )
+        else:
+            first[i] = k
+    return issues
 
 
 CRIMINAL_DEFENCE_AREA = "criminal_defence"
@@ -142,6 +149,11 @@ def check_references(problem: Problem, catalogue: Catalogue) -> list[InputIssue]
         for f in case.flags:
             if f not in flags:
                 issues.append(InputIssue(rec, "flags", f"unknown case flag {f!r}"))
+        for linked, n in Counter(case.linked_case_ids).items():
+            if n > 1:
+                issues.append(
+                    InputIssue(rec, "linked_case_ids", f"case {linked!r} is listed {n} times")
+                )
         for linked in case.linked_case_ids:
             if linked not in case_ids:
                 issues.append(InputIssue(rec, "linked_case_ids", f"unknown case {linked!r}"))

@@ -11,6 +11,7 @@ the plan (re)assigns; their hours count against their lawyer only through the pl
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
@@ -240,7 +241,9 @@ class Problem(BaseModel):
 
     model_config = RECORD_CONFIG
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="The version of this document's layout."
+    )
     name: str = "problem"
     as_of: Timestamp = Field(description="The moment the plan is made for.")
     policy: Policy = Field(default_factory=Policy)

@@ -62,6 +62,62 @@ def fixed_lawyers(arrays: ProblemArrays, candidates: Candidates) -> np.ndarray:
     return fixed
 
 
+def check_fixed_together(
+    arrays: ProblemArrays,
+    groups: GroupConstraints,
+    fixed: np.ndarray,
+    case_units: np.ndarray,
+    free_units: np.ndarray,
+    count_room: np.ndarray,
+) -> None:
+    """The cases that must stay, taken together: each lawyer's hours and open-case count, and
+    the group rules between them (co-defendants, linked cases, opposing sides).  Each case may
+    fit its lawyer alone and still not together with the others; the input then contradicts
+    itself and only a person can resolve it, so it is refused naming the lawyer and the
+    cases."""
+    issues: list[InputIssue] = []
+    held = np.flatnonzero(fixed >= 0)
+    lawyers = arrays.lawyer_ids
+    for li in np.unique(fixed[held]):
+        mine = held[fixed[held] == li]
+        hours = int(case_units[mine].sum())
+        names = ", ".join(arrays.case_ids[int(c)] for c in mine)
+        record = f"lawyers[{int(li)}] (id {lawyers[int(li)]})"
+        if hours > free_units[li]:
+            issues.append(
+                InputIssue(
+                    record,
+                    "capacity_hours",
+                    f"the cases that must stay with this lawyer (pinned or started: {names}) "
+                    f"need {hours / DECIHOURS_PER_HOUR:g} h, more than the "
+                    f"{free_units[li] / DECIHOURS_PER_HOUR:g} h free; unpin one or raise the "
+                    "capacity",
+                )
+            )
+        if mine.size > count_room[li]:
+            issues.append(
+                InputIssue(
+                    record,
+                    "max_open_cases",
+                    f"the cases that must stay with this lawyer (pinned or started: {names}) "
+                    f"are {mine.size}, more than the {int(count_room[li])} open cases free; "
+                    "unpin one or raise the limit",
+                )
+            )
+    for broken in groups.violations(fixed):
+        first = broken.case_indices[0]
+        issues.append(
+            InputIssue(
+                f"cases[{first}] (id {arrays.case_ids[first]})",
+                "current_assignment",
+                f"the cases that must stay where they are break a rule together: "
+                f"{broken.detail} ({broken.citation}); unpin one of them",
+            )
+        )
+    if issues:
+        raise InputError(issues)
+
+
 def build_instance(
     arrays: ProblemArrays,
     candidates: Candidates,
@@ -81,6 +137,9 @@ def build_instance(
         for band in w.utilisation_bands
     ]
     case_units = hours_to_units_up(arrays.workload_hours)
+    count_room = np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(np.int64)
+    fixed = fixed_lawyers(arrays, candidates)
+    check_fixed_together(arrays, groups, fixed, case_units, free_units, count_room)
     return AssignmentInstance(
         n_items=arrays.n_cases,
         n_agents=arrays.n_lawyers,
@@ -89,7 +148,7 @@ def build_instance(
         edge_cost=costs.total.astype(np.int64),
         edge_weight=case_units[candidates.case_index],
         capacity=free_units,
-        max_count=np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(np.int64),
+        max_count=count_room,
         unassigned_penalty=unassigned_penalty_points(arrays),
         bands=bands,
         base_load=base_units,
@@ -101,5 +160,5 @@ def build_instance(
         opposing_sides=[
             OpposingSides(a.astype(np.int32), b.astype(np.int32)) for a, b in groups.opposing_sides
         ],
-        fixed_agent=fixed_lawyers(arrays, candidates),
+        fixed_agent=fixed,
     )
