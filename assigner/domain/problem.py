@@ -31,7 +31,7 @@ from assigner.domain.fields import (
 )
 from assigner.domain.policy import Policy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 class Location(BaseModel):
