@@ -235,3 +235,15 @@ def test_demo_county_solves_with_every_weight_at_its_ceiling(deterministic: bool
     plan = solve_problem(problem, SearchParams(time_limit_s=3, seed=0, deterministic=deterministic))
     assert plan.verification is not None and plan.verification.passed
     assert plan.solver.best_bound_points <= plan.solver.objective_points
+
+
+def test_problem_without_cases_is_proven_optimal() -> None:
+    """Tests that a problem whose cases can go nowhere (here: none at all) reports its one plan
+    as optimal with a zero gap, although the lawyers' loads outside it cost band points that
+    the relaxations price below the plan's steps."""
+    lawyers = [make_lawyer("L1", current_load_hours=150.55), make_lawyer("L2")]
+    plan = solve_problem(make_problem(lawyers=lawyers, cases=[]), SearchParams(1.0))
+    assert plan.objective.utilisation_points > 0
+    assert plan.solver.status.value == "optimal"
+    assert plan.solver.best_bound_points == plan.solver.objective_points
+    assert plan.solver.gap == 0.0

@@ -1185,6 +1185,12 @@ class _Search:
             raise InfeasibleInstance(
                 "no feasible assignment found (an item that must be assigned has no room)"
             )
+        if self.inst.n_edges == 0:
+            # No item can go anywhere: the one plan there is is optimal (the relaxations price
+            # the agents' load bands at their loads outside the instance linearly, below what
+            # the plan pays for them).
+            self.bound = float(self.best_parts.total)
+            self.note("no edges: the only plan")
         return SearchOutcome(
             agent_of_item=self.best,
             parts=self.best_parts,
