@@ -13,16 +13,22 @@ succeed:
 Only then are the case version and the engine's hard rules (capacity with the fresh loads,
 conflicts, group rules against the related cases' lawyers) checked; a failed check is a 409
 naming the reason, and nothing is written.
+
+A mark that makes a case stay with its lawyer (started or pinned) is checked the same way
+(``api.holding``): the lawyer must be eligible for it beside the other cases that must stay.
+The mark locks its case row, then the lawyer's load row, so that two marks of one lawyer's
+cases are checked one after the other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api import audit, state
+from api import audit, caseload, holding, policies, state
 from api.auth import Principal
 from api.caseload import get_case
 from api.models import (
@@ -70,7 +76,9 @@ def _lock_loads(session: Session, lawyer_ids: set[str]) -> dict[str, LawyerLoadR
     return {r.lawyer_id: r for r in rows}
 
 
-def _refusal(case_id: str, lawyer_id: str, reasons: list[Reason]) -> ApiProblem:
+def _refusal(
+    case_id: str, lawyer_id: str, reasons: list[Reason], *, verb: str = "take", advice: str = ""
+) -> ApiProblem:
     """409 with the reason: conflict of interest first, then capacity, else ineligible."""
     if any(r.is_conflict for r in reasons):
         reason, title = "conflict", "Conflict of interest"
@@ -82,7 +90,7 @@ def _refusal(case_id: str, lawyer_id: str, reasons: list[Reason]) -> ApiProblem:
     return conflict(
         reason,
         title,
-        f"lawyer {lawyer_id} cannot take case {case_id}: {shown}",
+        f"lawyer {lawyer_id} cannot {verb} case {case_id}: {shown}{advice}",
         case_id=case_id,
         lawyer_id=lawyer_id,
         reasons=[reason_out(r).model_dump() for r in reasons],
@@ -274,11 +282,45 @@ def withdraw(
     return Withdrawn(row, lawyer_id, excluded)
 
 
+def _check_mark(
+    session: Session, row: CaseRow, started: bool, pinned: bool, before: dict[str, bool]
+) -> None:
+    """Refuse a mark that makes the case stay with a lawyer the engine finds not eligible for
+    it (beside the lawyer's other cases that must stay): every batch and rebalance job would
+    refuse the caseload.  Takes the lawyer's load row after the case row (PostgreSQL), so
+    that two marks of the same lawyer's cases are checked one after the other."""
+    lawyer_id = row.assigned_lawyer_id
+    if lawyer_id is None:
+        return
+    _, policy = policies.current(session)
+    if not holding.must_stay(started, pinned, policy) or holding.must_stay(
+        before["started"], before["pinned"], policy
+    ):
+        return
+    caseload.lock_load(session, lawyer_id)
+    others, _ = caseload.kept_cases(session, lawyer_id, besides=row.id)
+    marked = caseload.kept_case(caseload.engine_case(row), lawyer_id, started, pinned)
+    lawyer = caseload.stored_lawyer(session, lawyer_id)
+    found = holding.mark_breach(session, lawyer, marked, others, policy, datetime.now(UTC))
+    if found:
+        raise _refusal(
+            row.id,
+            lawyer_id,
+            [Reason(str(e.rule), e.citation, e.detail) for e in found],
+            verb="keep",
+            advice=f"; a {marked.marks} case stays with its lawyer, so every batch and "
+            "rebalance job would refuse the caseload. Move the case to another lawyer "
+            "(PUT /v1/cases/{id}/assignment) or withdraw it (DELETE "
+            "/v1/cases/{id}/assignment) instead; nothing was written",
+        )
+
+
 def set_flags(
     session: Session, case_id: str, flags: AssignmentFlags, expected_version: int, who: Principal
 ) -> Assigned:
     """Mark the case's current assignment started and/or pinned (or clear the marks); the case
-    version grows by one, as for any change the rebalance plan depends on."""
+    version grows by one, as for any change the rebalance plan depends on.  A mark that would
+    keep the case with a lawyer not eligible for it is refused (``_check_mark``)."""
     row = _lock_cases(session, [case_id]).get(case_id)
     if row is None:
         row = get_case(session, case_id)  # raises 404
@@ -289,11 +331,13 @@ def set_flags(
             404, "not-assigned", "Not assigned", f"case {case_id} has no assignment to mark"
         )
     before = {"started": current.started, "pinned": current.pinned}
-    if flags.started is not None:
-        current.started = flags.started
-    if flags.pinned is not None:
-        current.pinned = flags.pinned
-    after = {"started": current.started, "pinned": current.pinned}
+    after = {
+        "started": current.started if flags.started is None else flags.started,
+        "pinned": current.pinned if flags.pinned is None else flags.pinned,
+    }
+    if any(after[k] and not before[k] for k in after):
+        _check_mark(session, row, after["started"], after["pinned"], before)
+    current.started, current.pinned = after["started"], after["pinned"]
     if after == before:
         return Assigned(current, row, changed=False)
     row.version += 1

@@ -1,9 +1,13 @@
 """Cases: create or replace, read, list, delete, and the engine's view of a stored case.
 
 The stored document is what the caller sent, without ``current_assignment`` (the service owns
-assignments: ``PUT /v1/cases/{id}/assignment``).  The engine's view adds the current assignment
-and every complaint exclusion made by a withdrawal, which outlives any later replacement of the
-document.
+assignments: ``PUT /v1/cases/{id}/assignment``, and their started / pinned marks: ``PATCH``).
+The engine's view adds the current assignment and every complaint exclusion made by a
+withdrawal, which outlives any later replacement of the document.
+
+Replacing an assigned case keeps its lawyer; the hours charged to the lawyer follow the
+document's workload (refused with 409 ``capacity`` when more hours do not fit the lawyer).  On
+PostgreSQL the replace locks the case row, then the lawyer's load row, as an assignment does.
 """
 
 from __future__ import annotations
@@ -12,23 +16,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from api import audit
+from api import audit, holding, policies, state
 from api.auth import Principal
 from api.models import (
     AssignmentRow,
     CaseRefRow,
     CaseRow,
+    LawyerLoadRow,
     LawyerRow,
     utcnow,
 )
 from api.problems import FieldError, conflict, invalid, not_found
-from api.roster import Written
 from api.schemas import AssignmentPublic, CasePublic
-from api.versions import check_version
-from assigner.domain import Case, Policy, Problem, default_catalogue
+from api.versions import Written, check_version
+from assigner.domain import Case, CurrentAssignment, Lawyer, Policy, Problem, default_catalogue
 from assigner.domain.loading import check_references
 
 REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_WAIVER, REF_LINKED = (
@@ -111,16 +115,70 @@ def case_issues(
     return errors
 
 
+@dataclass(frozen=True)
+class Marks:
+    """The started and pinned marks of a case's current assignment."""
+
+    started: bool
+    pinned: bool
+
+
+def assignment_field_errors(
+    case: Case, held: str | None, marks: Marks | None = None
+) -> list[FieldError]:
+    """A document may repeat the service's current assignment, never set or change one: not
+    the lawyer, not its marks (when ``marks`` are known), and it may not exclude the lawyer
+    who holds the case (withdraw first; a withdrawal for a complaint records the complaint)."""
+    errors = []
+    current = case.current_assignment
+    if current is not None and current.lawyer_id != held:
+        errors.append(
+            FieldError(
+                field="current_assignment",
+                message="assignments are made with PUT /v1/cases/{id}/assignment; the document "
+                f"may only repeat the current one ({held!r})",
+                location="body",
+            )
+        )
+    elif current is not None and marks is not None:
+        for name in ("started", "pinned"):
+            stored = getattr(marks, name)
+            if name in current.model_fields_set and getattr(current, name) != stored:
+                errors.append(
+                    FieldError(
+                        field=f"current_assignment.{name}",
+                        message=f"the mark is set with PATCH /v1/cases/{{id}}/assignment "
+                        f'{{"{name}": {str(not stored).lower()}}}; the document may only '
+                        f"repeat it ({str(stored).lower()})",
+                        location="body",
+                    )
+                )
+    if held is not None and held in case.excluded_lawyer_ids:
+        errors.append(
+            FieldError(
+                field="excluded_lawyer_ids",
+                message=f"names {held}, who holds the case; withdraw the assignment first "
+                "(DELETE /v1/cases/{id}/assignment), then exclude the lawyer",
+                location="body",
+            )
+        )
+    if held is not None and held in case.complaint_lawyer_ids:
+        errors.append(
+            FieldError(
+                field="complaint_lawyer_ids",
+                message=f"names {held}, who holds the case; withdraw the assignment with "
+                "reason complaint (DELETE /v1/cases/{id}/assignment?reason=complaint), which "
+                "records the complaint",
+                location="body",
+            )
+        )
+    return errors
+
+
 def assignment_field_error(case: Case, held: str | None) -> FieldError | None:
-    """A document may repeat the service's current assignment, never set one."""
-    if case.current_assignment is None or case.current_assignment.lawyer_id == held:
-        return None
-    return FieldError(
-        field="current_assignment",
-        message="assignments are made with PUT /v1/cases/{id}/assignment; the document may "
-        f"only repeat the current one ({held!r})",
-        location="body",
-    )
+    """The first of ``assignment_field_errors`` (the marks unknown)."""
+    errors = assignment_field_errors(case, held)
+    return errors[0] if errors else None
 
 
 def _groups(case: Case) -> str:
@@ -172,6 +230,16 @@ def assignment_public(row: AssignmentRow, case_version: int) -> AssignmentPublic
 
 def case_public(row: CaseRow, assignment: AssignmentRow | None) -> CasePublic:
     case = engine_case(row)
+    if case.current_assignment is not None and assignment is not None:
+        case = case.model_copy(
+            update={
+                "current_assignment": CurrentAssignment(
+                    lawyer_id=case.current_assignment.lawyer_id,
+                    started=assignment.started,
+                    pinned=assignment.pinned,
+                )
+            }
+        )
     return CasePublic.model_validate(
         {
             **case.model_dump(),
@@ -210,16 +278,18 @@ def put_case(
     case_ids: set[str] | None = None,
     checked: bool = False,
 ) -> Written:
-    """Create or replace a case.  An assigned case keeps its lawyer and the hours charged at
-    assignment; a ``current_assignment`` in the document must match the service's."""
+    """Create or replace a case.  An assigned case keeps its lawyer, who is charged the hours
+    the new document gives (``_recharge``); a ``current_assignment`` in the document must
+    repeat the service's (``assignment_field_errors``)."""
     row = session.get(CaseRow, case.id, with_for_update=True)
     held = row.assigned_lawyer_id if row is not None else None
+    assignment = active_assignment(session, row) if row is not None and held else None
+    marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
     errors = [] if checked else case_issues(case, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
-    error = assignment_field_error(case, held)
-    if error is not None:
-        errors.append(error)
+    errors += assignment_field_errors(case, held, marks)
     if errors:
-        raise invalid(errors)
+        # In a bulk import (``checked``) the error would otherwise not say which case.
+        raise invalid(errors, detail=f"case {case.id}: {errors[0].message}" if checked else None)
     now = utcnow()
     doc = case.model_dump(mode="json")
     doc["current_assignment"] = None
@@ -233,6 +303,7 @@ def put_case(
         "assign_by": case.assign_by,
         "document": doc,
     }
+    recharged: tuple[float, float] | None = None
     if row is None:
         if expected is not None:
             raise not_found("case", case.id)
@@ -251,6 +322,8 @@ def put_case(
         created = True
     else:
         check_version("case", case.id, row.version, expected)
+        if held is not None:
+            recharged = _recharge(session, row, assignment, case, held)
         for key, value in fields.items():
             setattr(row, key, value)
         row.version += 1
@@ -267,10 +340,128 @@ def put_case(
         "case.create" if created else "case.replace",
         "case",
         case.id,
-        f"case {case.id} {'created' if created else 'replaced'}",
-        {"version": row.version},
+        f"case {case.id} {'created' if created else 'replaced'}"
+        + (
+            f"; hours charged to {held} {recharged[0]:g} h -> {recharged[1]:g} h"
+            if recharged
+            else ""
+        ),
+        {"version": row.version}
+        | ({"lawyer_id": held, "charged_hours": list(recharged)} if recharged else {}),
     )
+    if recharged:
+        state.bump_loads(session)  # the service-state row last, as in every write
     return Written(created, row.version)
+
+
+_LOCK_LOAD = (
+    select(LawyerLoadRow)
+    .where(LawyerLoadRow.lawyer_id == bindparam("lawyer_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LAWYER_DOCUMENT = select(LawyerRow.document).where(LawyerRow.id == bindparam("lawyer_id"))
+
+
+def lock_load(session: Session, lawyer_id: str) -> LawyerLoadRow | None:
+    """The lawyer's load row, locked and read after the lock (PostgreSQL; take it after the
+    case rows, as an assignment does)."""
+    return session.execute(_LOCK_LOAD, {"lawyer_id": lawyer_id}).scalar_one_or_none()
+
+
+def stored_lawyer(session: Session, lawyer_id: str) -> Lawyer:
+    """The lawyer's stored document, read from the database (never a copy the session holds
+    from before a lock)."""
+    return Lawyer.model_validate(
+        session.execute(_LAWYER_DOCUMENT, {"lawyer_id": lawyer_id}).scalar_one()
+    )
+
+
+_LOCK_HELD = (
+    select(CaseRow.id)
+    .where(CaseRow.assigned_lawyer_id == bindparam("lawyer_id"))
+    .order_by(CaseRow.id)
+    .with_for_update()
+)
+_MARKED = (
+    select(CaseRow, AssignmentRow.started, AssignmentRow.pinned)
+    .join(AssignmentRow, AssignmentRow.id == CaseRow.assignment_id)
+    .where(
+        CaseRow.assigned_lawyer_id == bindparam("lawyer_id"),
+        or_(AssignmentRow.started, AssignmentRow.pinned),
+    )
+    .order_by(CaseRow.id)
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_held_cases(session: Session, lawyer_id: str) -> None:
+    """Lock every case row the lawyer holds, in id order (PostgreSQL), so that no mark or
+    hours of those cases changes before the transaction ends."""
+    session.execute(_LOCK_HELD, {"lawyer_id": lawyer_id}).all()
+
+
+def kept_case(case: Case, lawyer_id: str, started: bool, pinned: bool) -> holding.KeptCase:
+    marked = CurrentAssignment(lawyer_id=lawyer_id, started=started, pinned=pinned)
+    return holding.KeptCase(case.model_copy(update={"current_assignment": marked}), started, pinned)
+
+
+def kept_cases(
+    session: Session, lawyer_id: str, *, besides: str | None = None
+) -> tuple[list[holding.KeptCase], Policy | None]:
+    """The cases the lawyer holds that must stay with the lawyer under the policy in force
+    (other than ``besides``), read now (after the caller's locks); and that policy, when any
+    case is marked."""
+    marked = [
+        (row, bool(started), bool(pinned))
+        for row, started, pinned in session.execute(_MARKED, {"lawyer_id": lawyer_id}).all()
+        if row.id != besides
+    ]
+    if not marked:
+        return [], None
+    _, policy = policies.current(session)
+    kept = [
+        kept_case(engine_case(row), lawyer_id, started, pinned)
+        for row, started, pinned in marked
+        if holding.must_stay(started, pinned, policy)
+    ]
+    return kept, policy
+
+
+def _recharge(
+    session: Session, row: CaseRow, assignment: AssignmentRow | None, case: Case, lawyer_id: str
+) -> tuple[float, float] | None:
+    """Charge the lawyer holding the case the hours the new document gives, in place of the
+    hours charged so far; more hours than fit the lawyer's capacity are refused with 409
+    ``capacity`` (fewer are always accepted).  The hours before and after, when they
+    changed."""
+    load = lock_load(session, lawyer_id)
+    lawyer = stored_lawyer(session, lawyer_id)
+    charged = row.assigned_hours or 0.0
+    assigned = load.assigned_hours if load is not None else 0.0
+    besides = lawyer.current_load_hours + assigned - charged
+    hours, over = holding.hours_fit(lawyer, case, besides, utcnow())
+    if hours == charged:
+        return None
+    if hours > charged and over is not None:
+        raise conflict(
+            "capacity",
+            "Capacity exceeded",
+            f"lawyer {lawyer_id} holds case {case.id} and cannot take its new workload of "
+            f"{hours:g} h (charged {charged:g} h so far): {over.rule}: {over.detail}; nothing "
+            "was written",
+            case_id=case.id,
+            lawyer_id=lawyer_id,
+            workload_hours=hours,
+            charged_hours=charged,
+            reasons=holding.reason_dicts([over]),
+        )
+    if load is not None:
+        load.assigned_hours = max(0.0, assigned - charged + hours)
+    row.assigned_hours = hours
+    if assignment is not None:
+        assignment.workload_hours = hours
+    return charged, hours
 
 
 @dataclass(frozen=True)

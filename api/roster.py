@@ -4,17 +4,22 @@ A record is checked whole before anything is written: the document by its pydant
 catalogue names (practice areas, certifications, subsidy class) by the engine's own
 ``check_references``, and references to other records against the database.  Every write bumps
 the roster revision, which tells each process that its warm roster index is stale.
+
+A replace of a lawyer who holds started or pinned cases must leave the lawyer eligible for them
+by the engine's rules (``api.holding``): such a case stays with its lawyer, and a job refuses
+the whole caseload otherwise.  The replace locks the lawyer's case rows first (PostgreSQL), as
+a mark of one of them does, so that an edit and a mark are checked one after the other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from api import audit, state
+from api import audit, caseload, holding, state
 from api.auth import Principal
 from api.models import (
     AssignmentRow,
@@ -28,7 +33,7 @@ from api.models import (
 )
 from api.problems import FieldError, conflict, invalid, not_found
 from api.schemas import FirmPublic, LawyerPublic
-from api.versions import check_version
+from api.versions import Written, check_version
 from assigner.domain import Firm, FirmKind, Lawyer, Policy, Problem, default_catalogue
 from assigner.domain.loading import check_references
 
@@ -48,7 +53,9 @@ def _catalogue_issues(lawyer: Lawyer) -> list[FieldError]:
     ]
 
 
-def lawyer_issues(lawyer: Lawyer, firm_ids: set[str] | None, session: Session) -> list[FieldError]:
+def _document_issues(
+    lawyer: Lawyer, firm_ids: set[str] | None, session: Session
+) -> list[FieldError]:
     errors = _catalogue_issues(lawyer)
     known = (
         lawyer.firm_id in firm_ids
@@ -59,6 +66,28 @@ def lawyer_issues(lawyer: Lawyer, firm_ids: set[str] | None, session: Session) -
         errors.append(
             FieldError(field="firm_id", message=f"unknown firm {lawyer.firm_id!r}", location="body")
         )
+    return errors
+
+
+def _kept_breaches(session: Session, row: LawyerRow, edited: Lawyer) -> list[holding.Breach]:
+    """What the edit would break for the cases that must stay with the lawyer (started or
+    pinned).  Locks every case row the lawyer holds first (PostgreSQL), so that no case is
+    marked, and no marked case's hours change, before the edit commits."""
+    caseload.lock_held_cases(session, edited.id)
+    kept, policy = caseload.kept_cases(session, edited.id)
+    if not kept or policy is None:
+        return []
+    stored = Lawyer.model_validate(row.document)
+    return holding.edit_breaches(session, stored, edited, kept, policy, datetime.now(UTC))
+
+
+def lawyer_issues(lawyer: Lawyer, firm_ids: set[str] | None, session: Session) -> list[FieldError]:
+    """Everything that rejects a row of a lawyer import: the document's errors, and the cases
+    that must stay with the lawyer that the row would make the lawyer ineligible for."""
+    errors = _document_issues(lawyer, firm_ids, session)
+    row = session.get(LawyerRow, lawyer.id)
+    if not errors and row is not None:
+        errors += holding.edit_issues(_kept_breaches(session, row, lawyer))
     return errors
 
 
@@ -93,12 +122,6 @@ def lawyer_public(row: LawyerRow, load: LawyerLoadRow | None) -> LawyerPublic:
             "effective_open_cases": int(doc.get("current_open_cases", 0)) + cases,
         }
     )
-
-
-@dataclass(frozen=True)
-class Written:
-    created: bool
-    version: int
 
 
 # ---- firms ---------------------------------------------------------------------------------
@@ -193,9 +216,11 @@ def put_lawyer(
     firm_ids: set[str] | None = None,
     checked: bool = False,
 ) -> Written:
-    """Create or replace; ``checked`` when ``lawyer_issues`` already ran (bulk import)."""
+    """Create or replace; ``checked`` when ``lawyer_issues`` already ran (bulk import).  A
+    replace that would make the lawyer ineligible for a case that must stay with the lawyer
+    (started or pinned) is refused with 409 ``kept_cases`` naming each case and rule."""
     if not checked:
-        errors = lawyer_issues(lawyer, firm_ids, session)
+        errors = _document_issues(lawyer, firm_ids, session)
         if errors:
             raise invalid(errors)
     now = utcnow()
@@ -219,6 +244,10 @@ def put_lawyer(
         created = True
     else:
         check_version("lawyer", lawyer.id, row.version, expected)
+        if not checked:
+            breaches = _kept_breaches(session, row, lawyer)
+            if breaches:
+                raise holding.edit_refusal(lawyer.id, breaches)
         for key, value in fields.items():
             setattr(row, key, value)
         row.version += 1

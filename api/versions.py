@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from api.problems import ApiProblem, FieldError, conflict, invalid
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a create-or-replace: whether the record is new, and its version now."""
+
+    created: bool
+    version: int
 
 
 def etag(version: int) -> str:

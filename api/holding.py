@@ -1,0 +1,304 @@
+"""Whether a lawyer can go on holding a case, asked of the engine's own rules.
+
+A started or pinned case stays with its lawyer (unless the policy allows moving it), and a batch
+or rebalance job refuses the whole caseload when such a case's lawyer is not eligible for it
+("pinned or started with lawyer X, who is not eligible": ``fixed_lawyers`` in
+``assigner.search.from_problem``).  The service therefore refuses, before anything is written,
+an edit of a lawyer that would break a rule for such a case, and a mark that would keep a case
+with a lawyer who cannot hold it; the user withdraws, unmarks or moves the case first.  An edit
+of a case's hours is refused when the new hours do not fit its lawyer's capacity.
+
+The rules are the engine's per-edge filters, asked through ``why_not`` (the function the job's
+message comes from) over a small Problem: the lawyer, the cases, the lawyer's firm and the
+colleagues whose clients the conflict rules read.  A case that must stay is checked with the
+lawyer's load being the work outside the service plus the lawyer's other cases that must stay,
+so that the capacity rule covers their sum, as the rebalance requires (``keep_start`` in
+``assigner.rebalance.budget``).  Group rules (co-defendants, linked cases) are not per-edge
+rules and are not asked here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import FirmRow, LawyerRow
+from api.problems import ApiProblem, FieldError, conflict
+from api.schemas import ReasonOut
+from assigner.domain import Case, CurrentAssignment, Firm, FirmKind, Lawyer, Policy, Problem
+from assigner.domain.arrays import ProblemArrays, build_arrays
+from assigner.eligibility import EligibilityTables, Exclusion, Rule, eligibility_tables, why_not
+from assigner.recommend import Reason
+
+# "Move the case first": the calls that do it, named in every refusal.
+MOVE_FIRST = (
+    "withdraw the case (DELETE /v1/cases/{id}/assignment), clear its started and pinned marks "
+    "(PATCH /v1/cases/{id}/assignment) or move it to another lawyer "
+    "(PUT /v1/cases/{id}/assignment) first"
+)
+
+
+def must_stay(started: bool, pinned: bool, policy: Policy) -> bool:
+    """The engine keeps the case with its lawyer (as ``fixed_lawyers`` decides)."""
+    return (pinned and not policy.allow_moving_pinned) or (
+        started and not policy.allow_moving_started
+    )
+
+
+@dataclass(frozen=True)
+class KeptCase:
+    """A case that must stay with its lawyer, as the engine sees it."""
+
+    case: Case
+    started: bool
+    pinned: bool
+
+    @property
+    def marks(self) -> str:
+        marks = (("started", self.started), ("pinned", self.pinned))
+        return " and ".join(name for name, on in marks if on)
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A case that must stay with the lawyer, and the rules that would exclude the pair."""
+
+    kept: KeptCase
+    exclusions: list[Exclusion]
+
+    @property
+    def case_id(self) -> str:
+        return self.kept.case.id
+
+
+def _alone(case: Case, lawyer_id: str) -> Case:
+    """The case held by ``lawyer_id`` with only what the per-edge rules read about that lawyer:
+    the other lawyers it names cannot change an answer about this one, and its linked cases
+    matter to the group rules only."""
+    return case.model_copy(
+        update={
+            "linked_case_ids": [],
+            "prior_lawyer_id": None,
+            "excluded_lawyer_ids": [x for x in case.excluded_lawyer_ids if x == lawyer_id],
+            "complaint_lawyer_ids": [x for x in case.complaint_lawyer_ids if x == lawyer_id],
+            "conflict_waivers": [w for w in case.conflict_waivers if w.lawyer_id == lawyer_id],
+            "current_assignment": CurrentAssignment(lawyer_id=lawyer_id),
+        }
+    )
+
+
+def _firm_and_colleagues(session: Session, lawyer: Lawyer) -> tuple[Firm, list[Lawyer]]:
+    """The lawyer's firm and the colleagues with clients: the conflict rules impute a
+    colleague's clients to the whole firm."""
+    row = session.get(FirmRow, lawyer.firm_id)
+    firm = (
+        Firm.model_validate(row.document)
+        if row is not None
+        else Firm.model_construct(id=lawyer.firm_id, name="", kind=FirmKind.LAW_FIRM)
+    )
+    colleagues = [
+        Lawyer.model_validate(doc)
+        for doc in session.execute(
+            select(LawyerRow.document)
+            .where(LawyerRow.firm_id == lawyer.firm_id, LawyerRow.id != lawyer.id)
+            .order_by(LawyerRow.id)
+        ).scalars()
+        if doc.get("clients")
+    ]
+    return firm, colleagues
+
+
+class HoldingCheck:
+    """One lawyer holding some cases, as a small engine Problem (the lawyer first)."""
+
+    def __init__(
+        self,
+        lawyer: Lawyer,
+        cases: Sequence[Case],
+        policy: Policy,
+        as_of: datetime,
+        firm: Firm,
+        colleagues: Sequence[Lawyer] = (),
+    ) -> None:
+        self.lawyer = lawyer
+        problem = Problem.model_construct(
+            name="holding-check",
+            as_of=as_of,
+            policy=policy,
+            catalogue=None,
+            firms=[firm],
+            lawyers=[lawyer, *colleagues],
+            cases=[_alone(c, lawyer.id) for c in cases],
+        )
+        self._arrays: ProblemArrays = build_arrays(problem)
+        self._tables: EligibilityTables = eligibility_tables(self._arrays)
+
+    @classmethod
+    def in_firm(
+        cls,
+        session: Session,
+        lawyer: Lawyer,
+        cases: Sequence[Case],
+        policy: Policy,
+        as_of: datetime,
+    ) -> HoldingCheck:
+        """With the lawyer's firm and colleagues as stored: every per-edge rule answers."""
+        firm, colleagues = _firm_and_colleagues(session, lawyer)
+        return cls(lawyer, cases, policy, as_of, firm, colleagues)
+
+    def hours(self, case_id: str) -> float:
+        """The case's workload as the engine counts it (its own figure, else its type's)."""
+        return float(self._arrays.workload_hours[self._arrays.case_pos[case_id]])
+
+    def exclusions(self, case_id: str, load_hours: float, open_cases: int) -> list[Exclusion]:
+        """Every rule excluding the lawyer from the case when the lawyer carries
+        ``load_hours`` and ``open_cases`` besides it."""
+        a = self._arrays
+        loads, counts = a.current_load_hours.copy(), a.current_open_cases.copy()
+        loads[0], counts[0] = load_hours, open_cases
+        arrays = dataclasses.replace(a, current_load_hours=loads, current_open_cases=counts)
+        tables = dataclasses.replace(self._tables, arrays=arrays)
+        return why_not(arrays, case_id, self.lawyer.id, tables=tables)
+
+    def breaches(self, kept: Sequence[KeptCase]) -> dict[str, list[Exclusion]]:
+        """Per case that must stay, the rules excluding the lawyer, each case checked with the
+        others that must stay counted in the lawyer's load."""
+        hours = {k.case.id: self.hours(k.case.id) for k in kept}
+        out: dict[str, list[Exclusion]] = {}
+        for k in kept:
+            others = [h for case_id, h in hours.items() if case_id != k.case.id]
+            found = self.exclusions(
+                k.case.id,
+                self.lawyer.current_load_hours + sum(others),
+                self.lawyer.current_open_cases + len(others),
+            )
+            if found:
+                out[k.case.id] = found
+        return out
+
+
+def edit_breaches(
+    session: Session,
+    stored: Lawyer,
+    edited: Lawyer,
+    kept: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+) -> list[Breach]:
+    """The rules the edit newly breaks for the cases that must stay with the lawyer.  A rule
+    the stored lawyer broke already (a leave that began, say) is not the edit's doing and does
+    not refuse it."""
+    if not kept:
+        return []
+    cases = [k.case for k in kept]
+    after = HoldingCheck.in_firm(session, edited, cases, policy, as_of).breaches(kept)
+    if not after:
+        return []
+    before = HoldingCheck.in_firm(session, stored, cases, policy, as_of).breaches(kept)
+    out = []
+    for k in kept:
+        had = {e.rule for e in before.get(k.case.id, [])}
+        new = [e for e in after.get(k.case.id, []) if e.rule not in had]
+        if new:
+            out.append(Breach(k, new))
+    return out
+
+
+def mark_breach(
+    session: Session,
+    lawyer: Lawyer,
+    marked: KeptCase,
+    others: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+) -> list[Exclusion]:
+    """The rules that exclude the lawyer from a case about to be marked so that it must stay,
+    beside the lawyer's other cases that must stay."""
+    cases = [marked.case, *(k.case for k in others)]
+    check = HoldingCheck.in_firm(session, lawyer, cases, policy, as_of)
+    return check.breaches([marked, *others]).get(marked.case.id, [])
+
+
+def hours_fit(
+    lawyer: Lawyer, case: Case, load_hours: float, as_of: datetime
+) -> tuple[float, Exclusion | None]:
+    """The hours the engine counts for the case, and the capacity rule when they do not fit
+    the lawyer beside ``load_hours``.  Only the hours are asked: the number of open cases does
+    not change when a case's hours do, so the lawyer's count is set one below its maximum."""
+    firm = Firm.model_construct(id=lawyer.firm_id, name="", kind=FirmKind.LAW_FIRM)
+    check = HoldingCheck(lawyer, [case], Policy(), as_of, firm)
+    found = check.exclusions(case.id, load_hours, lawyer.max_open_cases - 1)
+    return check.hours(case.id), next((e for e in found if e.rule is Rule.CAPACITY), None)
+
+
+def reason_dicts(exclusions: Sequence[Exclusion]) -> list[dict[str, Any]]:
+    """The rules as an assignment refusal lists them."""
+    out = []
+    for e in exclusions:
+        reason = Reason(str(e.rule), e.citation, e.detail)
+        out.append(
+            ReasonOut(
+                rule=reason.rule,
+                citation=reason.citation,
+                detail=reason.detail,
+                conflict=reason.is_conflict,
+            ).model_dump()
+        )
+    return out
+
+
+def _shown(breach: Breach) -> str:
+    rules = "; ".join(f"{e.rule}: {e.detail}" for e in breach.exclusions)
+    return f"case {breach.case_id} ({breach.kept.marks}): {rules}"
+
+
+def _load_note(breaches: Sequence[Breach]) -> str:
+    if any(e.rule is Rule.CAPACITY for b in breaches for e in b.exclusions):
+        return (
+            " (the load counts the work outside the service and the lawyer's other started or "
+            "pinned cases)"
+        )
+    return ""
+
+
+def edit_refusal(lawyer_id: str, breaches: Sequence[Breach]) -> ApiProblem:
+    """409 ``kept_cases``: the edit would make the lawyer ineligible for cases that must stay
+    with the lawyer; each case with the rules it would break."""
+    shown = "; ".join(_shown(b) for b in breaches)
+    return conflict(
+        "kept_cases",
+        "Lawyer keeps started or pinned cases",
+        f"lawyer {lawyer_id} keeps cases that are started or pinned, and this edit would make "
+        f"the lawyer ineligible for them: {shown}{_load_note(breaches)}. For each case, "
+        f"{MOVE_FIRST}; nothing was written",
+        lawyer_id=lawyer_id,
+        cases=[
+            {
+                "case_id": b.case_id,
+                "started": b.kept.started,
+                "pinned": b.kept.pinned,
+                "reasons": reason_dicts(b.exclusions),
+            }
+            for b in breaches
+        ],
+    )
+
+
+def edit_issues(breaches: Sequence[Breach]) -> list[FieldError]:
+    """The same refusal as errors of an import row, one per case."""
+    return [
+        FieldError(
+            field="",
+            message=f"this row would make the lawyer ineligible for {_shown(b)}"
+            f"{_load_note([b])}; {MOVE_FIRST}",
+            location="body",
+            record=f"case {b.case_id}",
+        )
+        for b in breaches
+    ]

@@ -1,0 +1,281 @@
+"""Edits of a lawyer or a case that the lawyer's current cases depend on: a lawyer edit that
+would make the lawyer ineligible for a started or pinned case is refused, as is a mark that would
+keep a case with a lawyer who cannot hold it; a case document may not exclude its own lawyer,
+nor change the marks; the hours charged follow the case's workload."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from api.auth import Role
+from api.db import Database
+from api.models import LawyerRow
+from api.state_export import Scope, export_state
+from assigner.domain.arrays import build_arrays
+from assigner.eligibility import build_candidates
+from assigner.search.from_problem import fixed_lawyers
+from tests.api import world
+from tests.api.conftest import Api
+
+
+def _mark(api: Api, case_id: str, **flags: Any) -> Any:
+    version = api.get(f"/v1/cases/{case_id}").json()["version"]
+    return api.call(
+        "PATCH",
+        f"/v1/cases/{case_id}/assignment",
+        json=flags,
+        headers={"If-Match": f'"{version}"'},
+        role=Role.CASE_SYSTEM,
+    )
+
+
+def _l2(**changes: Any) -> dict[str, Any]:
+    doc = next(lw for lw in world.lawyers() if lw["id"] == "L2")
+    return {**doc, **changes}
+
+
+FAMILY_ONLY = [{"area": "family", "level": 4, "years": 6}]
+
+
+def _case_doc(api: Api, case_id: str) -> dict[str, Any]:
+    """The case as GET shows it, as a document to PUT back."""
+    case = api.get(f"/v1/cases/{case_id}").json()
+    return {
+        k: v
+        for k, v in case.items()
+        if k not in ("version", "created_at", "updated_at", "assignment")
+    }
+
+
+def _jobs_accept_the_caseload(api: Api) -> None:
+    """The batch and rebalance jobs' own check of the cases that must stay (the engine's
+    ``fixed_lawyers``) passes on the stored state."""
+    db: Database = api.client.app.state.services.db  # type: ignore[union-attr]
+    with db.transaction(write=False) as session:
+        problem = export_state(session, datetime.now(UTC), Scope.FULL).problem
+    arrays = build_arrays(problem)
+    fixed_lawyers(arrays, build_candidates(arrays))
+
+
+def test_lawyer_edit_breaking_a_started_case_is_refused(world_api: Api) -> None:
+    """Tests that taking away the practice area of a started case, or cutting capacity hours or
+    open cases below what it needs, is a 409 kept_cases naming the case and each rule, with
+    nothing written; the edit that breaks nothing is accepted."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert _mark(world_api, "C3", started=True).status_code == 200
+    before = world_api.get("/v1/lawyers/L2").json()
+
+    r = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY))
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["reason"] == "kept_cases"
+    assert body["lawyer_id"] == "L2"
+    assert [c["case_id"] for c in body["cases"]] == ["C3"]
+    assert body["cases"][0]["started"] is True
+    assert [x["rule"] for x in body["cases"][0]["reasons"]] == ["practice_area"]
+    assert "C3" in body["detail"] and "PATCH /v1/cases/{id}/assignment" in body["detail"]
+
+    cut = world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=10, max_open_cases=0))
+    assert cut.status_code == 409
+    capacity = cut.json()["cases"][0]["reasons"]
+    assert [x["rule"] for x in capacity] == ["capacity"]
+    assert "35.0 h" in capacity[0]["detail"] and "max 0" in capacity[0]["detail"]
+
+    after = world_api.get("/v1/lawyers/L2").json()
+    assert after == before
+    _jobs_accept_the_caseload(world_api)
+    assert world_api.put("/v1/lawyers/L2", json=_l2(name="Renamed")).status_code == 200
+
+
+def test_lawyer_edit_counts_every_pinned_case_against_capacity(world_api: Api) -> None:
+    """Tests that two pinned cases of 35 h each need 70 h: capacity 69 h is refused for both
+    (each counted beside the other), 70 h is accepted."""
+    for case_id in ("P1", "P2"):
+        assert world_api.put(
+            f"/v1/cases/{case_id}", json=world.case(case_id), role=Role.CASE_SYSTEM
+        ).is_success
+        assert world_api.assign(case_id, "L2").status_code == 201
+        assert _mark(world_api, case_id, pinned=True).status_code == 200
+    r = world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=69))
+    assert r.status_code == 409
+    assert [c["case_id"] for c in r.json()["cases"]] == ["P1", "P2"]
+    assert world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=70)).status_code == 200
+    _jobs_accept_the_caseload(world_api)
+
+
+def test_lawyer_edit_is_allowed_for_cases_only_assigned(world_api: Api) -> None:
+    """Tests that a case merely assigned (neither started nor pinned) does not stop the edit:
+    the rebalance moves it."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    r = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY))
+    assert r.status_code == 200, r.text
+    _jobs_accept_the_caseload(world_api)
+
+
+def test_a_rule_broken_before_the_edit_does_not_refuse_it(world_api: Api) -> None:
+    """Tests that an edit is refused only for the rules it breaks: with the stored lawyer
+    already lacking the practice area of a started case, a rename is accepted, and an edit
+    that also cuts capacity is refused for capacity alone."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert _mark(world_api, "C3", started=True).status_code == 200
+    db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
+    with db.transaction(write=True) as session:  # as the lawyer was stored before this check
+        row = session.get(LawyerRow, "L2")
+        assert row is not None
+        row.document = _l2(practice_areas=FAMILY_ONLY)
+    renamed = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY, name="New"))
+    assert renamed.status_code == 200, renamed.text
+    cut = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY, capacity_hours=1))
+    assert cut.status_code == 409
+    assert [x["rule"] for x in cut.json()["cases"][0]["reasons"]] == ["capacity"]
+
+
+def test_lawyer_import_row_breaking_a_pinned_case_is_rejected(world_api: Api) -> None:
+    """Tests that in a lawyer import the row that would break a pinned case is reported with
+    the case and rule, and the other rows are written."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert _mark(world_api, "C3", pinned=True).status_code == 200
+    rows = [world.lawyer("L9", "F2"), _l2(practice_areas=FAMILY_ONLY)]
+    r = world_api.post(
+        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["created"], report["replaced"]) == (1, 0)
+    [rejected] = report["rejected"]
+    assert (rejected["row"], rejected["id"]) == (2, "L2")
+    error = rejected["errors"][0]
+    assert error["record"] == "case C3"
+    assert "practice_area" in error["message"] and "pinned" in error["message"]
+    assert world_api.get("/v1/lawyers/L2").json()["practice_areas"][0]["area"] == "criminal_defence"
+
+
+def test_mark_is_refused_for_a_lawyer_who_cannot_keep_the_case(world_api: Api) -> None:
+    """Tests that marking started a case whose lawyer no longer has its practice area is a
+    409 ineligible naming the rule, with the marks unchanged; clearing a mark is always
+    accepted."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY)).status_code == 200
+    r = _mark(world_api, "C3", started=True)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["reason"], body["case_id"], body["lawyer_id"]) == ("ineligible", "C3", "L2")
+    assert [x["rule"] for x in body["reasons"]] == ["practice_area"]
+    assignment = world_api.get("/v1/cases/C3").json()["assignment"]
+    assert (assignment["started"], assignment["pinned"]) == (False, False)
+    assert _mark(world_api, "C3", started=False).status_code == 200
+    _jobs_accept_the_caseload(world_api)
+
+
+def test_marks_are_refused_beyond_the_capacity_of_what_must_stay(world_api: Api) -> None:
+    """Tests that a second pinned case that does not fit beside the first (80 h + 80 h against
+    150 h of capacity) is refused for capacity, while the first is accepted."""
+    for case_id in ("H1", "H2"):
+        doc = world.case(case_id, workload_hours=80)
+        assert world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM).is_success
+        assert world_api.assign(case_id, "L2").status_code == 201
+    assert world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=150)).status_code == 200
+    assert _mark(world_api, "H1", pinned=True).status_code == 200
+    r = _mark(world_api, "H2", pinned=True)
+    assert r.status_code == 409
+    assert r.json()["reason"] == "capacity"
+    assert "80.0 h + case 80.0 h" in r.json()["reasons"][0]["detail"]
+    _jobs_accept_the_caseload(world_api)
+
+
+def test_case_document_may_not_exclude_its_own_lawyer(world_api: Api) -> None:
+    """Tests that a case document naming its current lawyer in excluded_lawyer_ids or
+    complaint_lawyer_ids is a 422 naming each field and saying to withdraw first, with nothing
+    written; other lawyers may be named."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    doc = _case_doc(world_api, "C3")
+    version = world_api.get("/v1/cases/C3").json()["version"]
+    r = world_api.put(
+        "/v1/cases/C3",
+        json={**doc, "excluded_lawyer_ids": ["L2"], "complaint_lawyer_ids": ["L2"]},
+        role=Role.CASE_SYSTEM,
+    )
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"excluded_lawyer_ids", "complaint_lawyer_ids"}
+    assert "withdraw" in errors["excluded_lawyer_ids"]
+    assert "reason=complaint" in errors["complaint_lawyer_ids"]
+    assert world_api.get("/v1/cases/C3").json()["version"] == version
+    other = world_api.put(
+        "/v1/cases/C3", json={**doc, "excluded_lawyer_ids": ["L1"]}, role=Role.CASE_SYSTEM
+    )
+    assert other.status_code == 200, other.text
+
+
+def test_case_document_may_only_repeat_the_marks(world_api: Api) -> None:
+    """Tests that current_assignment.started / .pinned in a case document that differ from
+    the stored marks are a 422 naming each and pointing to PATCH, with nothing written; the
+    document as GET shows it (marks repeated) is accepted."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert _mark(world_api, "C3", pinned=True).status_code == 200
+    doc = _case_doc(world_api, "C3")
+    assert doc["current_assignment"] == {"lawyer_id": "L2", "started": False, "pinned": True}
+    version = world_api.get("/v1/cases/C3").json()["version"]
+    r = world_api.put(
+        "/v1/cases/C3",
+        json={**doc, "current_assignment": {"lawyer_id": "L2", "started": True, "pinned": False}},
+        role=Role.CASE_SYSTEM,
+    )
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"current_assignment.started", "current_assignment.pinned"}
+    assert all("PATCH /v1/cases/{id}/assignment" in m for m in errors.values())
+    assert world_api.get("/v1/cases/C3").json()["version"] == version
+    assert world_api.put("/v1/cases/C3", json=doc, role=Role.CASE_SYSTEM).status_code == 200
+    lawyer_only = {**doc, "current_assignment": {"lawyer_id": "L2"}}  # marks left out: kept
+    assert world_api.put("/v1/cases/C3", json=lawyer_only, role=Role.CASE_SYSTEM).is_success
+    assignment = world_api.get("/v1/cases/C3").json()["assignment"]
+    assert (assignment["started"], assignment["pinned"]) == (False, True)
+
+
+def test_hours_charged_follow_the_case_workload(world_api: Api) -> None:
+    """Tests that raising and lowering an assigned case's workload_hours changes the hours
+    charged to its lawyer, shown on the assignment and in the audit, and that later capacity
+    checks use the new figure: L1 (100 h) holding C3 at 90 h cannot take another 35 h case."""
+    assert world_api.assign("C3", "L1").status_code == 201
+    doc = _case_doc(world_api, "C3")
+    r = world_api.put("/v1/cases/C3", json={**doc, "workload_hours": 90}, role=Role.CASE_SYSTEM)
+    assert r.status_code == 200, r.text
+    assert r.json()["assignment"]["workload_hours"] == 90.0
+    assert world_api.get("/v1/lawyers/L1").json()["assigned_hours"] == 90.0
+    assert world_api.get("/v1/cases/C3/assignment").json()["workload_hours"] == 90.0
+    replaced = world_api.get("/v1/audit", params={"action": "case.replace"}).json()["items"]
+    assert "hours charged to L1 35 h -> 90 h" in replaced[0]["explanation"]
+    assert world_api.put("/v1/cases/X1", json=world.case("X1"), role=Role.CASE_SYSTEM).is_success
+    refused = world_api.assign("X1", "L1")
+    assert refused.status_code == 409
+    assert refused.json()["reason"] == "capacity"
+    lower = world_api.put("/v1/cases/C3", json={**doc, "workload_hours": 20}, role=Role.CASE_SYSTEM)
+    assert lower.status_code == 200
+    assert world_api.get("/v1/lawyers/L1").json()["assigned_hours"] == 20.0
+    assert world_api.assign("X1", "L1").status_code == 201
+    assert world_api.get("/v1/lawyers/L1").json()["assigned_hours"] == 55.0
+
+
+def test_more_hours_than_fit_are_refused(world_api: Api) -> None:
+    """Tests that raising an assigned case's hours beyond its lawyer's capacity is a 409
+    capacity naming the lawyer and the hours, with nothing written (load, case version and
+    document unchanged)."""
+    assert world_api.assign("C3", "L5").status_code == 201  # L5: 40 h, C3: 35 h
+    doc = _case_doc(world_api, "C3")
+    version = world_api.get("/v1/cases/C3").json()["version"]
+    r = world_api.put("/v1/cases/C3", json={**doc, "workload_hours": 41}, role=Role.CASE_SYSTEM)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["reason"], body["lawyer_id"], body["case_id"]) == ("capacity", "L5", "C3")
+    assert (body["workload_hours"], body["charged_hours"]) == (41.0, 35.0)
+    assert [x["rule"] for x in body["reasons"]] == ["capacity"]
+    assert "41.0 h" in body["reasons"][0]["detail"] and "capacity 40.0 h" in body["detail"]
+    case = world_api.get("/v1/cases/C3").json()
+    assert (case["version"], case["workload_hours"]) == (version, None)
+    assert world_api.get("/v1/lawyers/L5").json()["assigned_hours"] == 35.0
+    fits = world_api.put("/v1/cases/C3", json={**doc, "workload_hours": 40}, role=Role.CASE_SYSTEM)
+    assert fits.status_code == 200
+    assert world_api.get("/v1/lawyers/L5").json()["assigned_hours"] == 40.0
