@@ -13,10 +13,10 @@ from assigner.domain.plan import (
     SolverReport,
     SolveStatus,
     Unassigned,
-    UnassignedReason,
 )
 from assigner.eligibility import Candidates
 from assigner.plan.kpis import compute_kpis
+from assigner.plan.unassigned_reasons import unassigned_reasons
 from assigner.scoring.costs import EdgeCosts
 from assigner.search.cpsat import SearchParams
 from assigner.search.instance import AssignmentInstance, chosen_edges
@@ -39,6 +39,7 @@ def build_plan(
     assignments: list[Assignment] = []
     unassigned: list[Unassigned] = []
     rules = [r.value for r in candidates.rules]
+    reasons = unassigned_reasons(inst, lawyer_of_case, candidates.eligible_count)
     for ci, case in enumerate(problem.cases):
         row = int(rows[ci])
         if row >= 0:
@@ -70,11 +71,7 @@ def build_plan(
             unassigned.append(
                 Unassigned(
                     case_id=case.id,
-                    reason=(
-                        UnassignedReason.NO_ELIGIBLE_LAWYER
-                        if eligible == 0
-                        else UnassignedReason.CAPACITY_EXHAUSTED
-                    ),
+                    reason=reasons[ci],
                     penalty_points=int(inst.unassigned_penalty[ci]),
                     excluded_by={rules[j]: int(n) for j, n in enumerate(counts) if n > 0},
                     eligible_lawyers=eligible,
