@@ -89,6 +89,22 @@ def test_lawyer_edit_breaking_a_started_case_is_refused(world_api: Api) -> None:
     assert world_api.put("/v1/lawyers/L2", json=_l2(name="Renamed")).status_code == 200
 
 
+def test_move_to_a_firm_acting_for_the_other_side_is_refused(world_api: Api) -> None:
+    """Tests that moving a lawyer with a started case to a firm whose client (F1's), or whose
+    colleague's client (L5's at F3), is adverse in that case is a 409 naming adverse_party."""
+    assert world_api.assign("C1", "L2").status_code == 201  # Wang Wei, F1's client, is the victim
+    assert _mark(world_api, "C1", started=True).status_code == 200
+    to_f1 = world_api.put("/v1/lawyers/L2", json=_l2(firm_id="F1"))
+    assert to_f1.status_code == 409, to_f1.text
+    assert [x["rule"] for x in to_f1.json()["cases"][0]["reasons"]] == ["adverse_party"]
+    l5 = next(lw for lw in world.lawyers() if lw["id"] == "L5")
+    l5 = {**l5, "clients": [{"name": "Wang Wei"}]}
+    assert world_api.put("/v1/lawyers/L5", json=l5).status_code == 200
+    to_f3 = world_api.put("/v1/lawyers/L2", json=_l2(firm_id="F3"))
+    assert to_f3.status_code == 409
+    assert "colleague L5" in to_f3.json()["cases"][0]["reasons"][0]["detail"]
+
+
 def test_lawyer_edit_counts_every_pinned_case_against_capacity(world_api: Api) -> None:
     """Tests that two pinned cases of 35 h each need 70 h: capacity 69 h is refused for both
     (each counted beside the other), 70 h is accepted."""
