@@ -98,7 +98,10 @@ class SolverReport(BaseModel):
     )
     objective_points: int
     best_bound_points: float
-    gap: float = Field(description="(objective - bound) / max(1, |objective|).")
+    gap: float = Field(
+        description="(objective - bound) / max(1, |objective - constant|), where the constant "
+        "is the penalties of the cases no lawyer may take (every plan pays them)."
+    )
     wall_time_s: float
     time_limit_s: float
     seed: int

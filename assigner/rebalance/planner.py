@@ -286,6 +286,7 @@ def rebalance(
         method=method,
         wall_time_s=wall,
         phases=phases,
+        constant_cost=constant_cost(inst),
     )
     plan = build_plan(prepared.arrays, prepared.candidates, prepared.costs, inst, outcome, params)
     plan.verification = assert_valid(problem, plan)

@@ -82,13 +82,14 @@ class SearchOutcome:
     proven_optimal: bool
     method: str
     wall_time_s: float
+    # The part of every plan's objective no plan can change (``constant_cost``); the gap
+    # leaves it out.  Required: a caller that left it at 0 reported too small a gap.
+    constant_cost: int
     phases: list[dict[str, float | int | str]] = field(default_factory=list)
 
     @property
     def objective(self) -> int:
         return self.parts.total
-
-    constant_cost: int = 0  # the part of every plan's objective no plan can change
 
     @property
     def gap(self) -> float:

@@ -881,6 +881,22 @@ class _Verifier:
                 None,
                 f"status optimal but best bound {bound!r} is below the objective {objective}",
             )
+        # The gap leaves out what every plan pays alike: the penalties of the cases no lawyer
+        # may take.
+        constant = sum(u.penalty_points for u in self.plan.unassigned if u.eligible_lawyers == 0)
+        gap = (
+            max(0.0, (objective - bound) / max(1.0, abs(objective - constant)))
+            if math.isfinite(bound)
+            else math.inf
+        )
+        if not math.isclose(solver.gap, gap, rel_tol=1e-9, abs_tol=1e-12):
+            self.add(
+                BOUND,
+                None,
+                None,
+                f"gap {solver.gap!r} is not (objective - bound) / (objective - {constant}) = "
+                f"{gap!r}",
+            )
 
 
 def verify_plan(problem: Problem, plan: Plan) -> VerificationReport:

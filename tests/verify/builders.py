@@ -222,11 +222,12 @@ def assemble(
         + objective.utilisation_points
         + objective.quota_points
     )
+    constant = sum(u.penalty_points for u in unassigned_cases if u.eligible_lawyers == 0)
     solver = SolverReport(
         status=status,
         objective_points=total,
         best_bound_points=total + bound_offset,
-        gap=-bound_offset / max(1, abs(total)),
+        gap=max(0.0, -bound_offset) / max(1, abs(total - constant)),
         wall_time_s=0.1,
         time_limit_s=10.0,
         seed=0,

@@ -770,6 +770,21 @@ def test_bound_above_objective() -> None:
         assert rules(prob, bad) == {v.BOUND}
 
 
+def test_gap_must_follow_objective_and_bound() -> None:
+    """Tests that a gap other than (objective - bound) / (objective - constant) is rejected
+    (a plan once passed with a gap of 0 where the real one was 50%), and the right one is
+    not."""
+    prob = base_problem()
+    plan = build_plan(prob, BASE_MAPPING)
+    right = assemble(
+        prob, plan.assignments, plan.unassigned, status=SolveStatus.FEASIBLE, bound_offset=-10
+    )
+    assert right.solver.gap > 0
+    assert rules(prob, right) == set()
+    tampered = right.solver.model_copy(update={"gap": 0.0})
+    assert rules(prob, right.model_copy(update={"solver": tampered})) == {v.BOUND}
+
+
 def test_bound_nan_rejected() -> None:
     """Tests that a NaN bound is rejected."""
     prob = base_problem()
