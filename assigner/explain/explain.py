@@ -10,6 +10,7 @@ from assigner.domain.plan import Plan
 from assigner.eligibility import why_not
 from assigner.engine import Prepared
 from assigner.scoring.costs import TERMS
+from assigner.search.instance import evaluate
 
 
 @dataclass(frozen=True)
@@ -168,11 +169,7 @@ def explain_case(
                     for t in TERMS
                     if option.terms[t] != chosen.terms[t]
                 }
-                reasons.append(
-                    f"eligible, but costs {option.cost_points - chosen.cost_points:+d} points "
-                    f"more than the assigned lawyer ({_fmt_terms(diff)}); the plan as a whole "
-                    "is cheaper this way"
-                )
+                reasons.append(_move_reason(prepared, plan, ci, lawyer_id, diff))
             elif not reasons:
                 reasons.append("eligible; the plan left the case unassigned")
             detail = WhyNot(
@@ -189,6 +186,42 @@ def explain_case(
         unassigned_reason=unassigned.reason.value if unassigned else None,
         alternatives=alternatives[:top_k],
         why_not=detail,
+    )
+
+
+def _move_reason(
+    prepared: Prepared, plan: Plan, case_index: int, lawyer_id: str, diff: dict[str, int]
+) -> str:
+    """What moving the case from its lawyer to ``lawyer_id`` would change in the objective:
+    the case's own cost (its terms) and what the two lawyers' loads and quotas add, from the
+    plan's objective with the case moved and as it is."""
+    inst, arrays = prepared.instance, prepared.arrays
+    vector = np.full(inst.n_items, -1, dtype=np.int32)
+    for a in plan.assignments:
+        vector[arrays.case_pos[a.case_id]] = arrays.lawyer_pos[a.lawyer_id]
+    before = evaluate(inst, vector)
+    vector[case_index] = arrays.lawyer_pos[lawyer_id]
+    after = evaluate(inst, vector)
+    own, load, quota = (
+        after.edge - before.edge,
+        after.load - before.load,
+        after.quota - before.quota,
+    )
+    change = after.total - before.total
+    parts = [f"the case's own cost {own:+d} ({_fmt_terms(diff)})"]
+    if load:
+        parts.append(f"the lawyers' utilisation bands {load:+d}")
+    if quota:
+        parts.append(f"yearly quotas {quota:+d}")
+    effect = ", ".join(parts)
+    if change > 0:
+        return (
+            f"eligible, but moving the case to this lawyer would add {change} points to the "
+            f"plan's objective: {effect}"
+        )
+    return (
+        f"eligible, and moving the case to this lawyer alone would change the plan's objective "
+        f"by {change:+d} points ({effect}); the search did not make that move"
     )
 
 
