@@ -185,7 +185,7 @@ class HoldingCheck:
 
 def edit_breaches(
     session: Session,
-    stored: Lawyer,
+    stored: Lawyer | None,
     edited: Lawyer,
     kept: Sequence[KeptCase],
     policy: Policy,
@@ -193,14 +193,19 @@ def edit_breaches(
 ) -> list[Breach]:
     """The rules the edit newly breaks for the cases that must stay with the lawyer.  A rule
     the stored lawyer broke already (a leave that began, say) is not the edit's doing and does
-    not refuse it."""
+    not refuse it; ``stored`` is None when the stored document no longer passes the record
+    checks (every rule then counts)."""
     if not kept:
         return []
     cases = [k.case for k in kept]
     after = HoldingCheck.in_firm(session, edited, cases, policy, as_of).breaches(kept)
     if not after:
         return []
-    before = HoldingCheck.in_firm(session, stored, cases, policy, as_of).breaches(kept)
+    before = (
+        HoldingCheck.in_firm(session, stored, cases, policy, as_of).breaches(kept)
+        if stored is not None
+        else {}
+    )
     out = []
     for k in kept:
         had = {e.rule for e in before.get(k.case.id, [])}

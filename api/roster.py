@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
@@ -77,7 +78,10 @@ def _kept_breaches(session: Session, row: LawyerRow, edited: Lawyer) -> list[hol
     kept, policy = caseload.kept_cases(session, edited.id)
     if not kept or policy is None:
         return []
-    stored = Lawyer.model_validate(row.document)
+    try:
+        stored: Lawyer | None = Lawyer.model_validate(row.document)
+    except ValidationError:  # stored before the record checks refused such values
+        stored = None
     return holding.edit_breaches(session, stored, edited, kept, policy, datetime.now(UTC))
 
 

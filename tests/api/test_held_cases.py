@@ -148,6 +148,23 @@ def test_a_rule_broken_before_the_edit_does_not_refuse_it(world_api: Api) -> Non
     assert [x["rule"] for x in cut.json()["cases"][0]["reasons"]] == ["capacity"]
 
 
+def test_edit_of_a_lawyer_stored_with_values_now_refused(world_api: Api) -> None:
+    """Tests that a lawyer stored before the record checks refused a value (max_open_cases of
+    2**31) can be corrected, and that an edit breaking a started case is still a 409 (every
+    rule counts, since the stored document cannot be read)."""
+    assert world_api.assign("C3", "L2").status_code == 201
+    assert _mark(world_api, "C3", started=True).status_code == 200
+    db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
+    with db.transaction(write=True) as session:
+        row = session.get(LawyerRow, "L2")
+        assert row is not None
+        row.document = _l2(max_open_cases=2**31)
+    broken = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY))
+    assert broken.status_code == 409, broken.text
+    assert [x["rule"] for x in broken.json()["cases"][0]["reasons"]] == ["practice_area"]
+    assert world_api.put("/v1/lawyers/L2", json=_l2()).status_code == 200
+
+
 def test_lawyer_import_row_breaking_a_pinned_case_is_rejected(world_api: Api) -> None:
     """Tests that in a lawyer import the row that would break a pinned case is reported with
     the case and rule, and the other rows are written."""
