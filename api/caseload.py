@@ -6,8 +6,10 @@ The engine's view adds the current assignment and every complaint exclusion made
 withdrawal, which outlives any later replacement of the document.
 
 Replacing an assigned case keeps its lawyer; the hours charged to the lawyer follow the
-document's workload (refused with 409 ``capacity`` when more hours do not fit the lawyer).  On
-PostgreSQL the replace locks the case row, then the lawyer's load row, as an assignment does.
+document's workload (refused with 409 ``capacity`` when more hours do not fit the lawyer), and a
+started or pinned case must stay one its lawyer can hold (409 ``kept_cases``, ``api.holding``).
+On PostgreSQL the replace locks the case row, then the lawyer's load row, as an assignment and a
+mark do.
 """
 
 from __future__ import annotations
@@ -323,7 +325,15 @@ def put_case(
     else:
         check_version("case", case.id, row.version, expected)
         if held is not None:
-            recharged = _recharge(session, row, assignment, case, held)
+            load = lock_load(session, held)
+            lawyer = stored_lawyer(session, held)
+            # Hours first: more hours than fit are a 409 capacity, as for an assignment.  A
+            # refusal after this point rolls the request back, the new charge with it.
+            recharged = _recharge(row, assignment, load, lawyer, case)
+            if marks is not None:
+                breaches = _kept_case_breaches(session, row, marks, case, lawyer)
+                if breaches:
+                    raise holding.edit_refusal(held, breaches)
         for key, value in fields.items():
             setattr(row, key, value)
         row.version += 1
@@ -428,15 +438,40 @@ def kept_cases(
     return kept, policy
 
 
+def _kept_case_breaches(
+    session: Session, row: CaseRow, marks: Marks, case: Case, lawyer: Lawyer
+) -> list[holding.Breach]:
+    """What the new document would break for a case that must stay with its lawyer (read
+    after the case row and the lawyer's load row are locked, as a mark reads them)."""
+    if not (marks.started or marks.pinned):
+        return []
+    _, policy = policies.current(session)
+    if not holding.must_stay(marks.started, marks.pinned, policy):
+        return []
+    others, _ = kept_cases(session, lawyer.id, besides=case.id)
+    return holding.case_edit_breaches(
+        session,
+        lawyer,
+        kept_case(engine_case(row), lawyer.id, marks.started, marks.pinned),
+        kept_case(case, lawyer.id, marks.started, marks.pinned),
+        others,
+        policy,
+        datetime.now(UTC),
+    )
+
+
 def _recharge(
-    session: Session, row: CaseRow, assignment: AssignmentRow | None, case: Case, lawyer_id: str
+    row: CaseRow,
+    assignment: AssignmentRow | None,
+    load: LawyerLoadRow | None,
+    lawyer: Lawyer,
+    case: Case,
 ) -> tuple[float, float] | None:
     """Charge the lawyer holding the case the hours the new document gives, in place of the
     hours charged so far; more hours than fit the lawyer's capacity are refused with 409
     ``capacity`` (fewer are always accepted).  The hours before and after, when they
     changed."""
-    load = lock_load(session, lawyer_id)
-    lawyer = stored_lawyer(session, lawyer_id)
+    lawyer_id = lawyer.id
     charged = row.assigned_hours or 0.0
     assigned = load.assigned_hours if load is not None else 0.0
     besides = lawyer.current_load_hours + assigned - charged

@@ -4,9 +4,10 @@ A started or pinned case stays with its lawyer (unless the policy allows moving 
 or rebalance job refuses the whole caseload when such a case's lawyer is not eligible for it
 ("pinned or started with lawyer X, who is not eligible": ``fixed_lawyers`` in
 ``assigner.search.from_problem``).  The service therefore refuses, before anything is written,
-an edit of a lawyer that would break a rule for such a case, and a mark that would keep a case
-with a lawyer who cannot hold it; the user withdraws, unmarks or moves the case first.  An edit
-of a case's hours is refused when the new hours do not fit its lawyer's capacity.
+an edit of a lawyer or of such a case that would break a rule for the pair, and a mark that
+would keep a case with a lawyer who cannot hold it; the user withdraws, unmarks or moves the
+case first.  An edit of a case's hours is refused when the new hours do not fit its lawyer's
+capacity.
 
 The rules are the engine's per-edge filters, asked through ``why_not`` (the function the job's
 message comes from) over a small Problem: the lawyer, the cases, the lawyer's firm and the
@@ -166,12 +167,16 @@ class HoldingCheck:
         tables = dataclasses.replace(self._tables, arrays=arrays)
         return why_not(arrays, case_id, self.lawyer.id, tables=tables)
 
-    def breaches(self, kept: Sequence[KeptCase]) -> dict[str, list[Exclusion]]:
-        """Per case that must stay, the rules excluding the lawyer, each case checked with the
-        others that must stay counted in the lawyer's load."""
+    def breaches(
+        self, kept: Sequence[KeptCase], only: str | None = None
+    ) -> dict[str, list[Exclusion]]:
+        """Per case that must stay (or the case ``only``), the rules excluding the lawyer, each
+        case checked with the others that must stay counted in the lawyer's load."""
         hours = {k.case.id: self.hours(k.case.id) for k in kept}
         out: dict[str, list[Exclusion]] = {}
         for k in kept:
+            if only is not None and k.case.id != only:
+                continue
             others = [h for case_id, h in hours.items() if case_id != k.case.id]
             found = self.exclusions(
                 k.case.id,
@@ -227,7 +232,27 @@ def mark_breach(
     beside the lawyer's other cases that must stay."""
     cases = [marked.case, *(k.case for k in others)]
     check = HoldingCheck.in_firm(session, lawyer, cases, policy, as_of)
-    return check.breaches([marked, *others]).get(marked.case.id, [])
+    return check.breaches([marked, *others], only=marked.case.id).get(marked.case.id, [])
+
+
+def case_edit_breaches(
+    session: Session,
+    lawyer: Lawyer,
+    stored: KeptCase,
+    edited: KeptCase,
+    others: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+) -> list[Breach]:
+    """The rules a new document of a case that must stay with its lawyer newly breaks (a new
+    type, party or exclusion, say), beside the lawyer's other cases that must stay; a rule the
+    stored document broke already does not count."""
+    after = mark_breach(session, lawyer, edited, others, policy, as_of)
+    if not after:
+        return []
+    had = {e.rule for e in mark_breach(session, lawyer, stored, others, policy, as_of)}
+    new = [e for e in after if e.rule not in had]
+    return [Breach(edited, new)] if new else []
 
 
 def hours_fit(

@@ -242,6 +242,33 @@ def test_case_document_may_not_exclude_its_own_lawyer(world_api: Api) -> None:
     assert other.status_code == 200, other.text
 
 
+def test_case_edit_breaking_its_started_assignment_is_refused(world_api: Api) -> None:
+    """Tests that a new document of a started case that its lawyer cannot hold (a type of
+    another practice area; a victim who is a client of the lawyer's firm) is a 409 kept_cases
+    naming the rule, with nothing written; the same edit of a case only assigned is accepted."""
+    assert world_api.assign("C3", "L1").status_code == 201
+    assert _mark(world_api, "C3", started=True).status_code == 200
+    doc = _case_doc(world_api, "C3")
+    version = world_api.get("/v1/cases/C3").json()["version"]
+    family = {**doc, "case_type": "maintenance", "stage": "litigation", "side": "claimant"}
+    r = world_api.put("/v1/cases/C3", json=family, role=Role.CASE_SYSTEM)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["reason"], body["lawyer_id"]) == ("kept_cases", "L1")
+    assert [x["rule"] for x in body["cases"][0]["reasons"]] == ["practice_area"]
+    victim = {"id": "P-ADV", "name": "Wang Wei", "role": "victim"}
+    adverse = {**doc, "parties": [*doc["parties"], victim]}
+    r = world_api.put("/v1/cases/C3", json=adverse, role=Role.CASE_SYSTEM)
+    assert r.status_code == 409
+    assert [x["rule"] for x in r.json()["cases"][0]["reasons"]] == ["adverse_party"]
+    assert world_api.get("/v1/cases/C3").json()["version"] == version
+    _jobs_accept_the_caseload(world_api)
+    assert _mark(world_api, "C3", started=False).status_code == 200
+    doc = _case_doc(world_api, "C3")
+    family = {**doc, "case_type": "maintenance", "stage": "litigation", "side": "claimant"}
+    assert world_api.put("/v1/cases/C3", json=family, role=Role.CASE_SYSTEM).status_code == 200
+
+
 def test_case_document_may_only_repeat_the_marks(world_api: Api) -> None:
     """Tests that current_assignment.started / .pinned in a case document that differ from
     the stored marks are a 422 naming each and pointing to PATCH, with nothing written; the
