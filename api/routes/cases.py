@@ -49,7 +49,10 @@ def put_case(
     if_match: IfMatch = None,
 ) -> CasePublic:
     """Create or replace a case. Assignments are not part of the document: use
-    ``PUT /v1/cases/{id}/assignment``."""
+    ``PUT /v1/cases/{id}/assignment`` (and ``PATCH`` for its started / pinned marks); the
+    document may repeat the current one, and may not exclude the case's own lawyer (422).
+    A new workload of an assigned case is charged to its lawyer (409 ``capacity`` when it does
+    not fit); a started or pinned case must stay one its lawyer can hold (409 ``kept_cases``)."""
     same_id(case_id, case.id)
     written = caseload.put_case(session, case, who, parse_if_match(if_match))
     response.status_code = 201 if written.created else 200

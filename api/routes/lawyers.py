@@ -48,7 +48,10 @@ def put_lawyer(
     if_match: IfMatch = None,
 ) -> LawyerPublic:
     """Create or replace a lawyer (administrator). ``current_load_hours`` and
-    ``current_open_cases`` are work outside the service; what the service assigns is added."""
+    ``current_open_cases`` are work outside the service; what the service assigns is added.
+    A replace that would make the lawyer ineligible for a started or pinned case is refused
+    (409 ``kept_cases``, each case with the rules it would break): withdraw, unmark or move
+    the case first."""
     same_id(lawyer_id, lawyer.id)
     written = roster.put_lawyer(session, lawyer, who, parse_if_match(if_match))
     response.status_code = 201 if written.created else 200
