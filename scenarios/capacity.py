@@ -48,7 +48,7 @@ from assigner.domain.arrays import haversine_km
 from assigner.eligibility import GroupConstraints
 from assigner.eligibility.filters import qualification_triggers
 from assigner.engine import prepare
-from assigner.search.cpsat import SearchParams
+from assigner.search.cpsat import SearchParams, derived_seed
 from assigner.search.from_problem import hours_to_units_down, hours_to_units_up
 from scenarios.whatif.baseline import FIRM_KIND_OF, BaselineFacts, baseline_facts
 from scenarios.whatif.runner import solve_with_handover
@@ -614,7 +614,9 @@ def plan_capacity(
     for r in range(1, options.rounds + 1):
         if not plan.unassigned:
             break
-        types, answer, demand = _plan_round(current, plan, facts, options, params.seed + r)
+        types, answer, demand = _plan_round(
+            current, plan, facts, options, derived_seed(params.seed, r)
+        )
         ids = [current.cases[int(p)].id for p in demand.positions]
         not_coverable = {ids[d] for d in answer.uncoverable}
         n_hires = sum(answer.hires.values())

@@ -35,9 +35,21 @@ class Progress:
     bound: float
     wall_time_s: float
     phase: str
+    constant_points: int = 0
+    """The part of every plan's objective no plan can change (``solve.constant_cost``), which
+    the plan's gap leaves out of its denominator; the engine fills it in."""
 
 
 ProgressFn = Callable[[Progress], None]
+
+MAX_SEED = 2**31 - 1
+"""The largest seed: CP-SAT's ``random_seed`` and HiGHS's are 32-bit signed integers."""
+
+
+def derived_seed(seed: int, step: int) -> int:
+    """The seed of a search's ``step``-th sub-solve: ``seed + step``, wrapped into
+    [0, MAX_SEED] so that a seed near the top stays one the solvers accept."""
+    return (seed + step) % (MAX_SEED + 1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,8 @@ class SearchParams:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
 
 
 @dataclass(frozen=True)

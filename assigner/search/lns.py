@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assigner.search.compiled_moves import CompiledMoves
-from assigner.search.cpsat import SearchParams, solve_cpsat
+from assigner.search.cpsat import SearchParams, derived_seed, solve_cpsat
 from assigner.search.instance import (
     I32,
     I64,
@@ -389,7 +389,9 @@ def place_waiting(
             break
         rounds += 1
         sub = sub_instance(inst, free, best)
-        vec = solve_mip(sub.inst, budget, start=best[sub.items], seed=params.seed + rounds)
+        vec = solve_mip(
+            sub.inst, budget, start=best[sub.items], seed=derived_seed(params.seed, rounds)
+        )
         gained = False
         solved = free if vec.status == "Optimal" else None
         if vec.agent_of_item is not None:
@@ -443,11 +445,15 @@ def improve(
             break
         hint = best[sub.items]
         if sub_solver == "highs":
-            vec = solve_mip(sub.inst, budget, start=hint, seed=params.seed + steps).agent_of_item
+            vec = solve_mip(
+                sub.inst, budget, start=hint, seed=derived_seed(params.seed, steps)
+            ).agent_of_item
         else:
             vec = solve_cpsat(
                 sub.inst,
-                SearchParams(budget, params.workers, params.seed + steps, params.deterministic),
+                SearchParams(
+                    budget, params.workers, derived_seed(params.seed, steps), params.deterministic
+                ),
                 hint=hint,
             ).agent_of_item
         if vec is None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from assigner.domain import InputError, Plan, Problem
 from assigner.engine import solve_problem
-from assigner.search.cpsat import SearchParams
+from assigner.search.cpsat import SearchParams, derived_seed
 from assigner.search.solve import InfeasibleInstance
 from scenarios.whatif.baseline import (
     BaselineFacts,
@@ -289,7 +289,7 @@ def search_params(spec: Scenario, sample: int) -> SearchParams:
     return SearchParams(
         time_limit_s=spec.time_limit_s,
         workers=spec.workers,
-        seed=spec.seed + sample,
+        seed=derived_seed(spec.seed, sample),
         deterministic=spec.deterministic,
     )
 
