@@ -35,6 +35,7 @@ from scenarios.whatif.spec import (
     ProblemFileBaseline,
     Scenario,
     TierBaseline,
+    scenario_lines,
 )
 
 SnapshotLoader = Callable[[str], Problem]
@@ -70,7 +71,10 @@ def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
         path = Path(path_text)
         if not path.exists():
             raise SnapshotUnavailableError(f"snapshot file {path} does not exist")
-        return load_problem(path)
+        try:
+            return load_problem(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SnapshotUnavailableError(f"snapshot file {path}: {unreadable(exc)}") from exc
     chosen = loader or _snapshot_loader
     if chosen is not None:
         return chosen(url)
@@ -82,32 +86,48 @@ def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
     )
 
 
+def unreadable(exc: OSError | UnicodeDecodeError, document: str = "Problem") -> str:
+    """Why a ``document`` JSON file cannot be read, in words, to follow its path."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}): a {document} is a JSON file in UTF-8"
+    if isinstance(exc, IsADirectoryError):
+        return f"a directory, not a {document} JSON file"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
 def load_baseline(spec: Scenario, snapshot_loader: SnapshotLoader | None = None) -> Problem:
-    """The baseline Problem of ``spec``; bad baselines raise :class:`ScenarioError`."""
+    """The baseline Problem of ``spec``; bad baselines raise :class:`ScenarioError` naming the
+    field and, for YAML files, its line."""
     base = spec.baseline
+    lines = scenario_lines(spec)
+
+    def refuse(field: str, messages: list[str]) -> ScenarioError:
+        line = lines.line(("baseline", field))
+        path = f"baseline.{field}"
+        return ScenarioError([ScenarioIssue(path, m, line) for m in messages], spec.source)
+
+    field = "tier"
     try:
         if isinstance(base, TierBaseline):
             return generate_county(base.tier, base.seed)
         if isinstance(base, ProblemFileBaseline):
+            field = "problem_file"
             path = Path(base.problem_file)
             if not path.exists():
-                raise ScenarioError(
-                    [ScenarioIssue("baseline.problem_file", f"file {path} does not exist")],
-                    spec.source,
-                )
-            return load_problem(path)
+                raise refuse(field, [f"file {path} does not exist"])
+            try:
+                return load_problem(path)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise refuse(field, [f"{path}: {unreadable(exc)}"]) from exc
         if isinstance(base, DatabaseBaseline):
+            field = "database_url"
             return load_snapshot(base.database_url, snapshot_loader)
     except InputError as exc:
-        issues = [
-            ScenarioIssue("baseline", f"the baseline problem is refused: {i}")
-            for i in exc.issues[:20]
-        ]
-        raise ScenarioError(issues, spec.source) from exc
-    except SnapshotUnavailableError as exc:
-        raise ScenarioError(
-            [ScenarioIssue("baseline.database_url", str(exc))], spec.source
+        raise refuse(
+            field, [f"the baseline problem is refused: {i}" for i in exc.issues[:20]]
         ) from exc
+    except SnapshotUnavailableError as exc:
+        raise refuse(field, [str(exc)]) from exc
     raise AssertionError(f"unhandled baseline {type(base).__name__}")
 
 

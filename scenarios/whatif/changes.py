@@ -64,6 +64,11 @@ from scenarios.whatif.spec import (
 # -- checks against the baseline -------------------------------------------------------------
 
 
+def _plural(what: str) -> str:
+    """``subsidy class`` -> ``subsidy classes``, ``case type`` -> ``case types``."""
+    return f"{what}es" if what.endswith(("s", "x", "ch", "sh")) else f"{what}s"
+
+
 def _known(kind: str, values: Iterable[str], show: int = 30) -> str:
     names = sorted(values)
     tail = ", ..." if len(names) > show else ""
@@ -103,7 +108,7 @@ class _Checker:
                 self._issue(
                     loc,
                     fieldname,
-                    f"unknown {what} {v!r}; {_known(what + 's', known_set)}",
+                    f"unknown {what} {v!r}; {_known(_plural(what), known_set)}",
                     variant,
                 )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -55,9 +56,10 @@ def _print_table(table: Table) -> None:
 
 def _fail_scenario(exc: ScenarioError) -> None:
     if exc.source:
-        console.print(f"[red]scenario error[/] in {exc.source}:")
+        console.print(f"[red]scenario error[/] in {escape(exc.source)}:", soft_wrap=True)
     for issue in exc.issues:
-        console.print(f"  [red]-[/] {issue}")
+        # Messages quote the file's own text (``case_types[wage_claim]``): no markup in them.
+        console.print(f"  [red]-[/] {escape(str(issue))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -203,7 +205,7 @@ def capacity(
             try:
                 chosen = spec.variant(variant)
             except KeyError as exc:
-                console.print(f"[red]error:[/] {exc.args[0]}")
+                console.print(f"[red]error:[/] {escape(exc.args[0])}", soft_wrap=True)
                 raise typer.Exit(code=2) from exc
         baseline, facts = prepare_run(spec)
         problem, _notes = build_problem(spec, baseline, facts, chosen, 0, noise=False)

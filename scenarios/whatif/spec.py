@@ -36,8 +36,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from assigner.domain import Catalogue, FirmKind, Policy, ProviderKind, default_catalogue
+from assigner.search.cpsat import MAX_SEED
 from scenarios.tiers import UnknownTierError, get_tier
 from scenarios.whatif.errors import ScenarioError, ScenarioIssue
 
@@ -45,6 +47,9 @@ BASELINE_NAME = "baseline"
 """The name the runner and reports give the unchanged baseline; no variant may take it."""
 
 _FORBID = ConfigDict(extra="forbid")
+
+VARIANT_NAME_ERROR = "variant_name"
+"""The error type of a variant name that is taken (twice, or the baseline's)."""
 
 
 # -- baselines -------------------------------------------------------------------------------
@@ -56,7 +61,7 @@ class TierBaseline(BaseModel):
     model_config = _FORBID
 
     tier: str
-    seed: int = 7
+    seed: int = Field(default=7, ge=0, le=MAX_SEED, description="The generator's seed.")
 
     @field_validator("tier")
     @classmethod
@@ -279,9 +284,14 @@ def merge_dicts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validation_summary(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-    )
+    """Each error as ``field.path: message``; an error of the whole document (a rule between
+    fields, whose message names its fields) as the message alone."""
+    parts = []
+    for err in exc.errors():
+        message = _clean_message(err["msg"])
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 class PolicyChange(BaseModel):
@@ -413,7 +423,13 @@ class Scenario(BaseModel):
         "township) from a Poisson law around the baseline count; none: every sample keeps "
         "the baseline demand (only the solver seed changes).",
     )
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_SEED,
+        description="Demand samples and solves; sample k solves with seed + k (wrapped past "
+        f"{MAX_SEED}).",
+    )
     time_limit_s: float = Field(default=5.0, gt=0, le=3600, description="Per solve.")
     workers: int = Field(default=1, ge=1, le=64, description="Solver threads per solve.")
     deterministic: bool = Field(
@@ -429,13 +445,23 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
-        seen: set[str] = set()
-        for v in self.variants:
+        # The error carries the variant's index, so that it is reported at
+        # ``variants[i].name`` and its line (``scenario_from_data``).
+        seen: dict[str, int] = {}
+        for i, v in enumerate(self.variants):
             if v.name == BASELINE_NAME:
-                raise ValueError(f"a variant may not be named {BASELINE_NAME!r}")
+                raise PydanticCustomError(
+                    VARIANT_NAME_ERROR,
+                    "a variant may not be named {name} (the unchanged baseline has that name)",
+                    {"index": i, "name": repr(v.name)},
+                )
             if v.name in seen:
-                raise ValueError(f"two variants are named {v.name!r}")
-            seen.add(v.name)
+                raise PydanticCustomError(
+                    VARIANT_NAME_ERROR,
+                    "variants[{first}] has the name {name} too; variant names must differ",
+                    {"index": i, "first": seen[v.name], "name": repr(v.name)},
+                )
+            seen[v.name] = i
         return self
 
     @property
@@ -454,24 +480,29 @@ class Scenario(BaseModel):
 # -- loading ---------------------------------------------------------------------------------
 
 
-def format_loc(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as a path in the file: ``variants[1].changes[0].factor``.
-
-    Union tags that pydantic inserts (the change kind after a change's index, the baseline
-    kind after ``baseline``) are dropped, since they are not keys in the file.
-    """
-    parts: list[str] = []
-    prev: int | str | None = None
+def file_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A pydantic location as keys in the file: the union tags that pydantic inserts (the
+    change kind after a change's index, the baseline kind after ``baseline``) dropped."""
+    kept: list[int | str] = []
     for i, item in enumerate(loc):
+        prev = loc[i - 1] if i else None
+        change_kind = (
+            isinstance(prev, int) and i >= 3 and loc[i - 2] == "changes" and item in CHANGE_KINDS
+        )
+        baseline_kind = prev == "baseline" and item in _BASELINE_KEYS and i + 1 < len(loc)
+        if not (change_kind or baseline_kind):
+            kept.append(item)
+    return tuple(kept)
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a path in the file: ``variants[1].changes[0].factor``."""
+    parts: list[str] = []
+    for item in file_loc(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif (
-            isinstance(prev, int) and i >= 3 and loc[i - 2] == "changes" and item in CHANGE_KINDS
-        ) or (prev == "baseline" and item in _BASELINE_KEYS and i + 1 < len(loc)):
-            pass
         else:
             parts.append(f".{item}" if parts else str(item))
-        prev = item
     return "".join(parts)
 
 
@@ -558,7 +589,11 @@ def scenario_from_data(
                 "changes",
             ):
                 path += ".kind"  # the change kind is what is wrong
-            issues.append(ScenarioIssue(path, _clean_message(err["msg"]), index.line(loc)))
+            if err["type"] == VARIANT_NAME_ERROR and not loc:
+                loc = ("variants", err["ctx"]["index"], "name")
+                path = format_loc(loc)
+            message = _clean_message(err["msg"])
+            issues.append(ScenarioIssue(path, message, index.line(file_loc(loc))))
         raise ScenarioError(issues, source) from exc
     if isinstance(spec.baseline, ProblemFileBaseline) and base_dir is not None:
         file = Path(spec.baseline.problem_file)

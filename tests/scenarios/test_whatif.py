@@ -14,14 +14,20 @@ import yaml
 from typer.testing import CliRunner
 
 from assigner.domain import CurrentAssignment, Problem, validate_problem
-from assigner.search.cpsat import SearchParams
+from assigner.search.cpsat import MAX_SEED, SearchParams
 from scenarios import generate_county
 from scenarios.whatif import ScenarioError, load_scenario, scenario_from_data
 from scenarios.whatif.baseline import BaselineFacts, baseline_facts, load_snapshot
 from scenarios.whatif.changes import build_problem, check_scenario
 from scenarios.whatif.cli import scenario_app
 from scenarios.whatif.errors import ScenarioCancelledError, ScenarioIssue, SnapshotUnavailableError
-from scenarios.whatif.runner import ScenarioResult, prepare_run, run_scenario, solve_with_handover
+from scenarios.whatif.runner import (
+    ScenarioResult,
+    prepare_run,
+    run_scenario,
+    search_params,
+    solve_with_handover,
+)
 from scenarios.whatif.spec import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,7 +212,7 @@ def test_bad_baseline_and_file_type(tmp_path: Path) -> None:
         scenario_from_data({"name": "x", "baseline": {"seed": 3}})
     with pytest.raises(ScenarioError, match="unknown file type"):
         load_scenario(_write(tmp_path, "x.toml", {"name": "x"}))
-    with pytest.raises(ScenarioError, match="two variants are named"):
+    with pytest.raises(ScenarioError, match="variant names must differ"):
         scenario_from_data(
             {
                 "name": "x",
@@ -214,6 +220,134 @@ def test_bad_baseline_and_file_type(tmp_path: Path) -> None:
                 "variants": [{"name": "a", "changes": [GOOD_CHANGE]}] * 2,
             }
         )
+
+
+def _issue_of(file: Path) -> ScenarioIssue:
+    with pytest.raises(ScenarioError) as info:
+        prepare_run(load_scenario(file))
+    assert len(info.value.issues) == 1, info.value.issues
+    return info.value.issues[0]
+
+
+def _line_of(file: Path, text: str) -> int:
+    """The (first) line of ``file`` that holds ``text``."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if text in line)
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"baseline": {"tier": "tiny", "seed": -1}}, "baseline.seed"),
+        ({"baseline": {"tier": "tiny", "seed": MAX_SEED + 1}}, "baseline.seed"),
+        ({"baseline": {"tier": "tiny"}, "seed": MAX_SEED + 1}, "seed"),
+    ],
+)
+def test_seeds_outside_the_solvers_range_are_refused(
+    tmp_path: Path, data: dict[str, Any], path: str
+) -> None:
+    """Tests that a baseline or scenario seed below 0 or above 2**31 - 1 is refused naming the
+    field and its line, before anything is generated or solved."""
+    file = _write(tmp_path, "seed.yaml", {"name": "s", **data})
+    issue = _issue_of(file)
+    assert issue.path == path
+    assert issue.line == _line_of(file, "seed:")
+
+
+def test_largest_scenario_seed_wraps_for_later_samples() -> None:
+    """Tests that sample k of a scenario at the largest seed solves with a seed the solvers
+    take (seed + k wrapped)."""
+    spec = scenario_from_data({"name": "s", "baseline": {"tier": "tiny"}, "seed": MAX_SEED})
+    assert [search_params(spec, k).seed for k in range(3)] == [MAX_SEED, 0, 1]
+
+
+def test_unreadable_baseline_files_are_refused(tmp_path: Path) -> None:
+    """Tests that a baseline problem file (or snapshot file) that is not UTF-8, or is a
+    directory, is refused naming the field, its line and the path."""
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe garbage")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    cases = [
+        ({"problem_file": str(binary)}, "baseline.problem_file", [str(binary), "not UTF-8"]),
+        ({"problem_file": str(folder)}, "baseline.problem_file", [str(folder), "directory"]),
+        ({"database_url": f"file:{binary}"}, "baseline.database_url", [str(binary), "UTF-8"]),
+        ({"database_url": f"file:{folder}"}, "baseline.database_url", [str(folder), "directory"]),
+    ]
+    for baseline, path, words in cases:
+        file = _write(tmp_path, "base.yaml", {"name": "b", "baseline": baseline})
+        issue = _issue_of(file)
+        assert issue.path == path
+        assert issue.line == _line_of(file, path.split(".")[1])
+        assert all(w in issue.message for w in words), issue.message
+
+
+def test_variant_name_errors_point_at_the_variant(tmp_path: Path) -> None:
+    """Tests that a variant named like another, or named baseline, is reported at that
+    variant's name and its line, not at the top of the file."""
+    variants = [
+        {"name": "a", "changes": [GOOD_CHANGE]},
+        {"name": "b", "changes": [GOOD_CHANGE]},
+        {"name": "a", "changes": [GOOD_CHANGE]},
+    ]
+    file = _write(
+        tmp_path, "dup.yaml", {"name": "d", "baseline": {"tier": "tiny"}, "variants": variants}
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    (issue,) = info.value.issues
+    assert issue.path == "variants[2].name"
+    assert "variants[0]" in issue.message and "'a'" in issue.message
+    lines = file.read_text(encoding="utf-8").splitlines()
+    assert issue.line is not None and lines[issue.line - 1].strip() == "- name: a"
+    assert issue.line > _line_of(file, "name: b")
+
+    variants[1]["name"] = "baseline"
+    file = _write(
+        tmp_path, "named.yaml", {"name": "d", "baseline": {"tier": "tiny"}, "variants": variants}
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    issue = info.value.issues[0]
+    assert issue.path == "variants[1].name" and issue.line == _line_of(file, "name: baseline")
+    assert "may not be named 'baseline'" in issue.message
+
+
+def test_catalogue_and_subsidy_class_messages_read_well(tmp_path: Path) -> None:
+    """Tests that a catalogue update naming an unknown practice area is reported with the case
+    type it is in and without pydantic's prefixes, in the file and on the command line, and
+    that an unknown subsidy class lists the known subsidy classes."""
+    change = {
+        "kind": "catalogue",
+        "update": {"case_types": {"wage_claim": {"practice_area": "maritime"}}},
+    }
+    data = {
+        "name": "c",
+        "baseline": {"tier": "tiny"},
+        "variants": [{"name": "v", "changes": [change]}],
+    }
+    file = _write(tmp_path, "cat.yaml", data)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    (issue,) = info.value.issues
+    assert issue.path == "variants[0].changes[0].update"
+    assert issue.message == "case_types[wage_claim].practice_area: unknown practice area 'maritime'"
+    result = runner.invoke(scenario_app, ["validate", str(file)])
+    assert result.exit_code == 2
+    assert "case_types[wage_claim].practice_area" in result.output, result.output
+
+    hire = {
+        "kind": "add_lawyers",
+        "count": 1,
+        "provider_kind": "staff_lawyer",
+        "firm_id": "F0001",
+        "practice_areas": [{"area": "labour"}],
+        "subsidy_class": "gold",
+    }
+    data["variants"] = [{"name": "v", "changes": [hire]}]
+    issue = _issue_of(_write(tmp_path, "hire.yaml", data))
+    assert issue.path == "variants[0].changes[0].subsidy_class"
+    assert "known subsidy classes: " in issue.message and "classs" not in issue.message
 
 
 def test_scenario_error_survives_pickling() -> None:
