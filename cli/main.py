@@ -5,23 +5,29 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from types import TracebackType
+from typing import Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from api.cli import keys_app, serve_app
-from assigner.domain import InputError, Plan, Problem, load_problem
+from assigner.domain import InputError, Plan, Problem
 from assigner.engine import prepare, solve_problem
 from assigner.explain.explain import explain_case
-from assigner.search.cpsat import Progress, SearchParams
+from assigner.explain.plan_match import plan_mismatches
+from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
+from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
+from cli.inputs import output_path_error, read_problem
 from cli.rebalance import rebalance_app
-from scenarios.whatif.baseline import set_snapshot_loader
+from scenarios.whatif.baseline import set_snapshot_loader, unreadable
 from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
@@ -51,25 +57,66 @@ def _register_snapshot_loader() -> None:
     set_snapshot_loader(_database_snapshot)
 
 
+LOGGED_PROGRESS_EVERY_S = 5.0
+"""Where stderr is a file or a pipe: at most one progress line per this many seconds."""
+
+
+def progress_line(p: Progress) -> str:
+    """The best objective, the bound and the gap as the plan computes it (``relative_gap``,
+    without the cost every plan pays)."""
+    gap = relative_gap(p.objective, p.bound, p.constant_points)
+    return (
+        f"{p.phase:<18} objective {p.objective:>14,}  bound {p.bound:>16,.0f}  "
+        f"gap {gap:7.3%}  {p.wall_time_s:6.2f} s"
+    )
+
+
 class _ProgressView:
-    """Live line with the best objective, the bound and the gap while the solver works."""
+    """The search's progress while it runs: in a terminal one line redrawn in place; in a file
+    or a pipe a whole line (ended by a newline) every ``LOGGED_PROGRESS_EVERY_S`` seconds and
+    the last one at the end, so that the next message starts on its own line."""
 
     def __init__(self) -> None:
-        self.live = Live(console=console, refresh_per_second=8, transient=False)
+        self.live = (
+            Live(console=console, refresh_per_second=8, transient=False)
+            if console.is_terminal
+            else None
+        )
         self.rows: list[Progress] = []
+        self._logged: Progress | None = None
+        self._logged_at = 0.0
+
+    def __enter__(self) -> _ProgressView:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.live is not None:
+            self.live.stop()
+        elif self.rows and self.rows[-1] is not self._logged:
+            self._log(self.rows[-1])
+
+    def _log(self, p: Progress) -> None:
+        console.print(progress_line(p), markup=False, highlight=False, soft_wrap=True)
+        self._logged = p
+        self._logged_at = time.monotonic()
 
     def __call__(self, p: Progress) -> None:
         self.rows.append(p)
-        gap = (p.objective - p.bound) / max(1.0, abs(p.objective))
-        self.live.update(
-            f"[bold]{p.phase:<18}[/] objective {p.objective:>14,}  bound {p.bound:>16,.0f}  "
-            f"gap {gap:7.3%}  {p.wall_time_s:6.2f} s"
-        )
+        if self.live is not None:
+            self.live.update(escape(progress_line(p)))
+        elif self._logged is None or time.monotonic() - self._logged_at >= LOGGED_PROGRESS_EVERY_S:
+            self._log(p)
 
 
 def _solve(problem: Problem, params: SearchParams) -> Plan:
-    view = _ProgressView()
-    with view.live:
+    with _ProgressView() as view:
         plan = solve_problem(problem, params, progress=view)
     return plan
 
@@ -119,16 +166,27 @@ def _summary(plan: Plan) -> None:
         out.print(u)
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/] {message}")
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _input_errors(exc: InputError) -> NoReturn:
+    for issue in exc.issues:
+        console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
+    raise typer.Exit(code=2) from exc
+
+
+SEED_HELP = f"Random seed, 0 to {MAX_SEED}."
 
 
 @app.command()
 def solve(
-    problem_path: Annotated[Path, typer.Argument(help="Problem JSON file.", exists=True)],
+    problem_path: Annotated[
+        Path, typer.Argument(help="Problem JSON file.", exists=True, dir_okay=False)
+    ],
     time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 10.0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help=SEED_HELP, min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Same input and seed give the same plan (deterministic budget).")
@@ -136,46 +194,86 @@ def solve(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Plan JSON file.")] = None,
 ) -> None:
     """Solve a Problem file and print the verified plan's summary."""
+    if output is not None and (why := output_path_error(output, "-o")) is not None:
+        _fail(why)
     try:
-        problem = load_problem(problem_path)
+        problem = read_problem(problem_path)
         params = SearchParams(time_limit, workers, seed, deterministic)
         plan = _solve(problem, params)
     except InputError as exc:
-        for issue in exc.issues:
-            console.print(f"[red]input error:[/] {issue}")
-        raise typer.Exit(code=2) from exc
+        _input_errors(exc)
     except PlanViolation as exc:
         _fail(f"the plan failed verification and was not written: {exc}")
-        return
     _summary(plan)
     if output is not None:
-        output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
-        console.print(f"plan written to {output}")
+        _write_plan(plan, output)
+
+
+def _write_plan(plan: Plan, path: Path) -> None:
+    try:
+        path.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"the plan could not be written to {path}: {exc.strerror or exc}")
+    console.print(f"plan written to {escape(str(path))}")
+
+
+def _read_plan(path: Path) -> Plan:
+    """The Plan in ``path``, or exit 2 naming the file and what is wrong with it."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: {unreadable(exc, 'Plan')}")
+    except json.JSONDecodeError as exc:
+        _fail(f"{path}: not valid JSON: {exc}")
+    if isinstance(data, dict) and "cases" in data and "lawyers" in data:
+        _fail(
+            f"{path} is a Problem, not a Plan: give the plan written by `assigner solve -o` "
+            "(and the problem with --problem)"
+        )
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        shown = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'plan'}: {err['msg']}" for err in errors[:5]
+        )
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        _fail(f"{path} is not a Plan document: {shown}{more}")
 
 
 @app.command()
 def explain(
-    plan_path: Annotated[Path, typer.Argument(help="Plan JSON written by `solve`.", exists=True)],
+    plan_path: Annotated[
+        Path,
+        typer.Argument(help="Plan JSON written by `solve`.", exists=True, dir_okay=False),
+    ],
     case_id: Annotated[str, typer.Argument(help="Case to explain.")],
     problem_path: Annotated[
         Path | None,
-        typer.Option("--problem", help="Problem JSON (default: beside the plan, *.problem.json)."),
+        typer.Option(
+            "--problem",
+            help="Problem JSON the plan was made from (default: beside the plan, *.problem.json).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     lawyer: Annotated[str | None, typer.Option("--lawyer", help="Why not this lawyer?")] = None,
-    top: Annotated[int, typer.Option(help="Alternatives to list.")] = 5,
+    top: Annotated[int, typer.Option(help="Alternatives to list.", min=1)] = 5,
 ) -> None:
     """Why this lawyer for CASE_ID; with --lawyer, why not that one."""
-    plan = Plan.model_validate_json(plan_path.read_text(encoding="utf-8"))
+    plan = _read_plan(plan_path)
     src = problem_path or _problem_beside(plan_path)
     try:
-        problem = load_problem(src)
-        exp = explain_case(prepare(problem), plan, case_id, lawyer, top_k=top)
+        prepared = prepare(read_problem(src))
     except InputError as exc:
         _fail(str(exc))
-        return
+    mismatches = plan_mismatches(prepared, plan)
+    if mismatches:
+        _fail(f"{plan_path} was not made from {src}: " + "; ".join(mismatches))
+    try:
+        exp = explain_case(prepared, plan, case_id, lawyer, top_k=top)
     except KeyError as exc:
         _fail(str(exc.args[0]))
-        return
     if exp.chosen is not None:
         out.print(
             f"[bold]{case_id}[/] -> [bold green]{exp.chosen.lawyer_id}[/] "
@@ -221,14 +319,22 @@ def _problem_beside(plan_path: Path) -> Path:
 @app.command()
 def demo(
     tier: Annotated[str, typer.Option(help="Generated county tier.")] = "demo",
-    seed: Annotated[int, typer.Option(help="Generator and solver seed.")] = 7,
+    seed: Annotated[
+        int, typer.Option(help=f"Generator and solver seed, 0 to {MAX_SEED}.", min=0, max=MAX_SEED)
+    ] = 7,
     time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 5.0,
     out_dir: Annotated[Path, typer.Option(help="Where to write problem and plan.")] = Path("out"),
 ) -> None:
     """Generate a demo county, solve it, verify the plan and print the summary."""
     from scenarios.generator import generate_county
+    from scenarios.tiers import UnknownTierError
 
-    problem = generate_county(tier, seed)
+    if out_dir.exists() and not out_dir.is_dir():
+        _fail(f"--out-dir {out_dir} is a file, not a folder")
+    try:
+        problem = generate_county(tier, seed)
+    except UnknownTierError as exc:
+        _fail(f"--tier: {exc}")
     out_dir.mkdir(parents=True, exist_ok=True)
     problem_path = out_dir / f"{tier}.problem.json"
     problem_path.write_text(problem.model_dump_json(), encoding="utf-8")
@@ -239,9 +345,8 @@ def demo(
     plan = _solve(problem, SearchParams(time_limit, 2, seed, False))
     _summary(plan)
     plan_path = out_dir / f"{tier}.plan.json"
-    plan_path.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+    _write_plan(plan, plan_path)
     first = plan.assignments[0].case_id if plan.assignments else None
-    console.print(f"plan written to {plan_path}")
     if first:
         console.print(f"try: assigner explain {plan_path} {first}")
 

@@ -25,10 +25,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from api.auth import Principal, Role
-from assigner.domain import InputError, Problem, load_problem
+from assigner.domain import InputError, Problem
 from assigner.rebalance import (
     BudgetTooSmall,
     RebalanceInfeasible,
@@ -38,8 +39,9 @@ from assigner.rebalance import (
     default_move_budget,
     rebalance,
 )
-from assigner.search.cpsat import Progress, SearchParams
+from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.verify import PlanViolation
+from cli.inputs import output_path_error, read_problem
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +58,16 @@ out = Console()
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
-    console.print(f"[red]error:[/] {message}")
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code=code)
 
 
 def _load(path: Path) -> Problem:
     try:
-        return load_problem(path)
+        return read_problem(path)
     except InputError as exc:
         for issue in exc.issues:
-            console.print(f"[red]input error:[/] {issue}")
+            console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
         raise typer.Exit(code=EXIT_INPUT) from exc
 
 
@@ -155,7 +157,7 @@ def _make_plan(
             return rebalance(problem, budget, max_moves_per_lawyer, params, view, versions)
     except InputError as exc:
         for issue in exc.issues:
-            console.print(f"[red]input error:[/] {issue}")
+            console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
         raise typer.Exit(code=EXIT_INPUT) from exc
     except (BudgetTooSmall, RebalanceInfeasible) as exc:
         _fail(str(exc))
@@ -246,7 +248,9 @@ def plan_command(
         int | None, typer.Option(help="Moves away from / onto any one lawyer.", min=0)
     ] = None,
     time_limit: Annotated[float, typer.Option(help="Search wall-clock seconds.", min=0.001)] = 60.0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help=f"Random seed, 0 to {MAX_SEED}.", min=0, max=MAX_SEED)
+    ] = 0,
     workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Work limits instead of wall-clock limits where possible.")
@@ -276,6 +280,9 @@ def plan_command(
         return
     if (problem_path is None) == (db is None):
         _fail("give exactly one of --problem FILE and --db URL")
+    for path, option in ((output, "--out"), (applied, "--applied")):
+        if path is not None and (why := output_path_error(path, option)) is not None:
+            _fail(why)
     params = SearchParams(time_limit, workers, seed, deterministic)
     if db is not None:
         if applied is not None:

@@ -119,3 +119,26 @@ def test_schema_is_printed() -> None:
     result = runner.invoke(_app(), ["rebalance", "schema"])
     assert result.exit_code == 0
     assert json.loads(result.output)["title"] == "RebalancePlan"
+
+
+def test_bad_seed_output_and_state_file_are_refused_before_planning(
+    state_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that a seed outside the solvers' range, an --out into a missing folder and a state
+    file that is not UTF-8 are refused with exit 2 naming them, before any planning."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("planned before refusing the input")
+
+    monkeypatch.setattr("cli.rebalance.rebalance", refuse)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe garbage")
+    cases = [
+        (["--problem", str(state_file), "--seed", "-1"], ["--seed"]),
+        (["--problem", str(state_file), "--out", str(tmp_path / "no" / "p.json")], ["--out"]),
+        (["--problem", str(binary)], [str(binary), "not UTF-8"]),
+    ]
+    for args, words in cases:
+        result = runner.invoke(_app(), ["rebalance", *args, "--time-limit", "1"])
+        assert result.exit_code == EXIT_INPUT, result.output
+        assert all(w in result.output for w in words), result.output
