@@ -42,11 +42,14 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def _solver_progress(conn: Connection) -> Callable[[Progress], None]:
     """A search progress callback (``assigner.search.cpsat.Progress``) that reports each
-    improving solution to the runner with the gap and the time since the job's solve began."""
+    improving solution to the runner with the gap (as the plan computes it) and the time since
+    the job's solve began."""
+    from assigner.search.solve import relative_gap
+
     start = time.monotonic()
 
     def progress(p: Progress) -> None:
-        gap = (p.objective - p.bound) / max(1.0, abs(p.objective))
+        gap = relative_gap(p.objective, p.bound, p.constant_points)
         _send(
             conn,
             (

@@ -38,10 +38,15 @@ def _record_name(data: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
 
 
 def issues_from_validation_error(data: Any, error: ValidationError) -> list[InputIssue]:
+    """One issue per pydantic error, naming the record and field; a check of ours reads as its
+    own message (pydantic puts "Value error, " before it)."""
     issues = []
     for err in error.errors():
         record, field = _record_name(data, tuple(err["loc"]))
-        issues.append(InputIssue(record, field, err["msg"]))
+        message = (
+            err["msg"].removeprefix("Value error, ") if err["type"] == "value_error" else err["msg"]
+        )
+        issues.append(InputIssue(record, field, message))
     return issues
 
 
@@ -207,6 +212,10 @@ def load_problem(source: dict[str, Any] | str | Path) -> Problem:
             data: Any = json.loads(source.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError([InputIssue(str(source), "", f"not valid JSON: {exc}")]) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError([InputIssue(str(source), "", f"not UTF-8 text: {exc}")]) from exc
+        except OSError as exc:
+            raise InputError([InputIssue(str(source), "", f"cannot be read: {exc}")]) from exc
     elif isinstance(source, str):
         try:
             data = json.loads(source)

@@ -180,10 +180,11 @@ def rebalance(
         )
         log.info("%s: objective %d, bound %.0f, %.1f s", phase, objective, bound, elapsed)
         if progress is not None:
-            progress(Progress(objective, bound, elapsed, phase))
+            progress(Progress(objective, bound, elapsed, phase, constant))
 
     prepared = prepare(problem)
     inst = prepared.instance
+    constant = constant_cost(inst)
     current = prepared.arrays.current_lawyer.astype(np.int32)
     start = keep_start(inst, current)
     budget = make_budget(start, current, inst.n_agents, max_moves, max_moves_per_lawyer)
@@ -286,7 +287,7 @@ def rebalance(
         method=method,
         wall_time_s=wall,
         phases=phases,
-        constant_cost=constant_cost(inst),
+        constant_cost=constant,
     )
     plan = build_plan(prepared.arrays, prepared.candidates, prepared.costs, inst, outcome, params)
     plan.verification = assert_valid(problem, plan)
@@ -333,7 +334,7 @@ def rebalance(
         before_issues=_before_issues(prepared, start, current),
         after=_objective(best_parts),
         bound_points=bound,
-        gap=relative_gap(best_parts.total, bound, constant_cost(inst)),
+        gap=relative_gap(best_parts.total, bound, constant),
         method=method,
         wall_time_s=round(time.monotonic() - t0, 3),
         plan=plan,

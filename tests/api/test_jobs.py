@@ -134,3 +134,19 @@ def test_report_of_a_job_that_is_not_a_scenario_is_409(api: Api) -> None:
     assert waiting.status_code == 409
     assert "queued" in waiting.json()["detail"]
     assert api.get("/v1/jobs/nope/report").status_code == 404
+
+
+def test_job_progress_reports_the_plans_gap() -> None:
+    """Tests that a job's progress gives the gap as the plan does, leaving out the penalties
+    no plan can avoid (it once divided by the whole objective: 25% here instead of 50%)."""
+    from multiprocessing import Pipe
+
+    from api.job_worker import _solver_progress
+    from assigner.search.cpsat import Progress
+
+    receiving, sending = Pipe(duplex=False)
+    _solver_progress(sending)(Progress(200, 150.0, 1.0, "lp rounding", constant_points=100))
+    kind, report = receiving.recv()
+    assert kind == "progress"
+    assert report["gap"] == 0.5
+    assert (report["objective"], report["bound"], report["phase"]) == (200, 150.0, "lp rounding")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,7 +99,7 @@ def test_json_text_and_errors() -> None:
         ),
         (
             lambda d: d["cases"][0].update(assign_by="2026-02-01T10:00:00+08:00"),
-            "cases[0] (id C1).assign_by: Value error, assign_by is before received_at",
+            "cases[0] (id C1).assign_by: assign_by is before received_at",
         ),
         (lambda d: d["cases"][0].update(linked_case_ids=["C7"]), "linked_case_ids: unknown case"),
         (
@@ -126,19 +127,19 @@ def test_json_text_and_errors() -> None:
         ),
         (
             lambda d: d.update(as_of="0001-01-01T00:00:00Z"),
-            "as_of: Value error, must not be before 1900-01-01",
+            "as_of: must not be before 1900-01-01",
         ),
         (
             lambda d: d.update(as_of="0001-01-01T00:00:00+08:00"),
-            "as_of: Value error, is out of the range of dates",
+            "as_of: is out of the range of dates",
         ),
         (
             lambda d: d["lawyers"][0].update(leave=[{"start": "2026-03-05", "end": "2026-03-01"}]),
-            "lawyers[0] (id L1).leave.0.end: Value error, leave end is before its start",
+            "lawyers[0] (id L1).leave.0.end: leave end is before its start",
         ),
         (
             lambda d: d["firms"][0].update(id=" "),
-            "firms[0] (id  ).id: Value error, must not be blank",
+            "firms[0] (id  ).id: must not be blank",
         ),
         (lambda d: d["firms"][0].update(id="F1 "), "must not start or end with white space"),
         (lambda d: d["lawyers"][0].update(id="L\u00001"), "contains the control character"),
@@ -167,7 +168,7 @@ def test_json_text_and_errors() -> None:
                     }
                 }
             ),
-            "policy.weights.utilisation_bands: Value error, above_share must be increasing",
+            "policy.weights.utilisation_bands: above_share must be increasing",
         ),
     ],
 )
@@ -201,3 +202,15 @@ def test_side_must_fit_the_case_type_in_a_matter() -> None:
     data["cases"][0]["side"] = "claimant"
     data["cases"][1]["side"] = "respondent"
     assert len(load_problem(data).cases) == 2
+
+
+def test_unreadable_files_are_input_errors(tmp_path: Path) -> None:
+    """Tests that a file that is not UTF-8 text, and a folder given as the file, are input
+    errors naming the path (they were tracebacks)."""
+    latin = tmp_path / "latin1.json"
+    latin.write_bytes('{"name": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        load_problem(latin)
+    with pytest.raises(InputError, match="cannot be read") as info:
+        load_problem(tmp_path)
+    assert str(tmp_path) in str(info.value)
