@@ -155,25 +155,28 @@ def assignment_field_errors(
                         location="body",
                     )
                 )
-    if held is not None and held in case.excluded_lawyer_ids:
-        errors.append(
-            FieldError(
-                field="excluded_lawyer_ids",
-                message=f"names {held}, who holds the case; withdraw the assignment first "
-                "(DELETE /v1/cases/{id}/assignment), then exclude the lawyer",
-                location="body",
+    for field, names, advice in (
+        (
+            "excluded_lawyer_ids",
+            case.excluded_lawyer_ids,
+            "withdraw the assignment first (DELETE /v1/cases/{id}/assignment), then exclude "
+            "the lawyer",
+        ),
+        (
+            "complaint_lawyer_ids",
+            case.complaint_lawyer_ids,
+            "withdraw the assignment with reason complaint (DELETE "
+            "/v1/cases/{id}/assignment?reason=complaint), which records the complaint",
+        ),
+    ):
+        if held is not None and held in names:
+            errors.append(
+                FieldError(
+                    field=field,
+                    message=f"names {held}, who holds the case; {advice}",
+                    location="body",
+                )
             )
-        )
-    if held is not None and held in case.complaint_lawyer_ids:
-        errors.append(
-            FieldError(
-                field="complaint_lawyer_ids",
-                message=f"names {held}, who holds the case; withdraw the assignment with "
-                "reason complaint (DELETE /v1/cases/{id}/assignment?reason=complaint), which "
-                "records the complaint",
-                location="body",
-            )
-        )
     return errors
 
 

@@ -84,6 +84,17 @@ class Api:
             role=Role.CASE_SYSTEM,
         )
 
+    def mark(self, case_id: str, **flags: Any) -> httpx.Response:
+        """Set or clear the started / pinned marks of the case's assignment, at its version."""
+        version = self.get(f"/v1/cases/{case_id}").json()["version"]
+        return self.call(
+            "PATCH",
+            f"/v1/cases/{case_id}/assignment",
+            json=flags,
+            headers={"If-Match": f'"{version}"'},
+            role=Role.CASE_SYSTEM,
+        )
+
 
 def make_keys(db: Database) -> dict[Role, str]:
     with db.transaction(write=True) as session:
@@ -265,3 +276,10 @@ def live(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             yield Api(client, keys)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def live_world(live: Api) -> Api:
+    """The live server with the test world loaded."""
+    live.load_world()
+    return live

@@ -20,17 +20,6 @@ from tests.api import world
 from tests.api.conftest import Api
 
 
-def _mark(api: Api, case_id: str, **flags: Any) -> Any:
-    version = api.get(f"/v1/cases/{case_id}").json()["version"]
-    return api.call(
-        "PATCH",
-        f"/v1/cases/{case_id}/assignment",
-        json=flags,
-        headers={"If-Match": f'"{version}"'},
-        role=Role.CASE_SYSTEM,
-    )
-
-
 def _l2(**changes: Any) -> dict[str, Any]:
     doc = next(lw for lw in world.lawyers() if lw["id"] == "L2")
     return {**doc, **changes}
@@ -64,7 +53,7 @@ def test_lawyer_edit_breaking_a_started_case_is_refused(world_api: Api) -> None:
     open cases below what it needs, is a 409 kept_cases naming the case and each rule, with
     nothing written; the edit that breaks nothing is accepted."""
     assert world_api.assign("C3", "L2").status_code == 201
-    assert _mark(world_api, "C3", started=True).status_code == 200
+    assert world_api.mark("C3", started=True).status_code == 200
     before = world_api.get("/v1/lawyers/L2").json()
 
     r = world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY))
@@ -93,7 +82,7 @@ def test_move_to_a_firm_acting_for_the_other_side_is_refused(world_api: Api) -> 
     """Tests that moving a lawyer with a started case to a firm whose client (F1's), or whose
     colleague's client (L5's at F3), is adverse in that case is a 409 naming adverse_party."""
     assert world_api.assign("C1", "L2").status_code == 201  # Wang Wei, F1's client, is the victim
-    assert _mark(world_api, "C1", started=True).status_code == 200
+    assert world_api.mark("C1", started=True).status_code == 200
     to_f1 = world_api.put("/v1/lawyers/L2", json=_l2(firm_id="F1"))
     assert to_f1.status_code == 409, to_f1.text
     assert [x["rule"] for x in to_f1.json()["cases"][0]["reasons"]] == ["adverse_party"]
@@ -113,7 +102,7 @@ def test_lawyer_edit_counts_every_pinned_case_against_capacity(world_api: Api) -
             f"/v1/cases/{case_id}", json=world.case(case_id), role=Role.CASE_SYSTEM
         ).is_success
         assert world_api.assign(case_id, "L2").status_code == 201
-        assert _mark(world_api, case_id, pinned=True).status_code == 200
+        assert world_api.mark(case_id, pinned=True).status_code == 200
     r = world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=69))
     assert r.status_code == 409
     assert [c["case_id"] for c in r.json()["cases"]] == ["P1", "P2"]
@@ -135,7 +124,7 @@ def test_a_rule_broken_before_the_edit_does_not_refuse_it(world_api: Api) -> Non
     already lacking the practice area of a started case, a rename is accepted, and an edit
     that also cuts capacity is refused for capacity alone."""
     assert world_api.assign("C3", "L2").status_code == 201
-    assert _mark(world_api, "C3", started=True).status_code == 200
+    assert world_api.mark("C3", started=True).status_code == 200
     db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
     with db.transaction(write=True) as session:  # as the lawyer was stored before this check
         row = session.get(LawyerRow, "L2")
@@ -153,7 +142,7 @@ def test_edit_of_a_lawyer_stored_with_values_now_refused(world_api: Api) -> None
     2**31) can be corrected, and that an edit breaking a started case is still a 409 (every
     rule counts, since the stored document cannot be read)."""
     assert world_api.assign("C3", "L2").status_code == 201
-    assert _mark(world_api, "C3", started=True).status_code == 200
+    assert world_api.mark("C3", started=True).status_code == 200
     db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
     with db.transaction(write=True) as session:
         row = session.get(LawyerRow, "L2")
@@ -169,7 +158,7 @@ def test_lawyer_import_row_breaking_a_pinned_case_is_rejected(world_api: Api) ->
     """Tests that in a lawyer import the row that would break a pinned case is reported with
     the case and rule, and the other rows are written."""
     assert world_api.assign("C3", "L2").status_code == 201
-    assert _mark(world_api, "C3", pinned=True).status_code == 200
+    assert world_api.mark("C3", pinned=True).status_code == 200
     rows = [world.lawyer("L9", "F2"), _l2(practice_areas=FAMILY_ONLY)]
     r = world_api.post(
         "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
@@ -191,14 +180,14 @@ def test_mark_is_refused_for_a_lawyer_who_cannot_keep_the_case(world_api: Api) -
     accepted."""
     assert world_api.assign("C3", "L2").status_code == 201
     assert world_api.put("/v1/lawyers/L2", json=_l2(practice_areas=FAMILY_ONLY)).status_code == 200
-    r = _mark(world_api, "C3", started=True)
+    r = world_api.mark("C3", started=True)
     assert r.status_code == 409, r.text
     body = r.json()
     assert (body["reason"], body["case_id"], body["lawyer_id"]) == ("ineligible", "C3", "L2")
     assert [x["rule"] for x in body["reasons"]] == ["practice_area"]
     assignment = world_api.get("/v1/cases/C3").json()["assignment"]
     assert (assignment["started"], assignment["pinned"]) == (False, False)
-    assert _mark(world_api, "C3", started=False).status_code == 200
+    assert world_api.mark("C3", started=False).status_code == 200
     _jobs_accept_the_caseload(world_api)
 
 
@@ -210,8 +199,8 @@ def test_marks_are_refused_beyond_the_capacity_of_what_must_stay(world_api: Api)
         assert world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM).is_success
         assert world_api.assign(case_id, "L2").status_code == 201
     assert world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=150)).status_code == 200
-    assert _mark(world_api, "H1", pinned=True).status_code == 200
-    r = _mark(world_api, "H2", pinned=True)
+    assert world_api.mark("H1", pinned=True).status_code == 200
+    r = world_api.mark("H2", pinned=True)
     assert r.status_code == 409
     assert r.json()["reason"] == "capacity"
     assert "80.0 h + case 80.0 h" in r.json()["reasons"][0]["detail"]
@@ -247,7 +236,7 @@ def test_case_edit_breaking_its_started_assignment_is_refused(world_api: Api) ->
     another practice area; a victim who is a client of the lawyer's firm) is a 409 kept_cases
     naming the rule, with nothing written; the same edit of a case only assigned is accepted."""
     assert world_api.assign("C3", "L1").status_code == 201
-    assert _mark(world_api, "C3", started=True).status_code == 200
+    assert world_api.mark("C3", started=True).status_code == 200
     doc = _case_doc(world_api, "C3")
     version = world_api.get("/v1/cases/C3").json()["version"]
     family = {**doc, "case_type": "maintenance", "stage": "litigation", "side": "claimant"}
@@ -263,7 +252,7 @@ def test_case_edit_breaking_its_started_assignment_is_refused(world_api: Api) ->
     assert [x["rule"] for x in r.json()["cases"][0]["reasons"]] == ["adverse_party"]
     assert world_api.get("/v1/cases/C3").json()["version"] == version
     _jobs_accept_the_caseload(world_api)
-    assert _mark(world_api, "C3", started=False).status_code == 200
+    assert world_api.mark("C3", started=False).status_code == 200
     doc = _case_doc(world_api, "C3")
     family = {**doc, "case_type": "maintenance", "stage": "litigation", "side": "claimant"}
     assert world_api.put("/v1/cases/C3", json=family, role=Role.CASE_SYSTEM).status_code == 200
@@ -274,7 +263,7 @@ def test_case_document_may_only_repeat_the_marks(world_api: Api) -> None:
     the stored marks are a 422 naming each and pointing to PATCH, with nothing written; the
     document as GET shows it (marks repeated) is accepted."""
     assert world_api.assign("C3", "L2").status_code == 201
-    assert _mark(world_api, "C3", pinned=True).status_code == 200
+    assert world_api.mark("C3", pinned=True).status_code == 200
     doc = _case_doc(world_api, "C3")
     assert doc["current_assignment"] == {"lawyer_id": "L2", "started": False, "pinned": True}
     version = world_api.get("/v1/cases/C3").json()["version"]

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from api.auth import Role
 from tests.api import world
@@ -18,12 +17,6 @@ from tests.api.test_live_server import _assign, fire
 
 ROUNDS = 3
 CASES = 7
-
-
-@pytest.fixture(scope="module")
-def live_world(live: Api) -> Api:
-    live.load_world()
-    return live
 
 
 def _put_case(

@@ -8,19 +8,12 @@ from collections import Counter
 from collections.abc import Callable
 
 import httpx
-import pytest
 
 from api.auth import Role
 from tests.api import world
 from tests.api.conftest import Api
 
 CLIENTS = 8
-
-
-@pytest.fixture(scope="module")
-def live_world(live: Api) -> Api:
-    live.load_world()
-    return live
 
 
 def fire(

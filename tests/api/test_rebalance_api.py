@@ -35,16 +35,6 @@ def _version(api: Api, case_id: str) -> int:
     return int(api.get(f"/v1/cases/{case_id}").json()["version"])
 
 
-def _mark(api: Api, case_id: str, **flags: Any) -> Any:
-    return api.call(
-        "PATCH",
-        f"/v1/cases/{case_id}/assignment",
-        json=flags,
-        headers={"If-Match": f'"{_version(api, case_id)}"'},
-        role=Role.CASE_SYSTEM,
-    )
-
-
 def _send_on_leave(api: Api, lawyer_id: str) -> None:
     doc = next(lw for lw in world.lawyers() if lw["id"] == lawyer_id)
     today = date.today()
@@ -65,9 +55,9 @@ def test_marks_are_versioned_audited_and_reset_by_a_new_assignment(world_api: Ap
     """Tests that PATCH marks the current assignment started / pinned with the case version
     (stale: 409; none: 428; unassigned: 404), audits the change, and a move to another lawyer
     starts unmarked."""
-    assert _mark(world_api, "C1", started=True).status_code == 404  # not assigned yet
+    assert world_api.mark("C1", started=True).status_code == 404  # not assigned yet
     assert world_api.assign("C1", "L2").status_code == 201
-    r = _mark(world_api, "C1", started=True, note="first hearing held")
+    r = world_api.mark("C1", started=True, note="first hearing held")
     assert r.status_code == 200, r.text
     assert (r.json()["started"], r.json()["pinned"]) == (True, False)
     assert r.headers["ETag"] == f'"{r.json()["case_version"]}"'
@@ -101,7 +91,7 @@ def test_full_state_export_carries_lawyers_marks_and_versions(world_api: Api) ->
     """Tests that the full export holds every case with its current lawyer, marks and version,
     and each lawyer's load net of the cases it contains (the engine adds those)."""
     assert world_api.assign("C1", "L2").status_code == 201
-    assert _mark(world_api, "C1", pinned=True).status_code == 200
+    assert world_api.mark("C1", pinned=True).status_code == 200
     db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
     with db.transaction(write=False) as session:
         full = export_state(session, datetime.now(UTC), Scope.FULL)
@@ -168,7 +158,7 @@ def test_apply_is_refused_when_the_state_changed_and_the_plan_can_be_rejected(
     assert job_api.assign("C1", "L2").status_code == 201
     job = _rebalance(job_api)
     before = {c: _version(job_api, c) for c in ("C1", "C2", "C3", "C4")}
-    assert _mark(job_api, "C1", pinned=True).status_code == 200
+    assert job_api.mark("C1", pinned=True).status_code == 200
     r = job_api.post(f"/v1/jobs/{job['id']}/apply")
     assert r.status_code == 409
     body = r.json()
