@@ -204,6 +204,8 @@ def _on_validation(request: Request, exc: Exception) -> JSONResponse:
             return _on_problem(request, _malformed_body(exc, err))
         where, field = _field_path(tuple(err.get("loc", ())), exc.body)
         message = str(err.get("msg", ""))
+        if err.get("type") == "value_error":
+            message = message.removeprefix("Value error, ")  # one of our own checks
         if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             # a body that is one of several kinds: the field at fault is the discriminator
             tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")

@@ -115,3 +115,14 @@ def test_case_document_cannot_set_an_assignment(world_api: Api) -> None:
     again = world_api.put("/v1/cases/C2", json=doc, role=Role.CASE_SYSTEM)
     assert again.status_code == 200
     assert again.json()["assignment"]["lawyer_id"] == "L3"
+
+
+def test_a_deadline_before_receipt_names_the_deadline(api: Api) -> None:
+    """Tests that a case due before it was received is a 422 naming ``assign_by``, in the
+    check's own words (it named no field, with pydantic's "Value error, " before them)."""
+    doc = world.case("C9", assign_by="2020-01-01T00:00:00Z")
+    r = api.put("/v1/cases/C9", json=doc, role=Role.CASE_SYSTEM)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "assign_by", "message": "assign_by is before received_at", "in": "body"}
+    ]
