@@ -30,6 +30,9 @@ MAX_POINTS_PER_CNY = 100.0
 
 Points = Annotated[int, Field(ge=0, le=MAX_POINTS_PER_UNIT)]
 Multiplier = Annotated[float, Field(ge=1, le=MAX_MULTIPLIER)]
+GroupMultiplier = Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
+"""A priority group's multiplier may also be below 1 (a group that weighs less than a case
+with no group); never negative."""
 
 
 class UrgencyBand(BaseModel):
@@ -63,7 +66,7 @@ class Weights(BaseModel):
         le=MAX_UNASSIGNED_POINTS,
         description="Base penalty for leaving a case unassigned.",
     )
-    priority_group_multiplier: dict[str, Multiplier] = Field(
+    priority_group_multiplier: dict[str, GroupMultiplier] = Field(
         default_factory=lambda: {
             "minor": 3.0,
             "detained": 3.0,
@@ -74,7 +77,7 @@ class Weights(BaseModel):
             "military_family": 1.5,
         },
         description="Unassigned penalty multiplier per priority group (a group of the "
-        "catalogue, from 1 to 10); the largest applies.",
+        "catalogue, from 0 to 10); the largest applies.",
     )
     urgency_bands: list[UrgencyBand] = Field(
         default_factory=lambda: [

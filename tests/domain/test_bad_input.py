@@ -214,3 +214,12 @@ def test_unreadable_files_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot be read") as info:
         load_problem(tmp_path)
     assert str(tmp_path) in str(info.value)
+
+
+def test_a_priority_group_may_weigh_less_than_no_group() -> None:
+    """Tests that a priority group's multiplier below 1 is a policy the Problem accepts (only a
+    negative one, or one above 10, is refused)."""
+    data = valid()
+    data["policy"] = {"weights": {"priority_group_multiplier": {"elderly": 0.5}}}
+    problem = load_problem(data)
+    assert problem.policy.weights.priority_group_multiplier == {"elderly": 0.5}
