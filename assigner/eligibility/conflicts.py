@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -193,6 +193,18 @@ def _hits(
     return [AdverseHit(party, kind, text, records[r]) for r, (kind, text) in found.items()]
 
 
+def _current(client: KnownClient, today: date) -> bool:
+    """Still represented on ``today``: no end recorded, or an end still to come."""
+    return client.ended_on is None or client.ended_on > today
+
+
+def same_matter(record_matter: str | None, case_matter: str | None) -> bool:
+    """Whether a former representation counts as the case's matter: an unrecorded matter on
+    either side is taken as the same (the rule must not miss a former client turning adverse
+    in this very dispute because the case carries no matter id)."""
+    return record_matter is None or case_matter is None or record_matter == case_matter
+
+
 class ConflictIndex:
     """Lookups from party ids and normalised names to client records and relatives.
 
@@ -216,13 +228,17 @@ class ConflictIndex:
         for i, lw in enumerate(problem.lawyers):
             f = firm_pos[lw.firm_id]
             everyone += [ClientRecord(ClientHolder.LAWYER, i, f, c) for c in lw.clients]
-        # Former clients whose representation ended before this day no longer conflict.
-        self.former_cutoff = problem.as_of.date() - timedelta(days=FORMER_CLIENT_DAYS)
-        self.records = [r for r in everyone if r.client.ended_on is None]
+        # A representation that ends after the plan's day is still current; former clients
+        # whose representation ended before the cutoff no longer conflict.
+        today = problem.as_of.date()
+        self.former_cutoff = today - timedelta(days=FORMER_CLIENT_DAYS)
+        self.records = [r for r in everyone if _current(r.client, today)]
         self.former_records = [
             r
             for r in everyone
-            if r.client.ended_on is not None and r.client.ended_on >= self.former_cutoff
+            if not _current(r.client, today)
+            and r.client.ended_on is not None
+            and r.client.ended_on >= self.former_cutoff
         ]
 
         self._by_party_id, self._by_name = _lookups(self.records)
@@ -265,7 +281,7 @@ class ConflictIndex:
                     for hit in _hits(
                         party, self.former_records, self._former_by_party_id, self._former_by_name
                     )
-                    if hit.record.client.matter_id in (None, case.matter_id)
+                    if same_matter(hit.record.client.matter_id, case.matter_id)
                 ]
         return hits
 
@@ -325,6 +341,30 @@ class ConflictIndex:
         if not firms:
             return np.zeros(0, dtype=np.int32)
         return np.sort(np.concatenate([self.firm_lawyers[f] for f in firms])).astype(np.int32)
+
+    def codefendant_client_hits(self, case: Case) -> list[AdverseHit]:
+        """For a defendant's case: current-client records matched by the case's co-defendants
+        (one defender may not defend two co-defendants of one case)."""
+        if case.side is not Side.DEFENDANT:
+            return []
+        hits: list[AdverseHit] = []
+        for party in case.parties:
+            if party.role is PartyRole.CO_DEFENDANT:
+                hits += self.party_hits(party)
+        return hits
+
+    def codefendant_client_lawyers(self, case: Case, same_firm: bool) -> set[int]:
+        """Positions of the lawyers who defend a co-defendant of the case now: the lawyer whose
+        own client it is; with ``same_firm`` (the policy's one-firm rule for co-defendants)
+        every lawyer of the firm that holds it, or of the lawyer who does."""
+        lawyers: set[int] = set()
+        for hit in self.codefendant_client_hits(case):
+            record = hit.record
+            if same_firm:
+                lawyers.update(self.firm_lawyers[record.firm_index].tolist())
+            elif record.holder is ClientHolder.LAWYER:
+                lawyers.add(record.holder_index)
+        return lawyers
 
     def relative_lawyer_set(self, case: Case) -> set[int]:
         """Positions of the lawyers with a declared relative among the case's parties: the fast

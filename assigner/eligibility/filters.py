@@ -404,6 +404,15 @@ def relative(block: Block) -> BoolArray:
     return _sparse(block, block.tables.conflicts.relative_lawyer_set)
 
 
+def codefendant_client(block: Block) -> BoolArray:
+    """A co-defendant of the case is the lawyer's current client (or, with the policy's
+    one-firm rule for co-defendants, a client of the lawyer's firm): one defender may not defend
+    two co-defendants of the same case (SPC 2021 interpretation Art 43)."""
+    same_firm = block.tables.arrays.problem.policy.codefendants_same_firm_forbidden
+    conflicts = block.tables.conflicts
+    return _sparse(block, lambda case: conflicts.codefendant_client_lawyers(case, same_firm))
+
+
 def complaint(block: Block) -> BoolArray:
     """The client complained about the lawyer (Legal Aid Law 2021 Art 55)."""
     pos = block.tables.arrays.lawyer_pos
@@ -422,5 +431,6 @@ RULE_FILTERS: dict[Rule, Callable[[Block], BoolArray]] = {
     Rule.ADVERSE_PARTY: adverse_party,
     Rule.FORMER_CLIENT: former_client,
     Rule.RELATIVE: relative,
+    Rule.CODEFENDANT_CLIENT: codefendant_client,
     Rule.COMPLAINT: complaint,
 }

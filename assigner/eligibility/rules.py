@@ -28,6 +28,7 @@ class Rule(StrEnum):
     ADVERSE_PARTY = "adverse_party"
     FORMER_CLIENT = "former_client"
     RELATIVE = "relative"
+    CODEFENDANT_CLIENT = "codefendant_client"
     COMPLAINT = "complaint"
 
 
@@ -69,6 +70,11 @@ RULE_CITATIONS: dict[Rule, str] = {
     Rule.RELATIVE: (
         "Lawyers Law Art 39 (a close relative's interest conflicts); Lawyer Practice Conduct "
         "Norms Art 51 (a close relative is the opposing party)"
+    ),
+    Rule.CODEFENDANT_CLIENT: (
+        "Supreme People's Court 2021 criminal procedure interpretation Art 43: one defender may "
+        "not defend two co-defendants of the same case (a co-defendant is the lawyer's current "
+        "client; with policy.codefendants_same_firm_forbidden, a client of the lawyer's firm)"
     ),
     Rule.COMPLAINT: "Legal Aid Law 2021 Art 55: the aided person may ask for another lawyer",
 }

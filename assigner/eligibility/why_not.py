@@ -227,6 +227,15 @@ def _relative(p: _Pair) -> str:
     )
 
 
+def _codefendant_client(p: _Pair) -> str:
+    return "; ".join(
+        f"{_party_label(hit.party)} matches {hit.record.client.name!r}, {_holder(p, hit)}, "
+        f"{_matched_by(hit.kind, hit.matched)}"
+        for hit in p.tables.conflicts.codefendant_client_hits(p.case)
+        if hit.record.firm_index == int(p.tables.conflicts.lawyer_firm[p.lawyer_pos])
+    )
+
+
 def _complaint(p: _Pair) -> str:
     return f"the client complained about lawyer {p.lawyer.id} (complaint_lawyer_ids)"
 
@@ -243,6 +252,7 @@ _DETAILS: dict[Rule, Callable[[_Pair], str]] = {
     Rule.ADVERSE_PARTY: _adverse_party,
     Rule.FORMER_CLIENT: _former_client,
     Rule.RELATIVE: _relative,
+    Rule.CODEFENDANT_CLIENT: _codefendant_client,
     Rule.COMPLAINT: _complaint,
 }
 

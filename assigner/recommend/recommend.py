@@ -38,6 +38,7 @@ CONFLICT_EDGE_RULES: tuple[Rule, ...] = (
     Rule.ADVERSE_PARTY,
     Rule.FORMER_CLIENT,
     Rule.RELATIVE,
+    Rule.CODEFENDANT_CLIENT,
     Rule.COMPLAINT,
 )
 CONFLICT_RULES: frozenset[str] = frozenset({*CONFLICT_EDGE_RULES, *GroupRule})

@@ -60,6 +60,7 @@ COMPLAINT = "complaint"
 ADVERSE_PARTY = "adverse_party"
 FORMER_CLIENT = "former_client"
 RELATIVE = "relative"
+CODEFENDANT_CLIENT = "codefendant_client"
 CAPACITY_HOURS = "capacity_hours"
 CAPACITY_CASES = "capacity_cases"
 CO_DEFENDANTS = "co_defendants"
@@ -91,6 +92,7 @@ ALL_CHECKS: tuple[str, ...] = (
     ADVERSE_PARTY,
     FORMER_CLIENT,
     RELATIVE,
+    CODEFENDANT_CLIENT,
     CAPACITY_HOURS,
     CAPACITY_CASES,
     CO_DEFENDANTS,
@@ -502,10 +504,12 @@ class _Verifier:
         records = self.firm_clients(lawyer.firm_id)
         if not records:
             return
-        cutoff = self.problem.as_of.date() - timedelta(days=FORMER_CLIENT_DAYS)
+        today = self.problem.as_of.date()
+        cutoff = today - timedelta(days=FORMER_CLIENT_DAYS)
         consented = any(w.lawyer_id == lawyer.id for w in case.conflict_waivers)
         for party, keys in self.party_keys(case):
-            if party.role not in roles:
+            codefendant = case.side is Side.DEFENDANT and party.role is PartyRole.CO_DEFENDANT
+            if party.role not in roles and not codefendant:
                 continue
             for who, client, key in records:
                 if party.id is not None and party.id == client.party_id:
@@ -515,7 +519,21 @@ class _Verifier:
                 else:
                     continue
                 label = f"{party.role.value} party {party.name!r} is a"
-                if client.ended_on is None:
+                current = client.ended_on is None or client.ended_on > today
+                if codefendant:
+                    # One defender may not defend two co-defendants of one case (SPC Art 43);
+                    # with the one-firm rule, nor two lawyers of one firm.
+                    if current and (
+                        who == f"lawyer {lawyer.id}" or self.policy.codefendants_same_firm_forbidden
+                    ):
+                        self.add(
+                            CODEFENDANT_CLIENT,
+                            case.id,
+                            lawyer.id,
+                            f"{label} client of the {who}, whom the case's client is tried "
+                            f"with (matched by {how})",
+                        )
+                elif current:
                     self.add(
                         ADVERSE_PARTY,
                         case.id,
@@ -523,8 +541,13 @@ class _Verifier:
                         f"{label} client of the {who} (matched by {how})",
                     )
                 elif (
-                    client.ended_on >= cutoff
-                    and client.matter_id in (None, case.matter_id)
+                    client.ended_on is not None
+                    and client.ended_on >= cutoff
+                    and (
+                        client.matter_id is None
+                        or case.matter_id is None
+                        or client.matter_id == case.matter_id
+                    )
                     and not consented
                 ):
                     self.add(

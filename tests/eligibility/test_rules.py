@@ -19,6 +19,7 @@ from assigner.domain import (
     Leave,
     Location,
     Party,
+    Policy,
     PracticeArea,
 )
 from assigner.domain.arrays import build_arrays
@@ -389,3 +390,46 @@ def test_former_client_waived_by_written_consent() -> None:
     assert_eligible(make_problem(lawyers=[former], cases=[case]))
     current = make_lawyer(clients=[KnownClient(name="Sun Hao")])
     assert_excluded_only_by(make_problem(lawyers=[current], cases=[case]), Rule.ADVERSE_PARTY)
+
+
+def test_former_client_whose_representation_has_not_ended_is_current() -> None:
+    """Tests that a client whose representation ends after the plan's day is a current client
+    (firm level, never waivable), not a former one."""
+    lawyer = make_lawyer(clients=[_former(-30, matter_id="M1")])  # ends in 30 days
+    case = make_case(
+        parties=[Party(name="Sun Hao", role="adverse")],
+        conflict_waivers=[{"lawyer_id": "L1", "consent_ref": "file 3"}],
+    )
+    assert_excluded_only_by(make_problem(lawyers=[lawyer], cases=[case]), Rule.ADVERSE_PARTY)
+
+
+def test_former_client_and_a_case_without_a_matter_conflict() -> None:
+    """Tests that a former client of a recorded matter, adverse in a case that records no
+    matter, conflicts: an unrecorded matter is taken as the same on either side."""
+    lawyer = make_lawyer(clients=[_former(30, matter_id="M1")])
+    case = make_case(parties=[Party(name="Sun Hao", role="adverse")])
+    assert_excluded_only_by(make_problem(lawyers=[lawyer], cases=[case]), Rule.FORMER_CLIENT)
+
+
+def test_codefendant_client_alone_excludes() -> None:
+    """Tests that a co-defendant of a defendant's case who is the lawyer's current client
+    excludes the lawyer (one defender may not defend two co-defendants, SPC Art 43), while a
+    colleague stays eligible unless the policy's one-firm rule is on."""
+    lawyer = make_lawyer(clients=[KnownClient(party_id="P-CO", name="Chen Qi")])
+    colleague = make_lawyer("L2")
+    case = make_case(parties=[Party(id="P-CO", name="Chen Qi", role="co_defendant")])
+    found = assert_excluded_only_by(
+        make_problem(lawyers=[lawyer, colleague], cases=[case]), Rule.CODEFENDANT_CLIENT
+    )
+    assert "a client of lawyer L1 (this lawyer), by party id P-CO" in found.detail
+    assert "Art 43" in found.citation
+    assert_eligible(make_problem(lawyers=[lawyer, colleague], cases=[case]), lawyer_id="L2")
+    one_firm = make_problem(
+        lawyers=[lawyer, colleague],
+        cases=[case],
+        policy=Policy(codefendants_same_firm_forbidden=True),
+    )
+    assert_excluded_only_by(one_firm, Rule.CODEFENDANT_CLIENT, lawyer_id="L2")
+    # Alone: the one lawyer, whose client the co-defendant is (the counts say so too).
+    alone = make_problem(lawyers=[lawyer], cases=[case])
+    assert_excluded_only_by(alone, Rule.CODEFENDANT_CLIENT)

@@ -372,7 +372,9 @@ def test_adverse_party_alias() -> None:
 
 
 def test_adverse_party_victim_of_defendant() -> None:
-    """Tests that the victim counts as adverse in a defendant's case but a co-defendant does not."""
+    """Tests that the victim counts as adverse in a defendant's case, and a co-defendant who is
+    the lawyer's client is not adverse but the co-defendant rule's (one defender may not defend
+    two co-defendants of one case)."""
     clients = [KnownClient(name="Chen Jie"), KnownClient(name="Zhou Yu")]
     prob = one_case(
         parties=[Party(name="Chen Jie", role=PartyRole.VICTIM)], lawyer_kw={"clients": clients}
@@ -382,7 +384,23 @@ def test_adverse_party_victim_of_defendant() -> None:
         parties=[Party(name="Zhou Yu", role=PartyRole.CO_DEFENDANT)],
         lawyer_kw={"clients": clients},
     )
-    assert rules_for_c1_to_l1(prob) == set()
+    assert rules_for_c1_to_l1(prob) == {v.CODEFENDANT_CLIENT}
+
+
+def test_client_ending_later_is_current_and_unrecorded_matters_match() -> None:
+    """Tests that a client whose representation ends after the plan's day is a current client
+    (not a former one a consent could clear), and that a former client of a recorded matter
+    conflicts in a case that records no matter."""
+    base = one_case().as_of.date()
+    parties = [Party(name="Sun Hao", role=PartyRole.ADVERSE)]
+    consent = [ConflictWaiver(lawyer_id="L1", consent_ref="file 17")]
+    later = [KnownClient(name="Sun Hao", ended_on=base + timedelta(days=30), matter_id="M9")]
+    prob = one_case(parties=parties, conflict_waivers=consent, lawyer_kw={"clients": later})
+    assert rules_for_c1_to_l1(prob) == {v.ADVERSE_PARTY}
+    recent = [KnownClient(name="Sun Hao", ended_on=base - timedelta(days=30), matter_id="M9")]
+    assert rules_for_c1_to_l1(one_case(parties=parties, lawyer_kw={"clients": recent})) == {
+        v.FORMER_CLIENT
+    }
 
 
 def test_adverse_party_never_substring() -> None:
