@@ -279,6 +279,8 @@ def default_catalogue() -> Catalogue:
                 name="capital_experience",
                 citation="Legal Aid Law 2021 Art 26; MoJ order 148 (2023) Art 26",
                 when_flag="possible_life_or_death_sentence",
+                # Art 26 is about the defender: a flagged victim's case does not need it.
+                only_practice_areas=["criminal_defence"],
                 practice_area="criminal_defence",
                 min_years=3,
             ),

@@ -24,14 +24,16 @@ class Assignment(BaseModel):
 
 
 class UnassignedReason(StrEnum):
-    """Why a case is left out: no lawyer passes the hard rules; none that does has the hours,
-    an open-case place, or leave under the group rules left in the plan; one has, but placing
-    the case there costs more points than its unassigned penalty (the policy's weights make
-    leaving it open cheaper); or placing it would have lowered the objective and the search
-    ended before it did."""
+    """Why a case is left out: no lawyer passes the hard rules; none that does has the hours
+    and an open-case place left in the plan; those that have are barred by a group rule with
+    the cases placed (co-defendants, linked cases, the one-firm rule, opposing sides: counsel
+    from another firm is needed); one may take it, but placing the case there costs more
+    points than its unassigned penalty (the policy's weights make leaving it open cheaper); or
+    placing it would have lowered the objective and the search ended before it did."""
 
     NO_ELIGIBLE_LAWYER = "no_eligible_lawyer"
     CAPACITY_EXHAUSTED = "capacity_exhausted"
+    GROUP_RULES = "group_rules"
     COSTS_MORE_THAN_PENALTY = "costs_more_than_penalty"
     NOT_PLACED_IN_TIME = "not_placed_in_time"
 

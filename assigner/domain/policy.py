@@ -45,7 +45,8 @@ class UrgencyBand(BaseModel):
 
 
 class UtilisationBand(BaseModel):
-    """Each workload hour above ``above_share`` of capacity costs ``points_per_hour`` more.
+    """Each started workload hour above ``above_share`` of capacity costs ``points_per_hour``
+    more (7.5 hours above the threshold count as 8).
 
     Bands add up, so with increasing thresholds and non-negative weights the penalty on
     utilisation is convex (a piecewise-linear load-balancing term).

@@ -1,6 +1,8 @@
 """Why the plan leaves each case out that has an eligible lawyer: no eligible lawyer has room
-for it, or one has and placing the case there would cost more points than its unassigned
-penalty, or placing it would have lowered the objective and the search did not get there.
+for it; or those that have are barred by a group rule (a co-defendant or linked case with the
+lawyer, or with the firm under the one-firm rule; the other side of the matter in the firm);
+or one may take it and placing the case there would cost more points than its unassigned
+penalty; or placing it would have lowered the objective and the search did not get there.
 
 The plan's own loads decide: each eligible lawyer's hours and open cases after the plan, the
 group rules against the cases placed, and the change of the objective that placing the case
@@ -83,12 +85,14 @@ def unassigned_reasons(
     short = inst.quota_short if inst.quota_short is not None else np.zeros(inst.n_agents, np.int64)
     rules = _GroupRules(inst, np.array(waiting, dtype=np.int64))
     for i in waiting:
+        room = False
         fits = False
         cheaper = False
         for e in range(inst.item_offsets[i], inst.item_offsets[i + 1]):
             a, w = int(inst.edge_agent[e]), int(inst.edge_weight[e])
             if assigned[a] + w > inst.capacity[a] or count[a] + 1 > inst.max_count[a]:
                 continue
+            room = True
             if not rules.allow(i, a, agent_of_item):
                 continue
             fits = True
@@ -101,6 +105,8 @@ def unassigned_reasons(
                 break
         reasons[i] = (
             UnassignedReason.CAPACITY_EXHAUSTED
+            if not room
+            else UnassignedReason.GROUP_RULES
             if not fits
             else UnassignedReason.NOT_PLACED_IN_TIME
             if cheaper

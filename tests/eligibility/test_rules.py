@@ -97,6 +97,18 @@ def test_qualification_juvenile_rule_limited_to_criminal_cases() -> None:
     assert_eligible(make_problem(lawyers=[make_lawyer(certifications=[])], cases=[case]))
 
 
+def test_qualification_capital_rule_limited_to_the_defence() -> None:
+    """Tests that the capital rule (Art 26: the defender) keeps off a flagged victim's case:
+    a victim's lawyer needs no years of criminal defence."""
+    case = make_case(
+        case_type="victim_representation",
+        side="victim",
+        flags=["possible_life_or_death_sentence"],
+    )
+    areas = [PracticeArea(area="criminal_victim", level=3, years=1.0)]
+    assert_eligible(make_problem(lawyers=[make_lawyer(practice_areas=areas)], cases=[case]))
+
+
 def test_provider_kind_alone_excludes() -> None:
     """Tests that a volunteer may not take a representation case (Legal Aid Law Arts 12-17)."""
     found = assert_excluded_only_by(

@@ -45,12 +45,12 @@ def test_room_and_a_cheaper_placement_is_not_placed_in_time() -> None:
     assert reasons_of(problem, [-1]) == [REASON.NOT_PLACED_IN_TIME]
 
 
-def test_a_group_rule_leaves_no_room() -> None:
-    """Tests that a co-defendant whose one eligible lawyer already holds the other defendant
-    reads as capacity exhausted (no lawyer may take it), not as not placed in time."""
+def test_a_group_rule_that_bars_the_lawyers_with_room_says_so() -> None:
+    """Tests that a co-defendant whose one eligible lawyer, with room, already holds the other
+    defendant reads as barred by the group rules (another lawyer is needed, not more hours)."""
     cases = [make_case(f"C{k}", matter_id="M1") for k in (1, 2)]
     assert reasons_of({"lawyers": [make_lawyer("L1")], "cases": cases}, [0, -1]) == [
-        REASON.CAPACITY_EXHAUSTED
+        REASON.GROUP_RULES
     ]
 
 
