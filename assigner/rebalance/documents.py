@@ -142,6 +142,14 @@ class LawyerState(BaseModel):
     current_open_cases: int
     accepting_new_cases: bool
     leave: list[tuple[date, date]]
+    firm_id: str | None = Field(
+        default=None, description="The lawyer's firm (none in plans made before it was kept)."
+    )
+    client_records: int = Field(
+        default=0,
+        description="How many clients the lawyer records: the conflict rules impute them to the "
+        "whole firm, so a lawyer who joins a firm with clients can conflict its planned cases.",
+    )
     digest: str = Field(description="Hash of the whole lawyer record.")
 
 

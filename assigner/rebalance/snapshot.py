@@ -4,7 +4,8 @@ A plan is reviewed by a person and applied later; by then cases may have been re
 capacities changed or a lawyer gone on leave.  ``apply_check`` compares the state now with
 the one the plan recorded and refuses (``StateChanged``, HTTP 409 in the API) listing every
 difference.  Additions that cannot invalidate the plan are not changes: a new case without a
-lawyer (the plan neither places it nor counts its hours) and a new lawyer.
+lawyer (the plan neither places it nor counts its hours) and a new lawyer without client
+records (one with clients conflicts the cases planned for the firm: Conduct Norms Art 51).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def planned_state(problem: Problem, versions: Mapping[str, int] | None = None) -
             current_open_cases=lw.current_open_cases,
             accepting_new_cases=lw.accepting_new_cases,
             leave=[(lv.start, lv.end) for lv in lw.leave],
+            firm_id=lw.firm_id,
+            client_records=len(lw.clients),
             digest=_digest(lw.model_dump_json()),
         )
         for lw in sorted(problem.lawyers, key=lambda x: x.id)
@@ -117,6 +120,13 @@ def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
         "accepting_new_cases",
         "leave",
     )
+    for lawyer_id, new_lw in now.lawyers.items():
+        if lawyer_id not in before.lawyers and new_lw.client_records:
+            # A colleague's clients conflict the whole firm (Conduct Norms Art 51).
+            out.append(
+                f"lawyer {lawyer_id} added to firm {new_lw.firm_id} with "
+                f"{new_lw.client_records} client record(s), which conflict the firm's cases"
+            )
     for lawyer_id, was_lw in before.lawyers.items():
         now_lw = now.lawyers.get(lawyer_id)
         if now_lw is None:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from assigner.domain import CurrentAssignment, Problem
+from assigner.domain import CurrentAssignment, KnownClient, Problem
 from assigner.rebalance import (
     RebalancePlan,
     StateChanged,
@@ -107,6 +107,21 @@ def test_a_new_unassigned_case_is_not_a_change(state: Problem, plan: RebalancePl
     )
     grown = state.model_copy(update={"cases": [*state.cases, extra]})
     apply_check(plan, grown, {**_versions(state), "NEW-1": 1})
+
+
+def test_a_new_lawyer_with_clients_is_refused(state: Problem, plan: RebalancePlan) -> None:
+    """Tests that a lawyer who joined a firm with client records since planning is a change
+    (their clients conflict the cases planned for the firm), and one without clients is not."""
+    joining = state.lawyers[0].model_copy(update={"id": "L-NEW", "clients": []})
+    apply_check(
+        plan, state.model_copy(update={"lawyers": [*state.lawyers, joining]}), _versions(state)
+    )
+    with_clients = joining.model_copy(
+        update={"clients": [KnownClient(party_id="P-9", name="Wang Wanna")]}
+    )
+    grown = state.model_copy(update={"lawyers": [*state.lawyers, with_clients]})
+    with pytest.raises(StateChanged, match=f"lawyer L-NEW added to firm {joining.firm_id} with 1"):
+        apply_check(plan, grown, _versions(state))
 
 
 def test_applied_state_needs_no_moves(state: Problem, plan: RebalancePlan) -> None:
