@@ -94,11 +94,27 @@ def run_batch_assignment(
         plan = solve_problem(problem, search, progress)
         _send(conn, ("plan", plan.model_dump_json()))
     except InputError as exc:
-        _send(conn, ("error", f"the caseload is not a valid problem: {exc}"))
+        held = any(
+            "pinned or started" in issue.message or "must stay" in issue.message
+            for issue in exc.issues
+        )
+        _send(
+            conn,
+            ("error", f"the caseload is not a valid problem: {exc}" + (BATCH_HELD if held else "")),
+        )
     except Exception as exc:  # reported to the runner, which marks the job failed
         _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+BATCH_HELD = (
+    ". The batch keeps each assigned case related to an open one (same matter or linked) with "
+    "its lawyer, marked pinned, so that the group rules hold for the open ones; a lawyer named "
+    "above can no longer hold such a case (the case need not be pinned by anyone). Move it "
+    "(PUT /v1/cases/{id}/assignment) or withdraw it, or run a rebalance job, which may move "
+    "it; then run the batch again"
+)
 
 
 def run_rebalance(

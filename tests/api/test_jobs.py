@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.api import world
 from tests.api.conftest import Api, make_keys, settings_for
 
 
@@ -150,3 +151,25 @@ def test_job_progress_reports_the_plans_gap() -> None:
     assert kind == "progress"
     assert report["gap"] == 0.5
     assert (report["objective"], report["bound"], report["phase"]) == (200, 150.0, "lp rounding")
+
+
+def test_batch_failing_on_a_related_case_says_why_and_what_to_do(job_api: Api) -> None:
+    """Tests that when an assigned case related to an open one (same matter) can no longer be
+    held by its lawyer, after an edit the service allows (the case is not started), the batch
+    job's error explains that the batch keeps such cases with their lawyers and what to do,
+    rather than only telling the user to unpin a case nobody pinned."""
+    assert job_api.assign("C3", "L2").status_code == 201  # matter M1; C4 of M1 stays open
+    family_only = world.lawyer(
+        "L2",
+        "F2",
+        kind="staff_lawyer",
+        subsidy_class="staff",
+        practice_areas=[{"area": "family", "level": 4, "years": 6}],
+    )
+    assert job_api.put("/v1/lawyers/L2", json=family_only).status_code == 200
+    r = job_api.post("/v1/jobs", json={"kind": "batch_assignment", "params": {"time_limit_s": 2}})
+    job = wait_for(job_api, r.json()["id"], {"succeeded", "failed"})
+    assert job["status"] == "failed"
+    assert "cases[" in job["error"] and "(id C3).current_assignment" in job["error"]
+    assert "The batch keeps each assigned case related to an open one" in job["error"]
+    assert "run a rebalance job" in job["error"]
