@@ -280,7 +280,9 @@ class BatchAssignmentParams(SolveSettings):
         default=False,
         strict=True,
         description="Commit the plan's assignments when the job ends (each re-checked under "
-        "locks); otherwise the plan is kept for review.",
+        "locks); otherwise the plan is kept in the job's result to read, and is not applied "
+        "later (run the batch again with apply, or plan moves with a rebalance job, which is "
+        "reviewed and applied).",
     )
 
 
