@@ -120,14 +120,29 @@ class RecommendationRequest(BaseModel):
 
 
 class ScoredLawyer(BaseModel):
-    rank: int = Field(description="1 = cheapest eligible lawyer (0 in an assignment check).")
+    rank: int = Field(
+        description="1 = the lowest score_points among the eligible lawyers (0 in an "
+        "assignment check)."
+    )
     lawyer_id: str
     lawyer_name: str
     firm_id: str
-    cost_points: int = Field(description="Sum of terms; lower is better.")
+    cost_points: int = Field(description="The edge cost: the sum of terms.")
     terms: dict[str, int] = Field(
         description="The solver's edge cost terms (score_edges): travel, fit, experience, "
         "rating, language, preference, continuity, subsidy, stability."
+    )
+    load_points: int = Field(
+        description="Utilisation-band points the case's hours add at this lawyer (each "
+        "started hour above the policy's bands)."
+    )
+    quota_points: int = Field(
+        description="Quota-deficit points the case removes while the lawyer is short of the "
+        "yearly quota (0 or negative)."
+    )
+    score_points: int = Field(
+        description="cost_points + load_points + quota_points: what the case adds to the "
+        "solver's objective at this lawyer; the ranking's order, lower is better."
     )
     travel_km: float
     subsidy_cny: float

@@ -3,9 +3,12 @@
 Nothing here decides eligibility or cost on its own: the per-edge hard rules are the
 eligibility package's filters (``RULE_FILTERS``, ``why_not``), the group rules are its
 ``group_constraints`` applied to the current assignments of the case's related cases (same
-matter, linked cases), and the score is ``score_edges``, the function the solver minimises.
-A lawyer whose remaining hours or open-case count cannot take the case is not recommended;
-the capacity rule says why.
+matter, linked cases).  Lawyers are ranked by what the case adds to the solver's objective at
+each: its edge cost (``score_edges``, broken into terms) plus the lawyer's utilisation-band
+points the case's hours add and less the quota-deficit points it removes
+(``load_and_quota_points``: a lawyer above the policy's bands ranks as the solver would weigh
+it).  A lawyer whose remaining hours or open-case count cannot take the case is not
+recommended; the capacity rule says why.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 
 import numpy as np
 
-from assigner.domain.arrays import FloatArray, IntArray
+from assigner.domain.arrays import FloatArray, IntArray, ProblemArrays
 from assigner.domain.problem import Case
 from assigner.eligibility import (
     GROUP_RULE_CITATIONS,
@@ -31,6 +34,7 @@ from assigner.eligibility import (
 from assigner.eligibility.filters import pair_travel_km
 from assigner.recommend.roster_index import CaseView, RosterIndex
 from assigner.scoring.costs import EdgeCosts, score_edges
+from assigner.search.from_problem import DECIHOURS_PER_HOUR, hours_to_units_down, hours_to_units_up
 
 # Conflict-of-interest rules (what a conflict check reports); the rest are fitness rules.
 CONFLICT_EDGE_RULES: tuple[Rule, ...] = (
@@ -72,8 +76,10 @@ class Scored:
 
     lawyer_id: str
     rank: int
-    cost_points: int
+    cost_points: int  # the edge cost: the sum of ``terms``
     terms: dict[str, int]
+    load_points: int  # utilisation-band points the case's hours add at this lawyer
+    quota_points: int  # quota-deficit points it removes (<= 0)
     travel_km: float
     subsidy_cny: float
     load_hours_after: float
@@ -157,7 +163,32 @@ class _Ranking:
     lawyers: np.ndarray  # positions, in scoring order
     travel_km: np.ndarray
     costs: EdgeCosts
-    order: np.ndarray  # rows of the above, cheapest first
+    load: np.ndarray  # per row: utilisation-band points the case adds
+    quota: np.ndarray  # per row: quota-deficit points it removes (<= 0)
+    order: np.ndarray  # rows of the above, lowest score first
+
+
+def load_and_quota_points(
+    arrays: ProblemArrays, lawyers: np.ndarray, case_hours: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per lawyer, what taking a case of ``case_hours`` adds to the solver's objective beside
+    the edge cost: the utilisation-band points of the added load (each started hour above a
+    band's share of capacity, in the engine's tenths of an hour: ``search.from_problem``), and
+    the quota-deficit points it removes while the lawyer is short of the yearly quota."""
+    weights = arrays.problem.policy.weights
+    lw = lawyers.astype(np.int64)
+    before = hours_to_units_up(arrays.current_load_hours[lw])
+    after = before + int(hours_to_units_up(np.array([case_hours]))[0])
+    load = np.zeros(lw.size, dtype=np.int64)
+    for band in weights.utilisation_bands:
+        threshold = hours_to_units_down(arrays.capacity_hours[lw] * band.above_share)
+        started = [
+            -(-np.maximum(0, units - threshold) // DECIHOURS_PER_HOUR) for units in (before, after)
+        ]
+        load += band.points_per_hour * (started[1] - started[0])
+    short = arrays.quota_short_cases[lw] > 0
+    quota = np.where(short, -weights.quota_deficit_points, 0).astype(np.int64)
+    return load, quota
 
 
 class CaseQuery:
@@ -223,8 +254,10 @@ class CaseQuery:
             travel_km,
             self.view.features,
         )
-        order = np.lexsort((self.index.id_rank[lawyers], costs.total))
-        return _Ranking(lawyers.astype(np.int64), travel_km, costs, order)
+        load, quota = load_and_quota_points(a, lawyers, self.workload_hours)
+        score = costs.total + load + quota
+        order = np.lexsort((self.index.id_rank[lawyers], score))
+        return _Ranking(lawyers.astype(np.int64), travel_km, costs, load, quota, order)
 
     def _entry(self, ranking: _Ranking, k: int) -> Scored:
         """The k-th cheapest (0-based) of a ranking as a :class:`Scored`."""
@@ -236,6 +269,8 @@ class CaseQuery:
             rank=k + 1,
             cost_points=int(ranking.costs.total[row]),
             terms=ranking.costs.breakdown(row),
+            load_points=int(ranking.load[row]),
+            quota_points=int(ranking.quota[row]),
             travel_km=round(float(ranking.travel_km[row]), 3),
             subsidy_cny=round(float(ranking.costs.subsidy_cny[row]), 2),
             load_hours_after=round(float(a.current_load_hours[lp]) + self.workload_hours, 3),

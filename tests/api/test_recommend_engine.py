@@ -123,7 +123,9 @@ def test_index_matches_the_engine_from_scratch(case_index: int) -> None:
         top_k=len(index.lawyer_ids),
     )
     assert {s.lawyer_id: s.cost_points for s in got.recommendations} == expected
-    ranking = [(s.cost_points, s.lawyer_id) for s in got.recommendations]
+    ranking = [
+        (s.cost_points + s.load_points + s.quota_points, s.lawyer_id) for s in got.recommendations
+    ]
     assert ranking == sorted(ranking)
     for lawyer_id in index.lawyer_ids[:12]:
         verdict = query.verdict(lawyer_id)

@@ -9,8 +9,9 @@ from tests.api.conftest import Api
 
 
 def test_recommendations_rank_eligible_lawyers_with_breakdown(world_api: Api) -> None:
-    """Tests that recommendations list only eligible lawyers, cheapest first, each with the
-    solver's terms adding up to its cost."""
+    """Tests that recommendations list only eligible lawyers, lowest score first (the edge
+    cost plus the load-band and quota points the case adds), each with the solver's terms
+    adding up to its cost."""
     r = world_api.post("/v1/cases/C3/recommendations", json={"top_k": 10}, role=Role.READ_ONLY)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -18,12 +19,34 @@ def test_recommendations_rank_eligible_lawyers_with_breakdown(world_api: Api) ->
     assert set(ids) == {"L1", "L2", "L4", "L5"}  # L3 has no criminal practice
     assert body["eligible_count"] == 4
     assert body["excluded_by"] == {"practice_area": 1}
-    costs = [x["cost_points"] for x in body["recommendations"]]
-    assert costs == sorted(costs)
+    scores = [x["score_points"] for x in body["recommendations"]]
+    assert scores == sorted(scores)
     for rec in body["recommendations"]:
         assert set(rec["terms"]) == set(TERMS)
         assert sum(rec["terms"].values()) == rec["cost_points"]
+        assert rec["score_points"] == rec["cost_points"] + rec["load_points"] + rec["quota_points"]
         assert rec["load_hours_after"] == 35.0
+    # L5 (40 h) would be at 35 of 40 hours, above both bands: its load counts against it.
+    l5 = next(rec for rec in body["recommendations"] if rec["lawyer_id"] == "L5")
+    assert l5["load_points"] > 0
+
+
+def test_a_lawyer_above_the_load_bands_ranks_by_what_the_solver_weighs(world_api: Api) -> None:
+    """Tests that a lawyer whose own cost for the case is lowest, but whose load is above the
+    policy's bands, ranks by edge cost plus the band points the case's hours add: the load
+    counts as the solver counts it."""
+    before = world_api.post("/v1/cases/C3/recommendations", json={"top_k": 10}).json()
+    first = before["recommendations"][0]
+    assert first["load_points"] == 0
+    doc = next(d for d in world.lawyers() if d["id"] == first["lawyer_id"])
+    loaded = doc | {"current_load_hours": doc["capacity_hours"] - 35.0}  # full with C3's 35 h
+    put = world_api.put(f"/v1/lawyers/{first['lawyer_id']}", json=loaded)
+    assert put.status_code == 200, put.text
+    after = world_api.post("/v1/cases/C3/recommendations", json={"top_k": 10}).json()
+    moved = next(r for r in after["recommendations"] if r["lawyer_id"] == first["lawyer_id"])
+    assert moved["load_points"] > 0
+    assert moved["cost_points"] == first["cost_points"]
+    assert moved["rank"] > 1
 
 
 def test_why_not_explains_each_named_lawyer(world_api: Api) -> None:
