@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Row, bindparam, or_, select
@@ -87,14 +88,16 @@ class RosterCache:
         return found
 
     def snapshot(self, session: Session, st: State, as_of: datetime) -> RosterSnapshot:
-        key = (st.roster_revision, st.policy_version, as_of.astimezone(UTC).date().toordinal())
+        policy = self.policy(session, st.policy_version)
+        day = as_of.astimezone(ZoneInfo(policy.timezone)).date().toordinal()
+        key = (st.roster_revision, st.policy_version, day)
         snap = self._snapshots.get(key)
         if snap is not None:
             return snap
         with self._lock:
             snap = self._snapshots.get(key)
             if snap is None:
-                snap = self._build(session, key, self.policy(session, st.policy_version), as_of)
+                snap = self._build(session, key, policy, as_of)
                 self._snapshots[key] = snap
                 while len(self._snapshots) > _KEEP_SNAPSHOTS:
                     self._snapshots.popitem(last=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
@@ -92,6 +93,19 @@ def _on_or_after_earliest(value: date) -> date:
         raise ValueError(f"must not be before {EARLIEST_DAY.isoformat()}")
     return value
 
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)"
+        ) from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""An IANA time zone name (``Asia/Shanghai``, ``America/Chicago``, ``UTC``)."""
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 Day = Annotated[date, AfterValidator(_on_or_after_earliest)]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from assigner.domain.fields import MAX_DISTANCE_KM, MAX_HOURS, RECORD_CONFIG
+from assigner.domain.fields import MAX_DISTANCE_KM, MAX_HOURS, RECORD_CONFIG, TimeZoneName
 
 MAX_POINTS_PER_UNIT = 100_000
 """Ceiling of each weight per unit (level, year, star, hour, case, move); the defaults are
@@ -152,3 +152,9 @@ class Policy(BaseModel):
     allow_moving_started: bool = False
     allow_moving_pinned: bool = False
     default_max_travel_km: float = Field(default=80.0, gt=0, le=MAX_DISTANCE_KM)
+    timezone: TimeZoneName = Field(
+        default="UTC",
+        description="The IANA time zone of the office, whose calendar days the date rules "
+        "use: leave against the plan's moment and the cases' deadlines, and a former client's "
+        "year (a case due at 07:00 in Beijing is due that Beijing day, in UTC the day before).",
+    )

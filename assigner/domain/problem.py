@@ -10,8 +10,10 @@ the plan (re)assigns; their hours count against their lawyer only through the pl
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
@@ -253,3 +255,7 @@ class Problem(BaseModel):
     firms: list[Firm]
     lawyers: list[Lawyer]
     cases: list[Case]
+
+    def day_of(self, moment: datetime) -> date:
+        """The calendar day of ``moment`` in the office's time zone (``Policy.timezone``)."""
+        return moment.astimezone(ZoneInfo(self.policy.timezone)).date()

@@ -230,7 +230,7 @@ class ConflictIndex:
             everyone += [ClientRecord(ClientHolder.LAWYER, i, f, c) for c in lw.clients]
         # A representation that ends after the plan's day is still current; former clients
         # whose representation ended before the cutoff no longer conflict.
-        today = problem.as_of.date()
+        today = problem.day_of(problem.as_of)
         self.former_cutoff = today - timedelta(days=FORMER_CLIENT_DAYS)
         self.records = [r for r in everyone if _current(r.client, today)]
         self.former_records = [

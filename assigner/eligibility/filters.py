@@ -168,14 +168,15 @@ def eligibility_tables(arrays: ProblemArrays) -> EligibilityTables:
                 [rule.certification not in lw.certifications for lw in lawyers], dtype=np.bool_
             )
 
-    as_of_day = problem.as_of.date().toordinal()
+    as_of_day = problem.day_of(problem.as_of).toordinal()
     leave_first = np.full(n_l, NO_LEAVE_DAY, dtype=np.int64)
     for i, lw in enumerate(lawyers):
         starts = [lv.start.toordinal() for lv in lw.leave if lv.end.toordinal() >= as_of_day]
         if starts:
             leave_first[i] = min(starts)
     case_last = np.array(
-        [max(case.assign_by.date().toordinal(), as_of_day) for case in cases], dtype=np.int64
+        [max(problem.day_of(case.assign_by).toordinal(), as_of_day) for case in cases],
+        dtype=np.int64,
     )
 
     j_names = sorted(

@@ -83,8 +83,8 @@ class _Explainer:
         exclusions = why_not(arrays, case.id, lawyer.id, tables=self.tables)
         for ex in exclusions:
             if ex.rule is Rule.AVAILABILITY:
-                first = arrays.problem.as_of.date()
-                last = max(first, case.assign_by.date())
+                first = arrays.problem.day_of(arrays.problem.as_of)
+                last = max(first, arrays.problem.day_of(case.assign_by))
                 for lv in lawyer.leave:
                     if lv.start <= last and lv.end >= first:
                         return (

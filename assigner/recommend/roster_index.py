@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -176,7 +177,7 @@ class RosterIndex:
         Every lawyer a case refers to must be in the roster and every linked case among
         ``cases``; ``as_of`` must fall on the index's day (leave is cut at that day).
         """
-        if as_of.astimezone(UTC).date().toordinal() != self.as_of_day:
+        if as_of.astimezone(ZoneInfo(self.policy.timezone)).date().toordinal() != self.as_of_day:
             raise ValueError("as_of is not on the day this roster index was built for")
         n_l = self.n_lawyers
         if load_hours.shape != (n_l,) or open_cases.shape != (n_l,):
@@ -335,7 +336,7 @@ def build_roster_index(
         lawyers=tuple(lawyer_list),
         policy=policy,
         catalogue=catalogue,
-        as_of_day=as_of.date().toordinal(),
+        as_of_day=problem.day_of(as_of).toordinal(),
         arrays=arrays,
         tables=tables,
         speaks=speaks,

@@ -12,8 +12,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -427,8 +428,8 @@ class _Verifier:
         keeps_case = current is not None and current.lawyer_id == lawyer.id
         if not lawyer.accepting_new_cases and not keeps_case:
             self.add(AVAILABILITY, case.id, lawyer.id, "lawyer is not accepting new cases")
-        start = self.problem.as_of.date()
-        end = max(start, case.assign_by.date())
+        start = self.local_day(self.problem.as_of)
+        end = max(start, self.local_day(case.assign_by))
         for leave in lawyer.leave:
             if leave.start <= end and leave.end >= start:
                 self.add(
@@ -471,6 +472,11 @@ class _Verifier:
                 "the client complained about this lawyer (Legal Aid Law 2021 Art 55)",
             )
 
+    def local_day(self, moment: datetime) -> date:
+        """The calendar day of ``moment`` where the office is (``Policy.timezone``): leave and
+        client dates are the office's days."""
+        return moment.astimezone(ZoneInfo(self.problem.policy.timezone)).date()
+
     def party_keys(self, case: Case) -> list[tuple[Party, set[NameKey]]]:
         """Each party of the case with the name keys of its name and aliases."""
         cached = self._party_keys.get(case.id)
@@ -504,7 +510,7 @@ class _Verifier:
         records = self.firm_clients(lawyer.firm_id)
         if not records:
             return
-        today = self.problem.as_of.date()
+        today = self.local_day(self.problem.as_of)
         cutoff = today - timedelta(days=FORMER_CLIENT_DAYS)
         consented = any(w.lawyer_id == lawyer.id for w in case.conflict_waivers)
         for party, keys in self.party_keys(case):

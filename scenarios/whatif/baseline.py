@@ -234,8 +234,8 @@ def _typical(problem: Problem, catalogue: Catalogue) -> dict[ProviderKind, Typic
 
 def baseline_facts(problem: Problem) -> BaselineFacts:
     catalogue = resolve_catalogue(problem)
-    as_of_day = problem.as_of.date().toordinal()
-    last = max([c.assign_by.date().toordinal() for c in problem.cases] + [as_of_day])
+    as_of_day = problem.day_of(problem.as_of).toordinal()
+    last = max([problem.day_of(c.assign_by).toordinal() for c in problem.cases] + [as_of_day])
     return BaselineFacts(
         catalogue=catalogue,
         townships=township_centres(problem),

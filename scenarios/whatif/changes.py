@@ -562,7 +562,7 @@ def _remove_lawyers(draft: Draft, change: RemoveLawyers, rng: np.random.Generato
 
 def _leave(draft: Draft, change: LeaveChange, rng: np.random.Generator) -> None:
     chosen = _pick(rng, draft.matching_lawyers(change), change.share)
-    start, end = leave_dates(change, draft.base.as_of.date())
+    start, end = leave_dates(change, draft.base.day_of(draft.base.as_of))
     ids = set()
     for i in chosen:
         lw = draft.lawyers[i]

@@ -236,7 +236,7 @@ def utilisation_vector(problem: Problem, plan: Plan) -> list[float]:
 
 
 def _available_providers(problem: Problem) -> int:
-    first = problem.as_of.date()
+    first = problem.day_of(problem.as_of)
     return sum(
         1
         for lw in problem.lawyers

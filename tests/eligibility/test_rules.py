@@ -7,7 +7,7 @@ checks that the edge disappears and that ``why_not`` names exactly that rule.
 from __future__ import annotations
 
 import inspect
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -146,6 +146,22 @@ def test_availability_leave_alone_excludes() -> None:
     lawyer = make_lawyer(leave=[Leave(start=start, end=start + timedelta(days=7))])
     found = assert_excluded_only_by(make_problem(lawyers=[lawyer]), Rule.AVAILABILITY)
     assert start.isoformat() in found.detail
+
+
+def test_availability_counts_the_offices_calendar_days() -> None:
+    """Tests that leave is read in the office's days (``Policy.timezone``): a case due at 07:00
+    in Beijing on the day a leave starts is due that Beijing day (in UTC the day before), so
+    the lawyer on leave from that day is excluded there, and not where the office keeps UTC."""
+    beijing = timezone(timedelta(hours=8))
+    due = datetime(2025, 3, 6, 7, 0, tzinfo=beijing)  # 2025-03-05 23:00 UTC
+    lawyer = make_lawyer(leave=[Leave(start=date(2025, 3, 6), end=date(2025, 3, 20))])
+    case = make_case(assign_by=due)
+    office = Policy(timezone="Asia/Shanghai")
+    found = assert_excluded_only_by(
+        make_problem(lawyers=[lawyer], cases=[case], policy=office), Rule.AVAILABILITY
+    )
+    assert "2025-03-06" in found.detail
+    assert_eligible(make_problem(lawyers=[lawyer], cases=[case]))
 
 
 def test_availability_leave_excludes_even_the_current_lawyer() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -846,3 +846,20 @@ def test_colleague_client_and_claimant_side_roles() -> None:
         firms=[firm("F1")],
     )
     assert rules_for_c1_to_l1(prob) == {v.ADVERSE_PARTY}
+
+
+def test_leave_is_read_in_the_offices_days() -> None:
+    """Tests that the verifier reads leave in the office's calendar days (``Policy.timezone``):
+    a case due at 07:00 in Beijing on the day a leave starts is due that Beijing day (in UTC
+    the day before)."""
+    due = datetime(2025, 3, 6, 7, 0, tzinfo=timezone(timedelta(hours=8)))
+    leave = [Leave(start=date(2025, 3, 6), end=date(2025, 3, 20))]
+    beijing = problem(
+        [lawyer("L1", leave=leave)],
+        [case("C1", assign_by=due)],
+        policy=Policy(timezone="Asia/Shanghai"),
+    )
+    assert beijing.as_of < due
+    assert v.AVAILABILITY in rules_for_c1_to_l1(beijing)
+    in_utc = problem([lawyer("L1", leave=leave)], [case("C1", assign_by=due)])
+    assert v.AVAILABILITY not in rules_for_c1_to_l1(in_utc)
