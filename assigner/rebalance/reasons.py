@@ -195,7 +195,9 @@ class _Explainer:
             u1c = self.after_loads.utilisation(arrays, c)
             u0b = self.before_loads.utilisation(arrays, b)
             u1b = self.after_loads.utilisation(arrays, b)
-            if u0c > self.balance_from and u1b < u0c:
+            # Only where the move's own lawyer ends less loaded than it was: the plan may also
+            # give that lawyer backlog cases, and then the move balances nothing.
+            if u0c > self.balance_from and u1b < u0c and u1c < u0c:
                 reasons.append(
                     (
                         MoveKind.BALANCE,
@@ -216,7 +218,19 @@ class _Explainer:
                 )
             )
         if not reasons:
-            reasons.append((MoveKind.COST, "lowers the plan's objective (utilisation, quota)"))
+            change = cost_after - cost_before
+            reasons.append(
+                (
+                    MoveKind.COST,
+                    "lowers the plan's objective through the lawyers' utilisation bands and "
+                    "quotas"
+                    + (
+                        f", although the case's own cost rises by {change} points"
+                        if change > 0
+                        else ""
+                    ),
+                )
+            )
         if b < 0:
             reasons.append(
                 (reasons[0][0], "left unassigned: no eligible lawyer with room within the budget")

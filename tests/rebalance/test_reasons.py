@@ -4,11 +4,16 @@ client's prior lawyer; and that a pinned case whose lawyer is gone is refused as
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import pytest
 
 from assigner.domain import CurrentAssignment, InputError, Leave, Policy, Problem, Weights
+from assigner.engine import prepare
 from assigner.rebalance import MoveKind, rebalance
+from assigner.rebalance.budget import keep_start
+from assigner.rebalance.reasons import explain_moves
 from assigner.search.cpsat import SearchParams
 from tests.factory import AS_OF, make_case, make_lawyer, make_problem
 
@@ -76,3 +81,36 @@ def test_pinned_case_with_a_lawyer_on_leave_is_refused() -> None:
     person can resolve it), naming the case."""
     with pytest.raises(InputError, match="C1"):
         rebalance(_state(pinned_on_leave=True), 5, None, PARAMS)
+
+
+def _explained(problem: Problem, after: dict[str, str]) -> dict[str, Any]:
+    """The moves of going from ``problem``'s assignments to ``after`` (case -> lawyer)."""
+    prepared = prepare(problem)
+    arrays = prepared.arrays
+    current = arrays.current_lawyer.astype(np.int32)
+    planned = current.copy()
+    for case_id, lawyer_id in after.items():
+        planned[arrays.case_pos[case_id]] = arrays.lawyer_pos[lawyer_id]
+    start = keep_start(prepared.instance, current)
+    moves, _new = explain_moves(prepared, start, current, planned)
+    return {m.case_id: m for m in moves}
+
+
+def test_a_move_from_a_lawyer_who_ends_busier_does_not_claim_to_balance_load() -> None:
+    """Tests that a case moved off a lawyer above the band who then takes a larger backlog
+    case is not explained as balancing that lawyer's load (it rises), and that a move whose own
+    cost rises says so beside the plan-level reason."""
+    # L1 (160 h) at 120 h with C1 (75%), at 130 h after (81%); L2 at 40 h, 60 h after.
+    lawyers = [make_lawyer("L1", current_load_hours=100.0), make_lawyer("L2")]
+    cases = [
+        make_case("C1", workload_hours=20, current_assignment=CurrentAssignment(lawyer_id="L1")),
+        make_case("C2", workload_hours=30),
+    ]
+    moves = _explained(make_problem(lawyers=lawyers, cases=cases), {"C1": "L2", "C2": "L1"})
+    move = moves["C1"]
+    assert move.kind is not MoveKind.BALANCE
+    assert all("balances load" not in text for text in [move.reason, *move.details])
+    assert move.score_change_points > 0  # moving costs the stability points
+    assert f"the case's own cost rises by {move.score_change_points} points" in " ".join(
+        [move.reason, *move.details]
+    )
