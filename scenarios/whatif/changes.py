@@ -646,7 +646,8 @@ def build_problem(
     noise: bool = True,
 ) -> tuple[Problem, list[str]]:
     """The Problem of ``variant`` (``None``: the baseline) in demand sample ``sample``, with
-    notes on what the changes did."""
+    notes on what the changes did; without ``noise`` (or with ``demand_noise: none``) the
+    expected demand itself, named so."""
     draft = Draft.of(baseline, facts)
     if noise and spec.demand_noise == "poisson":
         resample_demand(draft, np.random.default_rng([spec.seed, sample]), f"s{sample + 1}n")
@@ -662,4 +663,6 @@ def build_problem(
                     f"{exc} (variant {variant.name!r})",
                 )
                 raise ScenarioError([issue], spec.source) from exc
-    return draft.problem(f"{baseline.name} / {label} / sample {sample + 1}"), draft.notes
+    resampled = noise and spec.demand_noise == "poisson"
+    demand = f"sample {sample + 1}" if resampled else "expected demand"
+    return draft.problem(f"{baseline.name} / {label} / {demand}"), draft.notes

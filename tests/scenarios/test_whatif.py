@@ -689,3 +689,15 @@ def test_variants_sharing_a_change_share_its_draw(county: Problem, facts: Baseli
     b, _ = build_problem(spec, county, facts, spec.variants[1], 0)
     assert [lw.id for lw in a.lawyers] == [lw.id for lw in b.lawyers]
     assert len(a.lawyers) < len(county.lawyers)
+
+
+def test_the_expected_demand_is_not_called_a_sample(county: Problem, facts: BaselineFacts) -> None:
+    """Tests that the problem built without noise (what capacity planning plans for) is named
+    the expected demand, and a Poisson sample by its number: capacity once called the expected
+    demand "sample 1", which `run` solves with noise."""
+    spec = _spec([], samples=2, demand_noise="poisson")
+    sampled, _ = build_problem(spec, county, facts, None, 0)
+    expected, _ = build_problem(spec, county, facts, None, 0, noise=False)
+    assert sampled.name.endswith("/ baseline / sample 1")
+    assert expected.name.endswith("/ baseline / expected demand")
+    assert [c.id for c in expected.cases] == [c.id for c in county.cases]
