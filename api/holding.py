@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,8 +35,22 @@ from api.problems import ApiProblem, FieldError, conflict
 from api.schemas import ReasonOut
 from assigner.domain import Case, CurrentAssignment, Firm, FirmKind, Lawyer, Policy, Problem
 from assigner.domain.arrays import ProblemArrays, build_arrays
-from assigner.eligibility import EligibilityTables, Exclusion, Rule, eligibility_tables, why_not
+from assigner.domain.errors import InputError
+from assigner.eligibility import (
+    RULE_CITATIONS,
+    EligibilityTables,
+    Exclusion,
+    Rule,
+    eligibility_tables,
+    group_constraints,
+    why_not,
+)
 from assigner.recommend import Reason
+from assigner.search.from_problem import (
+    check_fixed_together,
+    hours_to_units_down,
+    hours_to_units_up,
+)
 
 # "Move the case first": the calls that do it, named in every refusal.
 MOVE_FIRST = (
@@ -173,6 +188,7 @@ class HoldingCheck:
         """Per case that must stay (or the case ``only``), the rules excluding the lawyer, each
         case checked with the others that must stay counted in the lawyer's load."""
         hours = {k.case.id: self.hours(k.case.id) for k in kept}
+        together = self._together(kept)
         out: dict[str, list[Exclusion]] = {}
         for k in kept:
             if only is not None and k.case.id != only:
@@ -183,9 +199,35 @@ class HoldingCheck:
                 self.lawyer.current_load_hours + sum(others),
                 self.lawyer.current_open_cases + len(others),
             )
+            if together is not None and not any(e.rule is Rule.CAPACITY for e in found):
+                found.append(together)
             if found:
                 out[k.case.id] = found
         return out
+
+    def _together(self, kept: Sequence[KeptCase]) -> Exclusion | None:
+        """The engine's own check of the cases that must stay, taken together, in its tenths
+        of an hour (case hours rounded up, capacity down: ``check_fixed_together``): a total
+        within a tenth of an hour of capacity passes the per-case rule in hours and would
+        still make every job refuse the caseload."""
+        a = self._arrays
+        fixed = np.full(a.n_cases, -1, dtype=np.int32)
+        for k in kept:
+            fixed[a.case_pos[k.case.id]] = 0  # the lawyer is the problem's first
+        free = np.maximum(
+            0, hours_to_units_down(a.capacity_hours) - hours_to_units_up(a.current_load_hours)
+        )
+        room = np.maximum(0, a.max_open_cases - a.current_open_cases).astype(np.int64)
+        try:
+            check_fixed_together(
+                a, group_constraints(a), fixed, hours_to_units_up(a.workload_hours), free, room
+            )
+        except InputError as exc:
+            # Hours and open cases only: group rules are not this module's (see above).
+            shown = "; ".join(i.message for i in exc.issues if i.field != "current_assignment")
+            if shown:
+                return Exclusion(Rule.CAPACITY, RULE_CITATIONS[Rule.CAPACITY], shown)
+        return None
 
 
 def edit_breaches(

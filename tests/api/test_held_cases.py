@@ -207,6 +207,23 @@ def test_marks_are_refused_beyond_the_capacity_of_what_must_stay(world_api: Api)
     _jobs_accept_the_caseload(world_api)
 
 
+def test_marks_are_checked_in_the_engines_tenths_of_an_hour(world_api: Api) -> None:
+    """Tests that two pinned cases whose hours fill the capacity exactly (75.04 h + 74.96 h
+    against 150 h) are refused for capacity: the engine counts each case's hours rounded up to
+    a tenth (75.1 h + 75.0 h), so a job would refuse the caseload, though the hours alone fit."""
+    for case_id, hours in (("H1", 75.04), ("H2", 74.96)):
+        doc = world.case(case_id, workload_hours=hours)
+        assert world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM).is_success
+        assert world_api.assign(case_id, "L2").status_code == 201
+    assert world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=150)).status_code == 200
+    assert world_api.mark("H1", pinned=True).status_code == 200
+    r = world_api.mark("H2", pinned=True)
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "capacity"
+    assert "need 150.1 h, more than the 150 h free" in r.json()["reasons"][0]["detail"]
+    _jobs_accept_the_caseload(world_api)
+
+
 def test_case_document_may_not_exclude_its_own_lawyer(world_api: Api) -> None:
     """Tests that a case document naming its current lawyer in excluded_lawyer_ids or
     complaint_lawyer_ids is a 422 naming each field and saying to withdraw first, with nothing
