@@ -170,7 +170,7 @@ def run_scenario_job(
 
     from assigner.domain import Problem
     from scenarios.whatif.errors import ScenarioError
-    from scenarios.whatif.report import write_report
+    from scenarios.whatif.report import JOB_SOURCE, write_report
     from scenarios.whatif.runner import RunProgress, run_scenario
     from scenarios.whatif.spec import scenario_from_data
 
@@ -196,7 +196,7 @@ def run_scenario_job(
         baseline = Problem.model_validate_json(baseline_json) if baseline_json else None
         result = run_scenario(spec, progress, baseline=baseline)
         with tempfile.TemporaryDirectory(prefix="assigner-scenario-") as tmp:
-            files = write_report(result, Path(tmp))
+            files = write_report(result, Path(tmp), JOB_SOURCE)
             payload = {
                 "results": json.loads(files.results_json.read_text(encoding="utf-8")),
                 "report_html": files.report_html.read_text(encoding="utf-8"),

@@ -30,13 +30,27 @@ class ReportFiles:
     report_html: Path
 
 
-def write_report(result: ScenarioResult, out_dir: str | Path) -> ReportFiles:
+CLI_SOURCE = (
+    "Written by <code>assigner scenario run</code>; every number is in results.json and "
+    "kpis.csv beside this file."
+)
+JOB_SOURCE = (
+    "Written by the service's scenario job; every number is in the job's result "
+    "(<code>GET /v1/jobs/{id}</code>, <code>result.results</code>)."
+)
+
+
+def write_report(
+    result: ScenarioResult, out_dir: str | Path, source: str = CLI_SOURCE
+) -> ReportFiles:
+    """results.json, kpis.csv and report.html in ``out_dir``; ``source`` (HTML) says in the
+    report where it comes from and where its numbers are."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(out / "results.json", out / "kpis.csv", out / "report.html")
     files.results_json.write_text(json.dumps(_finite(result.to_json()), indent=1), encoding="utf-8")
     write_kpis_csv(result, files.kpis_csv)
-    files.report_html.write_text(render_html(result), encoding="utf-8")
+    files.report_html.write_text(render_html(result, source), encoding="utf-8")
     return files
 
 
@@ -172,7 +186,7 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 """
 
 
-def render_html(result: ScenarioResult) -> str:
+def render_html(result: ScenarioResult, source: str = CLI_SOURCE) -> str:
     spec = result.scenario
     cols = colours(len(result.summaries))
     names = [s.name for s in result.summaries]
@@ -287,9 +301,6 @@ def render_html(result: ScenarioResult) -> str:
                 f"<td class='name note'>{_esc('; '.join(r.notes))}</td></tr>"
             )
     parts.append("</table></details>")
-    parts.append(
-        f'<p class="note">Written by <code>assigner scenario run</code>; every number is in '
-        f"results.json and kpis.csv beside this file. Variants: {_esc(', '.join(names))}.</p>"
-    )
+    parts.append(f'<p class="note">{source} Variants: {_esc(", ".join(names))}.</p>')
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -260,6 +260,9 @@ def test_scenario_job_on_the_service_state_keeps_kpis_and_report(job_api: Api) -
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/html")
     assert "data:image/png;base64" in report.text and "L2 away" in report.text
+    # It says where its numbers are: the job's result, not files a job does not have.
+    assert "every number is in the job's result" in report.text
+    assert "beside this file" not in report.text
     assert job_api.get("/v1/jobs/nope/report").status_code == 404
 
 

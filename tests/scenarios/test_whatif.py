@@ -594,6 +594,7 @@ def test_tiny_scenario_runs_end_to_end(tmp_path: Path) -> None:
     assert html.count('<img alt="') == 4
     assert html.count("data:image/png;base64,iVBOR") == 4  # PNG signature, base64
     assert "KPIs side by side" in html and "Assigned share by priority group" in html
+    assert "results.json and kpis.csv beside this file" in html
     for name in ("baseline", "demand x2", "quarter on leave"):
         assert name in html
 
