@@ -1,22 +1,11 @@
-"""Files the `assigner` command reads and writes, checked so that a bad path is refused with a
-message naming it (exit 2) instead of a traceback, and before any search rather than after."""
+"""Files the `assigner` command writes, checked so that a bad path is refused with a message
+naming it (exit 2) before any search rather than after (the files it reads are checked by
+``load_problem``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from assigner.domain import InputError, InputIssue, Problem, load_problem
-from scenarios.whatif.baseline import unreadable
-
-
-def read_problem(path: Path) -> Problem:
-    """The Problem in ``path``; a file that cannot be read as UTF-8 text (a directory, another
-    encoding, no permission) is an :class:`InputError` naming it, as bad JSON is."""
-    try:
-        return load_problem(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([InputIssue(str(path), "", unreadable(exc))]) from exc
 
 
 def output_path_error(path: Path, option: str) -> str | None:

@@ -18,16 +18,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli import keys_app, serve_app
-from assigner.domain import InputError, Plan, Problem
+from assigner.domain import InputError, Plan, Problem, load_problem
+from assigner.domain.loading import unreadable
 from assigner.engine import prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.explain.plan_match import plan_mismatches
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
-from cli.inputs import output_path_error, read_problem
+from cli.inputs import output_path_error
 from cli.rebalance import rebalance_app
-from scenarios.whatif.baseline import set_snapshot_loader, unreadable
+from scenarios.whatif.baseline import set_snapshot_loader
 from scenarios.whatif.cli import scenario_app
 
 app = typer.Typer(
@@ -197,7 +198,7 @@ def solve(
     if output is not None and (why := output_path_error(output, "-o")) is not None:
         _fail(why)
     try:
-        problem = read_problem(problem_path)
+        problem = load_problem(problem_path)
         params = SearchParams(time_limit, workers, seed, deterministic)
         plan = _solve(problem, params)
     except InputError as exc:
@@ -264,7 +265,7 @@ def explain(
     plan = _read_plan(plan_path)
     src = problem_path or _problem_beside(plan_path)
     try:
-        prepared = prepare(read_problem(src))
+        prepared = prepare(load_problem(src))
     except InputError as exc:
         _fail(str(exc))
     mismatches = plan_mismatches(prepared, plan)

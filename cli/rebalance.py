@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.auth import Principal, Role
-from assigner.domain import InputError, Problem
+from assigner.domain import InputError, Problem, load_problem
 from assigner.rebalance import (
     BudgetTooSmall,
     RebalanceInfeasible,
@@ -41,7 +41,7 @@ from assigner.rebalance import (
 )
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.verify import PlanViolation
-from cli.inputs import output_path_error, read_problem
+from cli.inputs import output_path_error
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 def _load(path: Path) -> Problem:
     try:
-        return read_problem(path)
+        return load_problem(path)
     except InputError as exc:
         for issue in exc.issues:
             console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)

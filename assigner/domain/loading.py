@@ -205,6 +205,15 @@ def validate_problem(problem: Problem) -> Problem:
     return problem
 
 
+def unreadable(exc: OSError | UnicodeDecodeError, document: str = "Problem") -> str:
+    """Why a ``document`` JSON file cannot be read, in words, to follow its path."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}): a {document} is a JSON file in UTF-8"
+    if isinstance(exc, IsADirectoryError):
+        return f"cannot be read: a directory, not a {document} JSON file"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
 def load_problem(source: dict[str, Any] | str | Path) -> Problem:
     """Parse and check a Problem from a dict, a JSON string or a JSON file path."""
     if isinstance(source, Path):
@@ -212,10 +221,8 @@ def load_problem(source: dict[str, Any] | str | Path) -> Problem:
             data: Any = json.loads(source.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError([InputIssue(str(source), "", f"not valid JSON: {exc}")]) from exc
-        except UnicodeDecodeError as exc:
-            raise InputError([InputIssue(str(source), "", f"not UTF-8 text: {exc}")]) from exc
-        except OSError as exc:
-            raise InputError([InputIssue(str(source), "", f"cannot be read: {exc}")]) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError([InputIssue(str(source), "", unreadable(exc))]) from exc
     elif isinstance(source, str):
         try:
             data = json.loads(source)

@@ -71,10 +71,7 @@ def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
         path = Path(path_text)
         if not path.exists():
             raise SnapshotUnavailableError(f"snapshot file {path} does not exist")
-        try:
-            return load_problem(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SnapshotUnavailableError(f"snapshot file {path}: {unreadable(exc)}") from exc
+        return load_problem(path)  # an unreadable file is an InputError naming it
     chosen = loader or _snapshot_loader
     if chosen is not None:
         return chosen(url)
@@ -84,15 +81,6 @@ def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
         "state as a Problem JSON and use `baseline: {problem_file: PATH}` or "
         "`database_url: file:PATH` instead."
     )
-
-
-def unreadable(exc: OSError | UnicodeDecodeError, document: str = "Problem") -> str:
-    """Why a ``document`` JSON file cannot be read, in words, to follow its path."""
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {exc.start}): a {document} is a JSON file in UTF-8"
-    if isinstance(exc, IsADirectoryError):
-        return f"a directory, not a {document} JSON file"
-    return f"cannot be read: {exc.strerror or exc}"
 
 
 def load_baseline(spec: Scenario, snapshot_loader: SnapshotLoader | None = None) -> Problem:
@@ -115,10 +103,7 @@ def load_baseline(spec: Scenario, snapshot_loader: SnapshotLoader | None = None)
             path = Path(base.problem_file)
             if not path.exists():
                 raise refuse(field, [f"file {path} does not exist"])
-            try:
-                return load_problem(path)
-            except (OSError, UnicodeDecodeError) as exc:
-                raise refuse(field, [f"{path}: {unreadable(exc)}"]) from exc
+            return load_problem(path)
         if isinstance(base, DatabaseBaseline):
             field = "database_url"
             return load_snapshot(base.database_url, snapshot_loader)
