@@ -40,11 +40,12 @@ from api.models import (
     utcnow,
 )
 from api.problems import ApiProblem, FieldError, conflict, invalid
-from api.recommending import RosterCache, case_context, case_rows, reason_out
-from api.schemas import AssignmentFlags, WithdrawReason
+from api.recommending import RosterCache, case_context, case_rows
+from api.schemas import AssignmentFlags, ReasonOut, WithdrawReason
 from api.versions import check_version
 from assigner.eligibility import Rule
 from assigner.recommend import Reason, UnknownLawyer
+from assigner.search.from_problem import must_stay
 
 # The lock statements, prepared once: building one on each call costs a fifth of a millisecond
 # of CPU, and an IN list of any length binds as one expanding parameter.  Rows are locked in
@@ -93,7 +94,7 @@ def _refusal(
         f"lawyer {lawyer_id} cannot {verb} case {case_id}: {shown}{advice}",
         case_id=case_id,
         lawyer_id=lawyer_id,
-        reasons=[reason_out(r).model_dump() for r in reasons],
+        reasons=[ReasonOut.of(r).model_dump() for r in reasons],
     )
 
 
@@ -293,7 +294,7 @@ def _check_mark(
     if lawyer_id is None:
         return
     _, policy = policies.current(session)
-    if not holding.must_stay(started, pinned, policy) or holding.must_stay(
+    if not must_stay(started, pinned, policy) or must_stay(
         before["started"], before["pinned"], policy
     ):
         return

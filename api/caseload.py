@@ -36,6 +36,7 @@ from api.schemas import AssignmentPublic, CasePublic
 from api.versions import Written, check_version
 from assigner.domain import Case, CurrentAssignment, Lawyer, Policy, Problem, default_catalogue
 from assigner.domain.loading import check_references
+from assigner.search.from_problem import must_stay
 
 REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_WAIVER, REF_LINKED = (
     "prior_lawyer",
@@ -436,7 +437,7 @@ def kept_cases(
     kept = [
         kept_case(engine_case(row), lawyer_id, started, pinned)
         for row, started, pinned in marked
-        if holding.must_stay(started, pinned, policy)
+        if must_stay(started, pinned, policy)
     ]
     return kept, policy
 
@@ -449,7 +450,7 @@ def _kept_case_breaches(
     if not (marks.started or marks.pinned):
         return []
     _, policy = policies.current(session)
-    if not holding.must_stay(marks.started, marks.pinned, policy):
+    if not must_stay(marks.started, marks.pinned, policy):
         return []
     others, _ = kept_cases(session, lawyer.id, besides=case.id)
     return holding.case_edit_breaches(

@@ -60,13 +60,6 @@ MOVE_FIRST = (
 )
 
 
-def must_stay(started: bool, pinned: bool, policy: Policy) -> bool:
-    """The engine keeps the case with its lawyer (as ``fixed_lawyers`` decides)."""
-    return (pinned and not policy.allow_moving_pinned) or (
-        started and not policy.allow_moving_started
-    )
-
-
 @dataclass(frozen=True)
 class KeptCase:
     """A case that must stay with its lawyer, as the engine sees it."""
@@ -311,18 +304,9 @@ def hours_fit(
 
 def reason_dicts(exclusions: Sequence[Exclusion]) -> list[dict[str, Any]]:
     """The rules as an assignment refusal lists them."""
-    out = []
-    for e in exclusions:
-        reason = Reason(str(e.rule), e.citation, e.detail)
-        out.append(
-            ReasonOut(
-                rule=reason.rule,
-                citation=reason.citation,
-                detail=reason.detail,
-                conflict=reason.is_conflict,
-            ).model_dump()
-        )
-    return out
+    return [
+        ReasonOut.of(Reason(str(e.rule), e.citation, e.detail)).model_dump() for e in exclusions
+    ]
 
 
 def _shown(breach: Breach) -> str:

@@ -38,7 +38,6 @@ from api.state import State
 from assigner.domain import Firm, Lawyer, Policy
 from assigner.recommend import (
     CaseQuery,
-    Reason,
     RosterIndex,
     Scored,
     UnknownLawyer,
@@ -285,10 +284,6 @@ def case_context(
     return CaseContext(case_id, int(target.version), query, snap, st.policy_version, when)
 
 
-def reason_out(r: Reason) -> ReasonOut:
-    return ReasonOut(rule=r.rule, citation=r.citation, detail=r.detail, conflict=r.is_conflict)
-
-
 def scored_out(s: Scored, snap: RosterSnapshot) -> ScoredLawyer:
     return ScoredLawyer(
         rank=s.rank,
@@ -359,7 +354,7 @@ def recommend(
             WhyNotOut(
                 lawyer_id=v.lawyer_id,
                 eligible=v.eligible,
-                reasons=[reason_out(r) for r in v.reasons],
+                reasons=[ReasonOut.of(r) for r in v.reasons],
                 score=scored_out(v.scored, snap) if v.scored else None,
             )
             for v in verdicts
@@ -390,7 +385,7 @@ def conflict_check(
             ConflictOut(
                 lawyer_id=lawyer_id,
                 firm_id=ctx.snapshot.lawyer_firms[lawyer_id],
-                reasons=[reason_out(r) for r in reasons],
+                reasons=[ReasonOut.of(r) for r in reasons],
             )
             for lawyer_id, reasons in found.items()
         ],

@@ -20,6 +20,7 @@ from api.auth import Role
 from api.problems import FieldError
 from assigner.domain import Case, Firm, Lawyer, Policy
 from assigner.domain.problem import Timestamp
+from assigner.recommend import Reason
 
 
 class PageMeta(BaseModel):
@@ -157,6 +158,15 @@ class ReasonOut(BaseModel):
     citation: str
     detail: str
     conflict: bool = Field(description="True for conflict-of-interest rules.")
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonOut:
+        return cls(
+            rule=reason.rule,
+            citation=reason.citation,
+            detail=reason.detail,
+            conflict=reason.is_conflict,
+        )
 
 
 class WhyNotOut(BaseModel):

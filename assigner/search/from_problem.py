@@ -10,6 +10,7 @@ import numpy as np
 
 from assigner.domain.arrays import ProblemArrays
 from assigner.domain.errors import InputError, InputIssue
+from assigner.domain.policy import Policy
 from assigner.eligibility import Candidates, GroupConstraints, why_not
 from assigner.scoring.costs import EdgeCosts, unassigned_penalty_points
 from assigner.search.instance import AssignmentInstance, LoadBand, OpposingSides
@@ -26,6 +27,14 @@ def hours_to_units_down(hours: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(hours) * DECIHOURS_PER_HOUR + _EPS).astype(np.int64)
 
 
+def must_stay(started: bool, pinned: bool, policy: Policy) -> bool:
+    """A case marked ``started`` / ``pinned`` stays with its lawyer unless the policy allows
+    moving such cases."""
+    return (pinned and not policy.allow_moving_pinned) or (
+        started and not policy.allow_moving_started
+    )
+
+
 def fixed_lawyers(arrays: ProblemArrays, candidates: Candidates) -> np.ndarray:
     """Per case, the lawyer a pinned or started case must keep (-1 when free to move).
 
@@ -39,10 +48,7 @@ def fixed_lawyers(arrays: ProblemArrays, candidates: Candidates) -> np.ndarray:
         cur = case.current_assignment
         if cur is None:
             continue
-        keep = (cur.pinned and not policy.allow_moving_pinned) or (
-            cur.started and not policy.allow_moving_started
-        )
-        if not keep:
+        if not must_stay(cur.started, cur.pinned, policy):
             continue
         li = arrays.lawyer_pos[cur.lawyer_id]
         sl = candidates.edges_of_case(ci)
