@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from assigner.domain.arrays import ProblemArrays, build_arrays
 from assigner.domain.loading import validate_problem
@@ -23,10 +23,10 @@ from assigner.eligibility import (
 )
 from assigner.plan.build import build_plan
 from assigner.scoring.costs import EdgeCosts, score_edges
-from assigner.search.cpsat import Progress, ProgressFn, SearchParams
+from assigner.search.cpsat import ProgressFn, SearchParams
 from assigner.search.from_problem import build_instance
 from assigner.search.instance import AssignmentInstance
-from assigner.search.solve import constant_cost, run_search
+from assigner.search.solve import run_search
 from assigner.verify import assert_valid
 
 log = logging.getLogger(__name__)
@@ -65,20 +65,6 @@ def prepare(problem: Problem) -> Prepared:
     return Prepared(arrays, tables, candidates, costs, groups, instance)
 
 
-def _with_constant(progress: ProgressFn | None, inst: AssignmentInstance) -> ProgressFn | None:
-    """``progress`` with each report's ``constant_points`` set, so that a progress display
-    computes the gap as the plan will (``solve.relative_gap``)."""
-    if progress is None:
-        return None
-    constant = constant_cost(inst)
-    report = progress
-
-    def with_constant(p: Progress) -> None:
-        report(replace(p, constant_points=constant))
-
-    return with_constant
-
-
 def solve_problem(
     problem: Problem, params: SearchParams | None = None, progress: ProgressFn | None = None
 ) -> Plan:
@@ -86,7 +72,7 @@ def solve_problem(
     silently: a plan that fails verification is an error, not an answer."""
     params = params or SearchParams()
     prepared = prepare(problem)
-    outcome = run_search(prepared.instance, params, _with_constant(progress, prepared.instance))
+    outcome = run_search(prepared.instance, params, progress)
     plan = build_plan(
         prepared.arrays, prepared.candidates, prepared.costs, prepared.instance, outcome, params
     )

@@ -269,10 +269,26 @@ def run_search(
     if params.deterministic:
         warm_up()
     began = time.monotonic()
+    progress = _with_constant(progress, inst)
     parts = independent_parts(inst)
     if len(parts) > 1:
         return _search_by_parts(inst, _time_left(params, began), progress, parts)
     return _search_component(inst, params, progress, began)
+
+
+def _with_constant(progress: ProgressFn | None, inst: AssignmentInstance) -> ProgressFn | None:
+    """``progress`` with each report's ``constant_points`` set (every report is of the whole
+    instance's plan, by parts and regions too), so that a progress display computes the gap as
+    the plan does (``relative_gap``)."""
+    if progress is None:
+        return None
+    constant = constant_cost(inst)
+    report = progress
+
+    def with_constant(p: Progress) -> None:
+        report(dataclasses.replace(p, constant_points=constant))
+
+    return with_constant
 
 
 def _search_component(
