@@ -34,7 +34,8 @@ from assigner.eligibility import (
 from assigner.eligibility.filters import pair_travel_km
 from assigner.recommend.roster_index import CaseView, RosterIndex
 from assigner.scoring.costs import EdgeCosts, score_edges
-from assigner.search.from_problem import DECIHOURS_PER_HOUR, hours_to_units_down, hours_to_units_up
+from assigner.search.from_problem import hours_to_units_up, utilisation_bands
+from assigner.search.load_bands import bands_cost
 
 # Conflict-of-interest rules (what a conflict check reports); the rest are fitness rules.
 CONFLICT_EDGE_RULES: tuple[Rule, ...] = (
@@ -175,20 +176,14 @@ def load_and_quota_points(
     the edge cost: the utilisation-band points of the added load (each started hour above a
     band's share of capacity, in the engine's tenths of an hour: ``search.from_problem``), and
     the quota-deficit points it removes while the lawyer is short of the yearly quota."""
-    weights = arrays.problem.policy.weights
     lw = lawyers.astype(np.int64)
+    bands = utilisation_bands(arrays)
     before = hours_to_units_up(arrays.current_load_hours[lw])
     after = before + int(hours_to_units_up(np.array([case_hours]))[0])
-    load = np.zeros(lw.size, dtype=np.int64)
-    for band in weights.utilisation_bands:
-        threshold = hours_to_units_down(arrays.capacity_hours[lw] * band.above_share)
-        started = [
-            -(-np.maximum(0, units - threshold) // DECIHOURS_PER_HOUR) for units in (before, after)
-        ]
-        load += band.points_per_hour * (started[1] - started[0])
+    load = bands_cost(bands, lw, after) - bands_cost(bands, lw, before)
     short = arrays.quota_short_cases[lw] > 0
-    quota = np.where(short, -weights.quota_deficit_points, 0).astype(np.int64)
-    return load, quota
+    quota = np.where(short, -arrays.problem.policy.weights.quota_deficit_points, 0)
+    return load, quota.astype(np.int64)
 
 
 class CaseQuery:

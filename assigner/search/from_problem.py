@@ -124,6 +124,19 @@ def check_fixed_together(
         raise InputError(issues)
 
 
+def utilisation_bands(arrays: ProblemArrays) -> list[LoadBand]:
+    """The policy's utilisation bands as the instance's load bands: each started hour (in
+    tenths) above a band's share of a lawyer's capacity (rounded down) costs its points."""
+    return [
+        LoadBand(
+            threshold=hours_to_units_down(arrays.capacity_hours * band.above_share),
+            points=band.points_per_hour,
+            unit=DECIHOURS_PER_HOUR,
+        )
+        for band in arrays.problem.policy.weights.utilisation_bands
+    ]
+
+
 def build_instance(
     arrays: ProblemArrays,
     candidates: Candidates,
@@ -134,14 +147,7 @@ def build_instance(
     capacity_units = hours_to_units_down(arrays.capacity_hours)
     base_units = hours_to_units_up(arrays.current_load_hours)
     free_units = np.maximum(0, capacity_units - base_units)
-    bands = [
-        LoadBand(
-            threshold=hours_to_units_down(arrays.capacity_hours * band.above_share),
-            points=band.points_per_hour,
-            unit=DECIHOURS_PER_HOUR,
-        )
-        for band in w.utilisation_bands
-    ]
+    bands = utilisation_bands(arrays)
     case_units = hours_to_units_up(arrays.workload_hours)
     count_room = np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(np.int64)
     fixed = fixed_lawyers(arrays, candidates)

@@ -38,3 +38,13 @@ def band_cost(threshold: I64, points: I64, unit: I64, agent: int, load: int) -> 
         if excess > 0:
             total += points[k] * ((excess + unit[k] - 1) // unit[k])
     return total
+
+
+def bands_cost(bands: list[LoadBand], agents: I64, load: I64) -> I64:
+    """``band_cost`` of many agents at once (numpy): the load-band cost of each of ``agents``
+    at its ``load``."""
+    total = np.zeros(agents.size, dtype=np.int64)
+    for band in bands:
+        excess = np.maximum(0, load - band.threshold[agents])
+        total += band.points * (-(-excess // band.unit))
+    return total

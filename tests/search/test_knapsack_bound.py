@@ -29,6 +29,8 @@ from assigner.search.knapsack_bound import (
     knapsack_bound,
     prices_from_agents,
 )
+from assigner.search.load_bands import band_arrays, bands_cost
+from assigner.search.load_bands import band_cost as agent_band_cost
 from assigner.search.lp_bound import solve_lp
 from assigner.search.solve import EXACT_MIP_MAX_EDGES, run_search
 from tests.search.instances import random_instance
@@ -416,3 +418,32 @@ def test_a_solution_of_the_wrong_length_is_refused() -> None:
     inst = _two_items_one_seat()
     with pytest.raises(ValueError, match="one value per edge"):
         prices_from_agents(inst, np.zeros(2), np.zeros(2), x=np.ones(inst.n_edges - 1))
+
+
+def test_bands_cost_is_band_cost_for_many_agents() -> None:
+    """Tests that the numpy ``bands_cost`` (recommendations) gives the compiled ``band_cost``
+    (search, bounds) of each agent at each load, steps and thresholds alike."""
+    rng = np.random.default_rng(4)
+    n = 40
+    bands = [
+        LoadBand(threshold=rng.integers(0, 900, n), points=5, unit=10),
+        LoadBand(threshold=rng.integers(500, 1200, n), points=20, unit=10),
+    ]
+    inst = AssignmentInstance(
+        n_items=0,
+        n_agents=n,
+        edge_item=np.zeros(0, np.int32),
+        edge_agent=np.zeros(0, np.int32),
+        edge_cost=np.zeros(0, np.int64),
+        edge_weight=np.zeros(0, np.int64),
+        capacity=np.full(n, 2000, np.int64),
+        max_count=np.full(n, 100, np.int64),
+        unassigned_penalty=np.zeros(0, np.int64),
+        bands=bands,
+    )
+    threshold, points, unit = band_arrays(inst)
+    agents = np.arange(n, dtype=np.int64)
+    load = rng.integers(0, 1500, n)
+    expected = [agent_band_cost(threshold, points, unit, a, int(load[a])) for a in range(n)]
+    assert bands_cost(bands, agents, load).tolist() == expected
+    assert sum(expected) > 0
