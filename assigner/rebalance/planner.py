@@ -12,10 +12,11 @@ unless the policy allows moving them; ``assigner.engine.prepare``) and adds the 
    the budget (``assigner.rebalance.heuristic``);
 4. *MIP with the budget rows* (``assigner.rebalance.mip``): up to ``FULL_MIP_MAX_EDGES`` edges
    the whole instance (after neighbourhoods around cases still waiting), with exact load bands
-   up to ``EXACT_MIP_MAX_EDGES`` edges so the optimum under the budget is proven; larger
-   instances get MIP neighbourhoods with the budget left for them, and a lower bound from the
-   LP with the budget rows (up to ``LP_MAX_EDGES`` edges) or the Lagrangian relaxation (which
-   leaves the budget out: weaker, still valid).
+   up to ``EXACT_MIP_MAX_EDGES`` edges so the optimum under the budget is proven (above that
+   size the LP with the budget rows comes first: its bound holds when the MIP's time limit
+   comes before its root); larger instances get MIP neighbourhoods with the budget left for
+   them, and a lower bound from the LP with the budget rows (up to ``LP_MAX_EDGES`` edges) or
+   the Lagrangian relaxation (which leaves the budget out: weaker, still valid).
 
 Before returning, the vector is checked against every hard rule of the instance and the budget
 (a breach raises ``RebalanceError``), and the plan passes the independent verifier.
@@ -145,6 +146,15 @@ def _check(prepared: Prepared, budget: MoveBudget, vec: I32) -> None:
         raise RebalanceError(f"rebalance broke a hard rule or the budget: {issues[:5]}")
 
 
+def _budget_lp_bound(
+    inst: AssignmentInstance, budget: MoveBudget, time_limit_s: float, bound: float
+) -> float:
+    """``bound`` raised to the LP relaxation's value with the budget rows, where it solves in
+    ``time_limit_s``."""
+    lp = solve_budget_mip(inst, budget, time_limit_s, integer=False)
+    return max(bound, lp.bound) if math.isfinite(lp.bound) else bound
+
+
 def rebalance(
     problem: Problem,
     max_moves: int,
@@ -238,6 +248,10 @@ def rebalance(
                 method = f"{method}+focused budget lns ({steps} steps)"
             note("focused budget lns", best_parts.total, bound)
         exact = inst.n_edges <= EXACT_MIP_MAX_EDGES
+        if not exact:
+            # The MIP's time limit may come before its root: the LP's bound holds regardless.
+            bound = _budget_lp_bound(inst, budget, max(0.2, BOUND_SHARE * span), bound)
+            note("budget lp bound", best_parts.total, bound)
         remaining = max(0.2, deadline - time.monotonic())
         mip = solve_budget_mip(
             inst, budget, remaining, start=best, seed=params.seed, exact_bands=exact
@@ -255,9 +269,7 @@ def rebalance(
     else:
         bound_time = max(0.2, BOUND_SHARE * span)
         if inst.n_edges <= LP_MAX_EDGES:
-            lp = solve_budget_mip(inst, budget, bound_time, integer=False)
-            if math.isfinite(lp.bound):
-                bound = max(bound, lp.bound)
+            bound = _budget_lp_bound(inst, budget, bound_time, bound)
             note("budget lp bound", best_parts.total, bound)
         else:
             lag = lagrangian_bound(
