@@ -338,16 +338,21 @@ def solve_mip(
     threads: int = 1,
     seed: int = 0,
     exact_bands: bool = False,
+    max_nodes: int | None = None,
 ) -> MipResult:
     """Branch and cut with HiGHS, from ``start`` (edge columns given; HiGHS completes the rest).
 
     With ``exact_bands`` the load-band excess columns are integer, so the MIP optimum is the
     instance's exact optimum; without, bands are priced per tenth of an hour (faster; the result
-    is a heuristic answer for the exact objective and its dual bound still a valid bound)."""
+    is a heuristic answer for the exact objective and its dual bound still a valid bound).
+    ``max_nodes`` is a work limit: with it (and the time limit only as a safety) the result
+    repeats exactly."""
     t0 = time.monotonic()
     lp, offset = build_highs_model(inst, integer=True, exact_bands=exact_bands)
     h = _highs(lp, time_limit_s, threads, seed)
     h.setOptionValue("mip_rel_gap", 0.0)
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     if start is not None:
         rows = chosen_edges(inst, start)
         on = np.zeros(inst.n_edges)

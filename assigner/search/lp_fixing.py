@@ -67,13 +67,17 @@ def free_edges(inst: AssignmentInstance) -> int:
 
 
 def lp_fixed_plan(
-    inst: AssignmentInstance, lp_x: np.ndarray, time_limit_s: float, seed: int = 0
+    inst: AssignmentInstance,
+    lp_x: np.ndarray,
+    time_limit_s: float,
+    seed: int = 0,
+    max_nodes: int | None = None,
 ) -> I32 | None:
     """The MIP's plan with the LP's whole assignments fixed (``lp_fixed_instance``), a plan of
     ``inst``; None when nothing is left to place, when too much is (``MAX_FREE_EDGES``), or when
-    the MIP finds no plan in ``time_limit_s``."""
+    the MIP finds no plan in ``time_limit_s`` (or ``max_nodes``, a work limit)."""
     fixed = lp_fixed_instance(inst, lp_x)
     free = free_edges(fixed)
     if free == 0 or free > MAX_FREE_EDGES:
         return None
-    return solve_mip(fixed, time_limit_s, seed=seed).agent_of_item
+    return solve_mip(fixed, time_limit_s, seed=seed, max_nodes=max_nodes).agent_of_item

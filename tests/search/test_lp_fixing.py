@@ -160,3 +160,15 @@ def test_must_assign_items_left_unplaceable_give_no_plan() -> None:
         unassigned_penalty=np.full(2, MUST_ASSIGN, dtype=np.int64),
     )
     assert lp_fixed_plan(inst, np.array([1.0, 0.0]), time_limit_s=10.0) is None
+
+
+def test_a_node_limit_gives_the_same_plan_every_run() -> None:
+    """Tests the deterministic mode's work limit: with a node limit (and a time limit far
+    beyond it) the plan repeats exactly."""
+    inst = random_instance(5, n_items=14, n_agents=4)
+    x = solve_lp(inst).x
+    plans = [lp_fixed_plan(inst, x, time_limit_s=60.0, seed=3, max_nodes=50) for _ in range(3)]
+    assert plans[0] is not None
+    for plan in plans[1:]:
+        assert plan is not None
+        np.testing.assert_array_equal(plan, plans[0])
