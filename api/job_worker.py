@@ -1,12 +1,14 @@
 """The child process a job's solve runs in (spawned, so it can be stopped at once on cancel).
 
 It imports only the engine; it talks to the runner through a pipe: ``("progress", {...})`` for
-each improving solution, then ``("plan", plan_json)`` or ``("error", message)``.
+each improving solution, then ``("plan", plan_json)`` (a batch's: the plan and the cases it
+held back, ``api.batch_hold_back``) or ``("error", message)``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import sys
@@ -83,6 +85,7 @@ def run_batch_assignment(
     conn: Connection, problem_json: str, params: dict[str, Any], parent_pid: int
 ) -> None:
     _die_with_parent(parent_pid)
+    from api.batch_hold_back import solve_holding_back
     from assigner.domain import InputError, Problem
     from assigner.engine import solve_problem
 
@@ -91,8 +94,12 @@ def run_batch_assignment(
     try:
         problem = Problem.model_validate_json(problem_json)
         search = _search_params(params)
-        plan = solve_problem(problem, search, progress)
-        _send(conn, ("plan", plan.model_dump_json()))
+        plan, held_back = solve_holding_back(problem, lambda p: solve_problem(p, search, progress))
+        result = {
+            "plan": json.loads(plan.model_dump_json()),
+            "held_back": [h.to_json() for h in held_back],
+        }
+        _send(conn, ("plan", json.dumps(result)))
     except InputError as exc:
         held = any(
             "pinned or started" in issue.message or "must stay" in issue.message

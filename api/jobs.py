@@ -449,8 +449,12 @@ class JobRunner:
     def _batch_result(
         self, job: JobRow, params: dict[str, Any], batch: StateInput, text: str
     ) -> dict[str, Any]:
-        plan = Plan.model_validate_json(text)
-        result: dict[str, Any] = {"plan": plan.model_dump(mode="json")}
+        solved = json.loads(text)
+        plan = Plan.model_validate(solved["plan"])
+        result: dict[str, Any] = {
+            "plan": plan.model_dump(mode="json"),
+            "held_back": solved["held_back"],
+        }
         if params.get("apply"):
             result["applied"] = apply_plan(
                 self.db, self.cache, plan, batch, _job_actor(job), job.id

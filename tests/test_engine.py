@@ -163,7 +163,8 @@ def test_cases_that_must_stay_are_checked_together(
     lawyer: dict[str, Any], cases: list[dict[str, Any]], expected: str
 ) -> None:
     """Tests that pinned cases that each fit their lawyer alone but not together are refused
-    as input naming the lawyer and the cases (once a solve broke on them)."""
+    as input naming the lawyer and the cases (once a solve broke on them), and that the issue
+    lists the cases (the service's batch holds back the open cases related to them)."""
     held = CurrentAssignment(lawyer_id="L1", pinned=True)
     problem = make_problem(
         lawyers=[make_lawyer("L1", **lawyer), make_lawyer("L2")],
@@ -174,7 +175,29 @@ def test_cases_that_must_stay_are_checked_together(
     )
     with pytest.raises(InputError) as info:
         solve_problem(problem, SearchParams(1.0))
-    assert any(expected in str(issue) for issue in info.value.issues), info.value.issues
+    [issue] = [i for i in info.value.issues if expected in str(i)]
+    assert issue.case_ids == ("C1", "C2")
+
+
+def test_a_case_that_must_stay_with_an_ineligible_lawyer_is_named() -> None:
+    """Tests that a pinned case whose lawyer is no longer eligible (no longer practises
+    criminal defence) is refused with an issue naming the case, and listing it for callers
+    that can leave it out."""
+    labour_only = make_lawyer("L1", practice_areas=[{"area": "labour", "level": 3, "years": 2}])
+    held = CurrentAssignment(lawyer_id="L1", pinned=True)
+    problem = make_problem(
+        lawyers=[labour_only, make_lawyer("L2")],
+        cases=[make_case("C1", current_assignment=held), make_case("C2")],
+    )
+    with pytest.raises(InputError) as info:
+        solve_problem(problem, SearchParams(1.0))
+    [issue] = info.value.issues
+    assert (issue.record, issue.field, issue.case_ids) == (
+        "cases[0] (id C1)",
+        "current_assignment",
+        ("C1",),
+    )
+    assert "pinned or started with lawyer L1, who is not eligible (practice_area)" in issue.message
 
 
 def ceiling_weights() -> Weights:

@@ -10,6 +10,9 @@ class InputIssue:
     record: str
     field: str
     message: str
+    # The cases the issue is about, where it is about cases that must stay with their lawyers
+    # (for a caller that can leave them out, as the service's batch does).
+    case_ids: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.record}.{self.field}" if self.field else self.record

@@ -60,6 +60,7 @@ def fixed_lawyers(arrays: ProblemArrays, candidates: Candidates) -> np.ndarray:
                     "current_assignment",
                     f"pinned or started with lawyer {cur.lawyer_id}, who is not eligible "
                     f"({rules}); unpin it or change the policy to allow the move",
+                    (case.id,),
                 )
             )
         fixed[ci] = li
@@ -87,7 +88,8 @@ def check_fixed_together(
     for li in np.unique(fixed[held]):
         mine = held[fixed[held] == li]
         hours = int(case_units[mine].sum())
-        names = ", ".join(arrays.case_ids[int(c)] for c in mine)
+        ids = tuple(arrays.case_ids[int(c)] for c in mine)
+        names = ", ".join(ids)
         record = f"lawyers[{int(li)}] (id {lawyers[int(li)]})"
         if hours > free_units[li]:
             issues.append(
@@ -98,6 +100,7 @@ def check_fixed_together(
                     f"need {hours / DECIHOURS_PER_HOUR:g} h, more than the "
                     f"{free_units[li] / DECIHOURS_PER_HOUR:g} h free; unpin one or raise the "
                     "capacity",
+                    ids,
                 )
             )
         if mine.size > count_room[li]:
@@ -108,6 +111,7 @@ def check_fixed_together(
                     f"the cases that must stay with this lawyer (pinned or started: {names}) "
                     f"are {mine.size}, more than the {int(count_room[li])} open cases free; "
                     "unpin one or raise the limit",
+                    ids,
                 )
             )
     for broken in groups.violations(fixed):
@@ -118,6 +122,7 @@ def check_fixed_together(
                 "current_assignment",
                 f"the cases that must stay where they are break a rule together: "
                 f"{broken.detail} ({broken.citation}); unpin one of them",
+                tuple(arrays.case_ids[int(c)] for c in broken.case_indices),
             )
         )
     if issues:

@@ -153,11 +153,14 @@ def test_job_progress_reports_the_plans_gap() -> None:
     assert (report["objective"], report["bound"], report["phase"]) == (200, 150.0, "lp rounding")
 
 
-def test_batch_failing_on_a_related_case_says_why_and_what_to_do(job_api: Api) -> None:
+def test_batch_holds_back_the_cases_of_a_related_case_its_lawyer_cannot_hold(
+    job_api: Api,
+) -> None:
     """Tests that when an assigned case related to an open one (same matter) can no longer be
     held by its lawyer, after an edit the service allows (the case is not started), the batch
-    job's error explains that the batch keeps such cases with their lawyers and what to do,
-    rather than only telling the user to unpin a case nobody pinned."""
+    job still assigns every other open case, holds back the related open case naming the
+    assigned case, its lawyer and the engine's reason, and leaves the assigned case where it is
+    (it failed whole before, and no one's case was assigned that night)."""
     assert job_api.assign("C3", "L2").status_code == 201  # matter M1; C4 of M1 stays open
     family_only = world.lawyer(
         "L2",
@@ -167,9 +170,19 @@ def test_batch_failing_on_a_related_case_says_why_and_what_to_do(job_api: Api) -
         practice_areas=[{"area": "family", "level": 4, "years": 6}],
     )
     assert job_api.put("/v1/lawyers/L2", json=family_only).status_code == 200
-    r = job_api.post("/v1/jobs", json={"kind": "batch_assignment", "params": {"time_limit_s": 2}})
+    r = job_api.post(
+        "/v1/jobs", json={"kind": "batch_assignment", "params": {"time_limit_s": 2, "apply": True}}
+    )
     job = wait_for(job_api, r.json()["id"], {"succeeded", "failed"})
-    assert job["status"] == "failed"
-    assert "cases[" in job["error"] and "(id C3).current_assignment" in job["error"]
-    assert "The batch keeps each assigned case related to an open one" in job["error"]
-    assert "run a rebalance job" in job["error"]
+    assert job["status"] == "succeeded", job["error"]
+    [held] = job["result"]["held_back"]
+    assert (held["case_id"], held["related_case_id"], held["lawyer_id"]) == ("C4", "C3", "L2")
+    assert "lawyer L2, who is not eligible (practice_area)" in held["reason"]
+    assert "PUT /v1/cases/C3/assignment" in held["what_to_do"]
+    assert "run a rebalance job" in held["what_to_do"]
+    plan = job["result"]["plan"]
+    assert plan["verification"]["passed"] is True
+    assert sorted(a["case_id"] for a in plan["assignments"]) == ["C1", "C2"]
+    assert sorted(a["case_id"] for a in job["result"]["applied"]["applied"]) == ["C1", "C2"]
+    assert job_api.get("/v1/cases/C4").json()["assignment"] is None
+    assert job_api.get("/v1/cases/C3").json()["assignment"]["lawyer_id"] == "L2"
