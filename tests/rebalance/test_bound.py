@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
 from assigner.engine import prepare
 from assigner.rebalance import planner, rebalance
-from assigner.rebalance.budget import keep_start, make_budget
+from assigner.rebalance.budget import MoveBudget, keep_start, make_budget
 from assigner.rebalance.mip import BudgetMipResult, solve_budget_mip
 from assigner.search.cpsat import SearchParams
-from assigner.search.instance import I32, AssignmentInstance
+from assigner.search.instance import AssignmentInstance
 from assigner.search.solve import trivial_bound
 from tests.rebalance.states import StateSpec, make_state
 
@@ -34,17 +35,11 @@ def test_the_budget_lp_bounds_the_plan_when_the_mip_stops_before_its_root(
     assert lp_bound > trivial_bound(inst)
 
     def mip_without_root(
-        inst: AssignmentInstance,
-        budget: object,
-        time_limit_s: float,
-        start: I32 | None = None,
-        seed: int = 0,
-        exact_bands: bool = False,
-        integer: bool = True,
+        inst: AssignmentInstance, budget: MoveBudget, time_limit_s: float, **options: Any
     ) -> BudgetMipResult:
-        if integer:
+        if options.get("integer", True):
             return BudgetMipResult(None, -math.inf, "Time limit reached", False, time_limit_s)
-        return solve_budget_mip(inst, budget, time_limit_s, integer=False)  # type: ignore[arg-type]
+        return solve_budget_mip(inst, budget, time_limit_s, integer=False)
 
     monkeypatch.setattr(planner, "EXACT_MIP_MAX_EDGES", 0)  # the path of larger instances
     monkeypatch.setattr(planner, "solve_budget_mip", mip_without_root)
