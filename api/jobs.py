@@ -228,6 +228,20 @@ def apply_plan(
     return {"applied": applied, "skipped": skipped, "not_moved": moved}
 
 
+def _open_case_counts(
+    plan: Plan, batch: StateInput, held_back: list[dict[str, Any]]
+) -> dict[str, int]:
+    """The batch's own figures: its plan (and its KPIs) also holds the assigned cases related
+    to open ones, kept with their lawyers."""
+    assigned = sum(1 for a in plan.assignments if a.case_id in batch.open_case_ids)
+    return {
+        "cases": len(batch.open_case_ids),
+        "assigned": assigned,
+        "held_back": len(held_back),
+        "unassigned": len(batch.open_case_ids) - assigned - len(held_back),
+    }
+
+
 # ---- the runner ------------------------------------------------------------------------------
 
 
@@ -453,6 +467,7 @@ class JobRunner:
         plan = Plan.model_validate(solved["plan"])
         result: dict[str, Any] = {
             "plan": plan.model_dump(mode="json"),
+            "open_cases": _open_case_counts(plan, batch, solved["held_back"]),
             "held_back": solved["held_back"],
         }
         if params.get("apply"):

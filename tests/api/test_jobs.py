@@ -52,6 +52,8 @@ def test_batch_job_runs_keeps_its_result_and_applies(job_api: Api) -> None:
     assert plan["verification"]["passed"] is True
     applied = job["result"]["applied"]
     assert len(applied["applied"]) == len(plan["assignments"]) == 4
+    counts = {"cases": 4, "assigned": 4, "held_back": 0, "unassigned": 0}
+    assert job["result"]["open_cases"] == counts
     assert applied["skipped"] == []
     for a in plan["assignments"]:
         case = job_api.get(f"/v1/cases/{a['case_id']}").json()
@@ -184,5 +186,7 @@ def test_batch_holds_back_the_cases_of_a_related_case_its_lawyer_cannot_hold(
     assert plan["verification"]["passed"] is True
     assert sorted(a["case_id"] for a in plan["assignments"]) == ["C1", "C2"]
     assert sorted(a["case_id"] for a in job["result"]["applied"]["applied"]) == ["C1", "C2"]
+    counts = {"cases": 3, "assigned": 2, "held_back": 1, "unassigned": 0}
+    assert job["result"]["open_cases"] == counts
     assert job_api.get("/v1/cases/C4").json()["assignment"] is None
     assert job_api.get("/v1/cases/C3").json()["assignment"]["lawyer_id"] == "L2"
