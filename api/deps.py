@@ -132,6 +132,18 @@ async def _principal(
     return principal
 
 
+async def authenticate(request: Request) -> Principal:
+    """The caller's key checked outside FastAPI's dependencies: a body that is not JSON is
+    answered before they run, and an unauthenticated caller gets the 401 for it instead."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    bearer = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+        if scheme.lower() == "bearer" and token.strip()
+        else None
+    )
+    return await _principal(request, request.headers.get("X-API-Key"), bearer)
+
+
 def _require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
     """One dependency per role set that authenticates and authorises: each dependency in the
     graph costs FastAPI a resolution step on every request, so the key lookup is not a

@@ -196,11 +196,24 @@ def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return _response(request, body, exc.headers)
 
 
-def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+# Every route under it takes an API key (health and metrics are outside).
+AUTHENTICATED_PREFIX = "/v1/"
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
+            # FastAPI reads the body before the routes' dependencies (authentication) run:
+            # authenticate here, so that only a known caller learns about the body.
+            from api.deps import authenticate  # deps imports this module
+
+            if request.url.path.startswith(AUTHENTICATED_PREFIX):
+                try:
+                    await authenticate(request)
+                except ApiProblem as denied:
+                    return _on_problem(request, denied)
             return _on_problem(request, _malformed_body(exc, err))
         where, field = _field_path(tuple(err.get("loc", ())), exc.body)
         message = str(err.get("msg", ""))

@@ -48,6 +48,19 @@ def test_every_v1_route_needs_a_key(api: Api) -> None:
         assert "WWW-Authenticate" in r.headers
         wrong = api.call(method, _concrete(path), role=None, headers={"X-API-Key": "asg_x_y"})
         assert wrong.status_code == 401
+        if method in ("POST", "PUT", "PATCH"):
+            # A body that is not JSON: authentication first (FastAPI reads bodies before the
+            # dependencies that authenticate; it was a 400 to anyone).
+            for key in ({}, {"X-API-Key": "asg_x_y"}, {"Authorization": "Bearer asg_x_y"}):
+                malformed = api.call(
+                    method,
+                    _concrete(path),
+                    role=None,
+                    content="{",
+                    headers={"Content-Type": "application/json", **key},
+                )
+                assert malformed.status_code == 401, (method, path, key, malformed.text)
+                assert "WWW-Authenticate" in malformed.headers
 
 
 def test_roles(api: Api) -> None:
@@ -242,3 +255,15 @@ def test_malformed_json_body_is_a_400_with_the_position(api: Api) -> None:
     )
     assert on_post.status_code == 400
     assert "line 2 column 14" in on_post.json()["detail"]
+    bearer = api.call(
+        "PUT",
+        "/v1/firms/FX1",
+        role=None,
+        content="{",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {api.keys[Role.ADMIN]}",
+        },
+    )
+    assert bearer.status_code == 400
+    assert bearer.json()["type"] == "/problems/malformed-body"
