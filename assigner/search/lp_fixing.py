@@ -2,7 +2,8 @@
 a MIP places the rest (the items the LP splits or leaves out) around them.
 
 The LP's whole assignments agree with each other on every row (capacities, counts, group
-rules), so fixing them leaves a feasible subproblem, and a small one: on county data the LP
+rules; an LP without the group rows, as the LP by pricing is, may break those, and such items
+are freed), so fixing them leaves a feasible subproblem, and a small one: on county data the LP
 splits a few dozen items where a rounding places them one by one, greedily.  The MIP places them
 together, exactly (load bands priced per tenth of an hour), and where capacity is short it finds
 the items that fit together: a county-S lawyer shortage scenario (633 cases, 9,863 edges) gave
