@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from assigner.domain import InputError, Problem
+from assigner.domain.loading import resolve_catalogue
 from assigner.domain.problem import Case
 
 T = TypeVar("T")
@@ -62,7 +63,9 @@ def _blocked(problem: Problem, error: InputError) -> dict[str, str] | None:
 
 
 def _without(problem: Problem, blocked: dict[str, str]) -> tuple[Problem, list[HeldBack]]:
-    """The problem without the blocked cases and the open cases related to them."""
+    """The problem without the blocked cases and the open cases related to them; each blocked
+    case's hours and place go back into its lawyer's load (the export took them off, the case
+    being in the problem), since the lawyer still holds it."""
     out: set[str] = set(blocked)
     held_back: list[HeldBack] = []
     by_id = {c.id: c for c in problem.cases}
@@ -83,7 +86,27 @@ def _without(problem: Problem, blocked: dict[str, str]) -> tuple[Problem, list[H
         for c in problem.cases
         if c.id not in out
     ]
-    return problem.model_copy(update={"cases": kept}), held_back
+    catalogue = resolve_catalogue(problem)
+    held_hours: dict[str, float] = {}
+    held_count: dict[str, int] = {}
+    for case_id in blocked:
+        case = by_id[case_id]
+        assert case.current_assignment is not None
+        lawyer_id = case.current_assignment.lawyer_id
+        held_hours[lawyer_id] = held_hours.get(lawyer_id, 0.0) + case.hours_in(catalogue)
+        held_count[lawyer_id] = held_count.get(lawyer_id, 0) + 1
+    lawyers = [
+        lw.model_copy(
+            update={
+                "current_load_hours": lw.current_load_hours + held_hours[lw.id],
+                "current_open_cases": lw.current_open_cases + held_count[lw.id],
+            }
+        )
+        if lw.id in held_hours
+        else lw
+        for lw in problem.lawyers
+    ]
+    return problem.model_copy(update={"cases": kept, "lawyers": lawyers}), held_back
 
 
 def solve_holding_back(problem: Problem, solve: Callable[[Problem], T]) -> tuple[T, list[HeldBack]]:

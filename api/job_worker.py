@@ -101,10 +101,7 @@ def run_batch_assignment(
         }
         _send(conn, ("plan", json.dumps(result)))
     except InputError as exc:
-        held = any(
-            "pinned or started" in issue.message or "must stay" in issue.message
-            for issue in exc.issues
-        )
+        held = any(issue.case_ids for issue in exc.issues)  # about cases that must stay
         _send(
             conn,
             ("error", f"the caseload is not a valid problem: {exc}" + (BATCH_HELD if held else "")),

@@ -137,13 +137,7 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         case_lat=np.array([c.location.lat for c in cases], dtype=np.float64),
         case_lon=np.array([c.location.lon for c in cases], dtype=np.float64),
         case_area=np.array([area_pos[t.practice_area] for t in types], dtype=np.int32),
-        workload_hours=np.array(
-            [
-                c.workload_hours if c.workload_hours is not None else t.workload_hours
-                for c, t in zip(cases, types, strict=True)
-            ],
-            dtype=np.float64,
-        ),
+        workload_hours=np.array([c.hours_in(cat) for c in cases], dtype=np.float64),
         severity=np.array([t.severity for t in types], dtype=np.int32),
         subsidy_cny=np.array(
             [t.subsidy_cny_by_stage[c.stage] for c, t in zip(cases, types, strict=True)],

@@ -237,6 +237,12 @@ class Case(BaseModel):
             raise ValueError("assign_by is before received_at")
         return assign_by
 
+    def hours_in(self, catalogue: Catalogue) -> float:
+        """The workload the engine counts: the case's own figure, else its type's."""
+        if self.workload_hours is not None:
+            return self.workload_hours
+        return catalogue.case_types[self.case_type].workload_hours
+
 
 class Problem(BaseModel):
     """A whole assignment problem: the document `assigner solve` and `POST /v1/solve` take."""

@@ -11,6 +11,7 @@ import pytest
 from api.batch_hold_back import solve_holding_back
 from assigner.domain import CurrentAssignment, InputError, Problem
 from assigner.domain.errors import InputIssue
+from assigner.domain.loading import resolve_catalogue
 from scenarios.generator import generate_county
 
 
@@ -70,6 +71,13 @@ def test_the_related_open_cases_are_held_back_and_the_rest_solved() -> None:
     ]
     assert {h.reason for h in held_back} == {"not eligible"}
     assert calls[1].cases[0].linked_case_ids == []
+    # The lawyer still holds H: its hours and place are back in the lawyer's load.
+    before, after = problem.lawyers[0], calls[1].lawyers[0]
+    assert after.current_load_hours == before.current_load_hours + problem.cases[0].hours_in(
+        resolve_catalogue(problem)
+    )
+    assert after.current_open_cases == before.current_open_cases + 1
+    assert calls[1].lawyers[1:] == problem.lawyers[1:]
     shown = held_back[0].to_json()
     assert shown["case_id"] == "O1" and "PUT /v1/cases/H/assignment" in shown["what_to_do"]
 
