@@ -366,6 +366,14 @@ class ConflictIndex:
                 lawyers.add(record.holder_index)
         return lawyers
 
+    def codefendant_binds(self, hit: AdverseHit, lawyer: int, same_firm: bool) -> bool:
+        """Whether ``hit`` (of ``codefendant_client_hits``) excludes the lawyer at position
+        ``lawyer``, as ``codefendant_client_lawyers`` decides."""
+        record = hit.record
+        if same_firm:
+            return record.firm_index == int(self.lawyer_firm[lawyer])
+        return record.holder is ClientHolder.LAWYER and record.holder_index == lawyer
+
     def relative_lawyer_set(self, case: Case) -> set[int]:
         """Positions of the lawyers with a declared relative among the case's parties: the fast
         path of ``relative_hits``."""

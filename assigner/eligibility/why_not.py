@@ -228,11 +228,13 @@ def _relative(p: _Pair) -> str:
 
 
 def _codefendant_client(p: _Pair) -> str:
+    conflicts = p.tables.conflicts
+    same_firm = p.arrays.problem.policy.codefendants_same_firm_forbidden
     return "; ".join(
         f"{_party_label(hit.party)} matches {hit.record.client.name!r}, {_holder(p, hit)}, "
         f"{_matched_by(hit.kind, hit.matched)}"
-        for hit in p.tables.conflicts.codefendant_client_hits(p.case)
-        if hit.record.firm_index == int(p.tables.conflicts.lawyer_firm[p.lawyer_pos])
+        for hit in conflicts.codefendant_client_hits(p.case)
+        if conflicts.codefendant_binds(hit, p.lawyer_pos, same_firm)
     )
 
 

@@ -461,3 +461,29 @@ def test_codefendant_client_alone_excludes() -> None:
     # Alone: the one lawyer, whose client the co-defendant is (the counts say so too).
     alone = make_problem(lawyers=[lawyer], cases=[case])
     assert_excluded_only_by(alone, Rule.CODEFENDANT_CLIENT)
+
+
+def test_codefendant_client_names_only_the_records_that_exclude() -> None:
+    """Tests that why-not names, for a lawyer excluded by their own client, only that record:
+    a colleague's client among the co-defendants excludes no one without the one-firm rule,
+    and is named for the colleague's firm-mates only with it."""
+    lawyer = make_lawyer(clients=[KnownClient(party_id="P-CO", name="Chen Qi")])
+    colleague = make_lawyer("L2", clients=[KnownClient(party_id="P-CO2", name="Zhou Lan")])
+    case = make_case(
+        parties=[
+            Party(id="P-CO", name="Chen Qi", role="co_defendant"),
+            Party(id="P-CO2", name="Zhou Lan", role="co_defendant"),
+        ]
+    )
+    found = assert_excluded_only_by(
+        make_problem(lawyers=[lawyer, colleague], cases=[case]), Rule.CODEFENDANT_CLIENT
+    )
+    assert "Chen Qi" in found.detail
+    assert "Zhou Lan" not in found.detail
+    one_firm = make_problem(
+        lawyers=[lawyer, colleague],
+        cases=[case],
+        policy=Policy(codefendants_same_firm_forbidden=True),
+    )
+    both = assert_excluded_only_by(one_firm, Rule.CODEFENDANT_CLIENT)
+    assert "Chen Qi" in both.detail and "Zhou Lan" in both.detail
