@@ -1146,11 +1146,9 @@ class _Search:
             if self.keep_if_better(rounded, evaluate(inst, rounded), "lp rounding+descent"):
                 self.note("lp rounding")
         if self.full_lp and not _mip_over_all_edges(inst):
-            if params.deterministic:
-                # Its node limit is the work limit; its share of the budget, a safety.
-                seconds, nodes = budget.seconds(LP_FIXING_SHARE), LP_FIXING_NODES
-            else:
-                seconds, nodes = min(budget.seconds(LP_FIXING_SHARE), budget.remaining()), None
+            # Deterministic: the node limit is the work limit, the time a safety.
+            seconds = min(budget.seconds(LP_FIXING_SHARE), budget.remaining())
+            nodes = LP_FIXING_NODES if params.deterministic else None
             fixed = (
                 lp_fixed_plan(inst, lp_x, seconds, params.seed, nodes)
                 if seconds > FINISH_MARGIN_S

@@ -33,6 +33,7 @@ from assigner.domain import (
     default_catalogue,
 )
 from assigner.domain.plan import GroupShare
+from assigner.search.solve import relative_gap
 
 AS_OF = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 HERE = Location(lat=39.9, lon=116.4)
@@ -227,7 +228,7 @@ def assemble(
         status=status,
         objective_points=total,
         best_bound_points=total + bound_offset,
-        gap=max(0.0, -bound_offset) / max(1, abs(total - constant)),
+        gap=relative_gap(total, total + bound_offset, constant),
         wall_time_s=0.1,
         time_limit_s=10.0,
         seed=0,
