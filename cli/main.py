@@ -336,9 +336,12 @@ def demo(
         problem = generate_county(tier, seed)
     except UnknownTierError as exc:
         _fail(f"--tier: {exc}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     problem_path = out_dir / f"{tier}.problem.json"
-    problem_path.write_text(problem.model_dump_json(), encoding="utf-8")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        problem_path.write_text(problem.model_dump_json(), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--out-dir {out_dir}: cannot write there: {exc.strerror or exc}")
     console.print(
         f"generated {tier}: {len(problem.lawyers)} lawyers, {len(problem.cases)} cases "
         f"-> {problem_path}"

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from api.auth import Principal, Role
 from assigner.domain import InputError, Problem, load_problem
+from assigner.domain.loading import unreadable
 from assigner.rebalance import (
     BudgetTooSmall,
     RebalanceInfeasible,
@@ -313,7 +314,11 @@ def apply_command(
 ) -> None:
     """Apply a reviewed plan to the state file; refused (exit 3) when the state changed."""
     try:
-        plan = RebalancePlan.model_validate_json(plan_path.read_text(encoding="utf-8"))
+        text = plan_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{plan_path} {unreadable(exc, 'rebalance plan')}")
+    try:
+        plan = RebalancePlan.model_validate_json(text)
     except ValueError as exc:
         _fail(f"{plan_path} is not a rebalance plan: {exc}")
     _write_applied(plan, problem_path, applied)

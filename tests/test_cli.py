@@ -191,6 +191,17 @@ def test_demo_refuses_an_unknown_tier(tmp_path: Path) -> None:
     assert not out_dir.exists()
 
 
+def test_demo_refuses_an_out_dir_it_cannot_create(tmp_path: Path) -> None:
+    """Tests that demo --out-dir under a file (a folder that cannot be made) exits with 2
+    naming the option, without a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["demo", "--tier", "tiny", "--out-dir", str(blocker / "out")])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "--out-dir" in result.output and "cannot write there" in result.output
+
+
 def test_explain_refuses_a_plan_of_another_problem(tmp_path: Path) -> None:
     """Tests that explain refuses (exit 2) a plan made from another problem: another county
     with the same ids, or the same county with a case's workload changed; and --top below 1."""

@@ -31,6 +31,20 @@ def state_file(tmp_path: Path) -> Path:
     return path
 
 
+def test_apply_refuses_a_plan_path_it_cannot_read(state_file: Path, tmp_path: Path) -> None:
+    """Tests that apply with a folder or a non-UTF-8 file as the plan exits with 2 naming
+    it, without a traceback."""
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\xff\xfe garbage")
+    for plan_path, why in ((tmp_path, "a directory"), (garbage, "not UTF-8")):
+        result = runner.invoke(
+            _app(), ["rebalance", "apply", str(plan_path), "--problem", str(state_file)]
+        )
+        assert result.exit_code == EXIT_INPUT, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert why in result.output
+
+
 def test_plan_write_and_apply(state_file: Path, tmp_path: Path) -> None:
     """Tests that a run plans, prints the summary, writes the plan, and with --apply writes the
     state with the plan's assignments."""
