@@ -12,67 +12,81 @@ penalty).
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from assigner.domain.plan import UnassignedReason
 from assigner.search.instance import AssignmentInstance, chosen_edges
-from assigner.search.load_bands import band_arrays, band_cost
+from assigner.search.load_bands import bands_cost, priced_bands
 
 
 class _GroupRules:
-    """The group rules of the instance that involve the given items, for one item at a time:
-    whether putting it on an agent breaks one against the agents of the other items."""
+    """The group rules against the plan's placed items: the (item, agent) and (item, agent
+    group) pairs they bar for the items left out, judged for many edges at once."""
 
-    def __init__(self, inst: AssignmentInstance, items: np.ndarray) -> None:
-        wanted = set(items.tolist())
-        self.same_agent: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.same_group: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.opposing: dict[int, list[np.ndarray]] = defaultdict(list)
-        for clique in inst.same_agent_cliques:
-            for i in wanted.intersection(clique.tolist()):
-                self.same_agent[i].append(clique)
-        for clique in inst.same_group_cliques:
-            for i in wanted.intersection(clique.tolist()):
-                self.same_group[i].append(clique)
-        for sides in inst.opposing_sides:
-            for one, other in ((sides.side_a, sides.side_b), (sides.side_b, sides.side_a)):
-                for i in wanted.intersection(one.tolist()):
-                    self.opposing[i].append(other)
+    def __init__(self, inst: AssignmentInstance, agent_of_item: np.ndarray) -> None:
+        self.n_agents = inst.n_agents
         self.group = inst.agent_group
+        self.n_groups = int(self.group.max(initial=-1)) + 1 if self.group is not None else 0
+        agent_keys: list[np.ndarray] = []
+        group_keys: list[np.ndarray] = []
+        for clique in inst.same_agent_cliques:
+            agent_keys.append(self._pairs(clique, clique, agent_of_item, self.n_agents, None))
+        if self.group is not None:
+            for clique in inst.same_group_cliques:
+                group_keys.append(
+                    self._pairs(clique, clique, agent_of_item, self.n_groups, self.group)
+                )
+            for sides in inst.opposing_sides:
+                for one, other in ((sides.side_a, sides.side_b), (sides.side_b, sides.side_a)):
+                    group_keys.append(
+                        self._pairs(one, other, agent_of_item, self.n_groups, self.group)
+                    )
+        empty = np.zeros(0, dtype=np.int64)
+        self.agent_keys = np.unique(np.concatenate(agent_keys)) if agent_keys else empty
+        self.group_keys = np.unique(np.concatenate(group_keys)) if group_keys else empty
 
-    def allow(self, item: int, agent: int, agent_of_item: np.ndarray) -> bool:
-        for clique in self.same_agent.get(item, ()):
-            others = agent_of_item[clique[clique != item]]
-            if np.any(others == agent):
-                return False
-        if self.group is None:
-            return True
-        group = self.group[agent]
-        for members in (*self.same_group.get(item, ()), *self.opposing.get(item, ())):
-            others = agent_of_item[members[members != item]]
-            others = others[others >= 0]
-            if np.any(self.group[others] == group):
-                return False
-        return True
+    @staticmethod
+    def _pairs(
+        items: np.ndarray,
+        others: np.ndarray,
+        agent_of_item: np.ndarray,
+        width: int,
+        group: np.ndarray | None,
+    ) -> np.ndarray:
+        """Keys ``item * width + value`` of the left-out ``items`` with the agents (or agent
+        groups) of the placed ``others``; an item is never barred by itself (it is not placed)."""
+        left_out = items[agent_of_item[items] < 0].astype(np.int64)
+        placed = agent_of_item[others]
+        placed = placed[placed >= 0].astype(np.int64)
+        values = np.unique(group[placed] if group is not None else placed).astype(np.int64)
+        return (left_out[:, None] * width + values[None, :]).ravel()
+
+    def allow(self, items: np.ndarray, agents: np.ndarray) -> np.ndarray:
+        """Per edge (``items[k]`` on ``agents[k]``): whether no group rule bars it."""
+        items = items.astype(np.int64)
+        ok = ~np.isin(items * self.n_agents + agents, self.agent_keys)
+        if self.group is not None and self.group_keys.size:
+            ok &= ~np.isin(items * self.n_groups + self.group[agents], self.group_keys)
+        return ok
 
 
 def unassigned_reasons(
     inst: AssignmentInstance, agent_of_item: np.ndarray, eligible_count: np.ndarray
 ) -> dict[int, UnassignedReason]:
-    """The reason of every item ``agent_of_item`` leaves out (-1), by item."""
+    """The reason of every item ``agent_of_item`` leaves out (-1), by item.  The edges of the
+    waiting items are judged all at once (numpy; edge by edge, county-L with 2,034 cases left
+    out and no penalty took 2.4 s)."""
     out = np.flatnonzero(agent_of_item < 0)
     reasons: dict[int, UnassignedReason] = {}
     has_edge = np.diff(inst.item_offsets) > 0
-    waiting = [int(k) for k in out if eligible_count[k] > 0 and has_edge[k]]
+    waiting = out[(eligible_count[out] > 0) & has_edge[out]].astype(np.int64)
     for left_out in out:
         reasons[int(left_out)] = (
             UnassignedReason.NO_ELIGIBLE_LAWYER
             if eligible_count[left_out] == 0
             else UnassignedReason.CAPACITY_EXHAUSTED
         )
-    if not waiting:
+    if not waiting.size:
         return reasons
     rows = chosen_edges(inst, agent_of_item)
     used = rows[rows >= 0]
@@ -81,35 +95,33 @@ def unassigned_reasons(
     ).astype(np.int64)
     load = inst.base() + assigned
     count = np.bincount(inst.edge_agent[used], minlength=inst.n_agents).astype(np.int64)
-    threshold, points, unit = band_arrays(inst)
     short = inst.quota_short if inst.quota_short is not None else np.zeros(inst.n_agents, np.int64)
-    rules = _GroupRules(inst, np.array(waiting, dtype=np.int64))
-    for i in waiting:
-        room = False
-        fits = False
-        cheaper = False
-        for e in range(inst.item_offsets[i], inst.item_offsets[i + 1]):
-            a, w = int(inst.edge_agent[e]), int(inst.edge_weight[e])
-            if assigned[a] + w > inst.capacity[a] or count[a] + 1 > inst.max_count[a]:
-                continue
-            room = True
-            if not rules.allow(i, a, agent_of_item):
-                continue
-            fits = True
-            step = band_cost(threshold, points, unit, a, int(load[a] + w)) - band_cost(
-                threshold, points, unit, a, int(load[a])
-            )
-            credit = inst.quota_points if count[a] < short[a] else 0
-            if int(inst.edge_cost[e]) + step - credit < int(inst.unassigned_penalty[i]):
-                cheaper = True
-                break
+    edges = inst.edges_of_items(waiting)
+    # Position of each edge's item in ``waiting``.
+    owner = np.repeat(np.arange(waiting.size), np.diff(inst.item_offsets)[waiting])
+    agent = inst.edge_agent[edges].astype(np.int64)
+    weight = inst.edge_weight[edges]
+    room = (assigned[agent] + weight <= inst.capacity[agent]) & (
+        count[agent] + 1 <= inst.max_count[agent]
+    )
+    fits = room & _GroupRules(inst, agent_of_item).allow(waiting[owner], agent)
+    bands = priced_bands(inst)
+    step = bands_cost(bands, agent, load[agent] + weight) - bands_cost(bands, agent, load[agent])
+    credit = np.where(count[agent] < short[agent], inst.quota_points, 0)
+    change = inst.edge_cost[edges] + step - credit
+    cheaper = fits & (change < inst.unassigned_penalty[waiting[owner]])
+    n = waiting.size
+    any_room = np.bincount(owner, weights=room, minlength=n) > 0
+    any_fit = np.bincount(owner, weights=fits, minlength=n) > 0
+    any_cheaper = np.bincount(owner, weights=cheaper, minlength=n) > 0
+    for k, i in enumerate(waiting.tolist()):
         reasons[i] = (
             UnassignedReason.CAPACITY_EXHAUSTED
-            if not room
+            if not any_room[k]
             else UnassignedReason.GROUP_RULES
-            if not fits
+            if not any_fit[k]
             else UnassignedReason.NOT_PLACED_IN_TIME
-            if cheaper
+            if any_cheaper[k]
             else UnassignedReason.COSTS_MORE_THAN_PENALTY
         )
     return reasons
