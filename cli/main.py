@@ -26,7 +26,8 @@ from assigner.explain.plan_match import plan_mismatches
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
-from cli.inputs import output_path_error
+from cli.atomic_write import write_text_atomic
+from cli.inputs import exit_on_input_error, output_path_error
 from cli.rebalance import rebalance_app
 from scenarios.whatif.baseline import set_snapshot_loader
 from scenarios.whatif.cli import scenario_app
@@ -172,12 +173,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
-def _input_errors(exc: InputError) -> NoReturn:
-    for issue in exc.issues:
-        console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
-    raise typer.Exit(code=2) from exc
-
-
 SEED_HELP = f"Random seed, 0 to {MAX_SEED}."
 
 
@@ -202,7 +197,7 @@ def solve(
         params = SearchParams(time_limit, workers, seed, deterministic)
         plan = _solve(problem, params)
     except InputError as exc:
-        _input_errors(exc)
+        exit_on_input_error(console, exc, 2)
     except PlanViolation as exc:
         _fail(f"the plan failed verification and was not written: {exc}")
     _summary(plan)
@@ -212,7 +207,7 @@ def solve(
 
 def _write_plan(plan: Plan, path: Path) -> None:
     try:
-        path.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+        write_text_atomic(path, plan.model_dump_json(indent=1))
     except OSError as exc:
         _fail(f"the plan could not be written to {path}: {exc.strerror or exc}")
     console.print(f"plan written to {escape(str(path))}")
@@ -339,7 +334,7 @@ def demo(
     problem_path = out_dir / f"{tier}.problem.json"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        problem_path.write_text(problem.model_dump_json(), encoding="utf-8")
+        write_text_atomic(problem_path, problem.model_dump_json())
     except OSError as exc:
         _fail(f"--out-dir {out_dir}: cannot write there: {exc.strerror or exc}")
     console.print(

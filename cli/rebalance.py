@@ -20,6 +20,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated, NoReturn
 
 import typer
@@ -42,7 +43,8 @@ from assigner.rebalance import (
 )
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.verify import PlanViolation
-from cli.inputs import output_path_error
+from cli.atomic_write import write_text_atomic
+from cli.inputs import exit_on_input_error, output_path_error
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,16 @@ def _load(path: Path) -> Problem:
     try:
         return load_problem(path)
     except InputError as exc:
-        for issue in exc.issues:
-            console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
-        raise typer.Exit(code=EXIT_INPUT) from exc
+        exit_on_input_error(console, exc, EXIT_INPUT)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """``text`` written whole to ``path`` or not at all (the file there stays as it was), or
+    exit 2 naming the path."""
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        _fail(f"{what} could not be written to {path}: {exc.strerror or exc}")
 
 
 def _cli_principal() -> Principal:
@@ -110,7 +119,7 @@ def _plan_database(
         plan = _make_plan(state.problem, max_moves, max_moves_per_lawyer, params, state.versions)
         _summary(plan, show)
         if output is not None:
-            output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+            _write(output, plan.model_dump_json(indent=1), "the plan")
             console.print(f"plan written to {output}")
         who = _cli_principal()
         job_params = {
@@ -151,15 +160,12 @@ def _make_plan(
     params: SearchParams,
     versions: dict[str, int] | None = None,
 ) -> RebalancePlan:
-    view = _ProgressLine()
     budget = max_moves if max_moves is not None else default_move_budget(len(problem.cases))
     try:
-        with view.live:
+        with _ProgressLine() as view:
             return rebalance(problem, budget, max_moves_per_lawyer, params, view, versions)
     except InputError as exc:
-        for issue in exc.issues:
-            console.print(f"[red]input error:[/] {escape(str(issue))}", soft_wrap=True)
-        raise typer.Exit(code=EXIT_INPUT) from exc
+        exit_on_input_error(console, exc, EXIT_INPUT)
     except (BudgetTooSmall, RebalanceInfeasible) as exc:
         _fail(str(exc))
     except PlanViolation as exc:
@@ -207,14 +213,38 @@ def _summary(plan: RebalancePlan, show: int) -> None:
 
 
 class _ProgressLine:
+    """The planner's progress: in a terminal one line redrawn in place, gone when the plan is
+    made; in a file or a pipe (the nightly batch's log) a plain line per phase, each ended by
+    a newline, with none of the redraws' carriage returns and cursor moves."""
+
     def __init__(self) -> None:
-        self.live = Live(console=console, refresh_per_second=4, transient=True)
+        self.live = (
+            Live(console=console, refresh_per_second=4, transient=True)
+            if console.is_terminal and not console.is_dumb_terminal
+            else None
+        )
+
+    def __enter__(self) -> _ProgressLine:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.live is not None:
+            self.live.stop()
 
     def __call__(self, p: Progress) -> None:
-        self.live.update(
-            f"[bold]{p.phase[:48]:<48}[/] objective {p.objective:>14,}  bound "
-            f"{p.bound:>14,.0f}  {p.wall_time_s:6.1f} s"
-        )
+        figures = f"objective {p.objective:>14,}  bound {p.bound:>14,.0f}  {p.wall_time_s:6.1f} s"
+        if self.live is not None:
+            self.live.update(f"[bold]{escape(f'{p.phase[:48]:<48}')}[/] {figures}")
+        else:
+            # The whole phase: a log line has no width to keep to.
+            console.print(f"{p.phase:<48} {figures}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _write_applied(plan: RebalancePlan, path: Path, applied: Path | None) -> None:
@@ -227,7 +257,7 @@ def _write_applied(plan: RebalancePlan, path: Path, applied: Path | None) -> Non
             console.print(f"[red]changed:[/] {change}")
         _fail(f"not applied: {exc}", EXIT_STATE_CHANGED)
     target = applied or path.with_name(f"{path.stem}.rebalanced.json")
-    target.write_text(updated.model_dump_json(), encoding="utf-8")
+    _write(target, updated.model_dump_json(), "the updated state")
     console.print(f"applied: the state with the plan's assignments written to {target}")
 
 
@@ -295,7 +325,7 @@ def plan_command(
     plan = _make_plan(problem, max_moves, max_moves_per_lawyer, params)
     _summary(plan, show)
     if output is not None:
-        output.write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+        _write(output, plan.model_dump_json(indent=1), "the plan")
         console.print(f"plan written to {output}")
     if apply:
         _write_applied(plan, problem_path, applied)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def test_bad_input_exit_code(tmp_path: Path) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     result = runner.invoke(app, ["solve", str(path), "--time-limit", "1"])
     assert result.exit_code == 2
-    assert "capacity_hours" in result.output
+    assert "input error: " in result.output and "capacity_hours" in result.output
 
 
 def test_committed_schemas_match_models() -> None:
@@ -178,6 +180,29 @@ def test_solve_checks_the_output_path_before_solving(
         assert "-o" in output and str(target) in output, result.output
         assert all(w in output for w in words), result.output
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_failed_write_leaves_the_old_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that when the disk refuses the plan, solve exits 2 naming the file, the plan
+    already there is as it was (not a truncated JSON) and no temporary file is left."""
+    path = _write_problem(tmp_path, generate_county("tiny", 5))
+    plan_path = tmp_path / "t.plan.json"
+    plan_path.write_text('{"earlier": "plan"}', encoding="utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = runner.invoke(app, ["solve", str(path), "--time-limit", "1", "-o", str(plan_path)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    message = f"the plan could not be written to {plan_path}: {os.strerror(errno.ENOSPC)}"
+    assert message in output, output
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_demo_refuses_an_unknown_tier(tmp_path: Path) -> None:

@@ -3,14 +3,17 @@ a changed state with exit code 3, and refuses --db until the API exports the sta
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from assigner.domain import Problem, load_problem
+from assigner.domain import InputError, InputIssue, Problem, load_problem
 from assigner.rebalance import RebalancePlan
 from cli.rebalance import EXIT_INPUT, EXIT_STATE_CHANGED, rebalance_app
 from tests.rebalance.states import StateSpec, make_state
@@ -156,3 +159,73 @@ def test_bad_seed_output_and_state_file_are_refused_before_planning(
         result = runner.invoke(_app(), ["rebalance", *args, "--time-limit", "1"])
         assert result.exit_code == EXIT_INPUT, result.output
         assert all(w in result.output for w in words), result.output
+
+
+def test_progress_outside_a_terminal_is_a_plain_line_per_phase(
+    state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that where stderr is not a terminal (a log, a pipe) the planner's progress comes as
+    whole lines, one per phase, with no carriage-return redraws or cursor moves."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):  # they would make rich see a terminal
+        monkeypatch.delenv(name, raising=False)
+    args = ["rebalance", "--problem", str(state_file), "--max-moves", "30", "--time-limit", "1"]
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.output and "\x1b" not in result.output, repr(result.output)
+    lines = result.stderr.splitlines()
+    progress = [ln for ln in lines if re.search(r"objective\s+[\d,]+\s+bound\s+[\d,]+", ln)]
+    assert progress[0].startswith("current state "), result.stderr
+    assert any(ln.startswith("budget heuristic (") for ln in progress), result.stderr
+
+
+def test_an_input_error_found_in_planning_is_listed(
+    state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that issues the planner finds in the state (not the loader) are listed one per
+    line, as the loader's are, with exit code 2."""
+    issues = [InputIssue("case C1", "pinned", "no lawyer"), InputIssue("lawyer L2", "", "gone")]
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise InputError(issues)
+
+    monkeypatch.setattr("cli.rebalance.rebalance", refuse)
+    result = runner.invoke(_app(), ["rebalance", "--problem", str(state_file)])
+    assert result.exit_code == EXIT_INPUT, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.splitlines() == [
+        "input error: case C1.pinned: no lawyer",
+        "input error: lawyer L2: gone",
+    ]
+
+
+def test_a_failed_write_leaves_the_old_plan_and_state(
+    state_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that when the disk refuses the plan (--out) or the updated state (--applied), the
+    command exits 2 naming the file, the file there is as it was (not a truncated JSON that
+    `rebalance apply` would read), and no temporary file is left beside it."""
+    plan_path, applied = tmp_path / "plan.json", tmp_path / "applied.json"
+    args = ["rebalance", "--problem", str(state_file), "--max-moves", "30", "--time-limit", "1"]
+    assert runner.invoke(_app(), [*args, "--out", str(plan_path)]).exit_code == 0
+    applied.write_text('{"earlier": "state"}', encoding="utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    apply_args = ["rebalance", "apply", str(plan_path), "--problem", str(state_file)]
+    cases = [
+        ([*args, "--out", str(plan_path)], f"the plan could not be written to {plan_path}"),
+        (
+            [*apply_args, "--applied", str(applied)],
+            f"the updated state could not be written to {applied}",
+        ),
+    ]
+    for command, message in cases:
+        result = runner.invoke(_app(), command)
+        output = " ".join(result.output.split())
+        assert result.exit_code == EXIT_INPUT, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert message in output and os.strerror(errno.ENOSPC) in output, result.output
+        assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
