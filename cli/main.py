@@ -262,7 +262,7 @@ def explain(
     try:
         prepared = prepare(load_problem(src))
     except InputError as exc:
-        _fail(str(exc))
+        exit_on_input_error(console, exc, 2)
     mismatches = plan_mismatches(prepared, plan)
     if mismatches:
         _fail(f"{plan_path} was not made from {src}: " + "; ".join(mismatches))

@@ -148,6 +148,23 @@ def test_explain_refuses_unreadable_plans_and_problems(tmp_path: Path) -> None:
         assert all(" ".join(w.split()) in output for w in words), (args, result.output)
 
 
+def test_explain_lists_each_issue_of_a_refused_problem(tmp_path: Path) -> None:
+    """Tests that explain, given a problem with two bad fields, prints one input-error line
+    naming each record and field (as solve does) and exits 2."""
+    problem, problem_path, plan_path = _solved(tmp_path)
+    data = json.loads(problem_path.read_text(encoding="utf-8"))
+    data["lawyers"][0]["capacity_hours"] = -1
+    data["lawyers"][1]["max_open_cases"] = -1
+    problem_path.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(
+        app, ["explain", str(plan_path), problem.cases[0].id, "--problem", str(problem_path)]
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("input error: ")]
+    assert len(lines) == 2, result.output
+    assert "capacity_hours" in lines[0] and "max_open_cases" in lines[1], result.output
+
+
 def test_solve_refuses_unreadable_problem_files(tmp_path: Path) -> None:
     """Tests that a Problem file that is not UTF-8, or a directory, is refused with exit 2
     naming the path."""
