@@ -42,6 +42,7 @@ from assigner.domain import (
 )
 from assigner.domain.arrays import build_arrays, haversine_km
 from assigner.eligibility import build_candidates
+from assigner.eligibility.conflicts import adverse_roles
 from scenarios.caseload import (
     ASSIGN_WITHIN,
     CaseDraft,
@@ -402,13 +403,20 @@ class _Linker:
 
     def conflicted(self, case: CaseDraft) -> BoolArray:
         """Providers with a known conflict: they or their firm acted for a party on the other
-        side, a declared relative is a party, or the case excludes them."""
+        side, a declared relative of theirs is a party, one of a colleague's is the opposing
+        party, or the case excludes them."""
         mask = self._zero.copy()
         bad_lawyers: set[int] = set()
         bad_firms: set[int] = set()
+        opposing = adverse_roles(case.side)
         for p in case.others:
             bad_lawyers |= self._lawyer_clients.get(p.id, set())
-            bad_lawyers |= self._relatives.get(p.name, set())
+            relatives_of = self._relatives.get(p.name, set())
+            bad_lawyers |= relatives_of
+            if p.role in opposing:
+                # A colleague's relative as the opposing party conflicts the whole firm
+                # (Conduct Norms Art 52; the generator writes no consents).
+                bad_firms |= {int(self.firm[i]) for i in relatives_of}
             bad_firms |= self._firm_clients.get(p.id, set())
         bad_lawyers.update(case.excluded)
         bad_lawyers.update(case.complaints)
@@ -549,8 +557,10 @@ class _Linker:
                     continue
                 pos = pool[draw.integer(len(pool))]
                 case = self.cases[pos]
-                removed = self._zero.copy()
-                removed[sorted(self._relatives.get(relative, {i}))] = True
+                # The relative is the opposing party: every lawyer of the firm of a lawyer who
+                # declares it is conflicted (own relative, Art 39; a colleague's, Art 52).
+                holders = sorted(self._relatives.get(relative, {i}))
+                removed = np.isin(self.firm, self.firm[holders])
                 if case.prior_lawyer == i or not self._keeps_candidates([pos], removed):
                     continue
                 role = PartyRole.VICTIM if case.side is Side.DEFENDANT else PartyRole.ADVERSE

@@ -165,8 +165,9 @@ class CurrentAssignment(BaseModel):
 
 class ConflictWaiver(BaseModel):
     """Written consent that lets a lawyer act although a former client of the lawyer or the
-    firm is adverse in the same matter within a year (Lawyer Practice Conduct Norms Art 52).
-    It waives only that conflict: never a current client, a relative or a group rule."""
+    firm is adverse in the same matter within a year, or a colleague at the lawyer's firm is a
+    close relative of the opposing party (Lawyer Practice Conduct Norms Art 52).  It waives
+    only those conflicts: never a current client, the lawyer's own relative or a group rule."""
 
     model_config = RECORD_CONFIG
 
@@ -224,7 +225,10 @@ class Case(BaseModel):
     )
     conflict_waivers: list[ConflictWaiver] = Field(
         default_factory=list,
-        description="Consents that waive the former-client conflict for a lawyer (Art 52).",
+        description=(
+            "Consents that waive, for a lawyer, the former-client and the colleague's-relative "
+            "conflicts (Art 52)."
+        ),
     )
     preferences: ClientPreferences = Field(default_factory=ClientPreferences)
     current_assignment: CurrentAssignment | None = None

@@ -15,6 +15,11 @@ case's client always conflicts (``Rule.ADVERSE_PARTY``); a former one only if th
 ended less than ``FORMER_CLIENT_DAYS`` before the plan date and was in the same matter (or its
 matter is not recorded), and a lawyer the case's ``conflict_waivers`` name is cleared of it
 (``Rule.FORMER_CLIENT``, Conduct Norms Art 52).  Older former clients do not conflict.
+
+Declared relatives: a lawyer's own relative among the parties, in any role, conflicts that
+lawyer (``Rule.RELATIVE``, Lawyers Law Art 39, not waivable); a colleague's relative who is a
+party adverse to the case's client conflicts the other lawyers of the colleague's firm unless the
+case's ``conflict_waivers`` name them (``Rule.COLLEAGUE_RELATIVE``, Conduct Norms Art 52).
 """
 
 from __future__ import annotations
@@ -292,7 +297,8 @@ class ConflictIndex:
         return {hit.record.firm_index for hit in self.former_hits(case)}
 
     def waived_lawyers(self, case: Case) -> set[int]:
-        """Positions of the lawyers the case's written consents clear of former clients."""
+        """Positions of the lawyers the case's written consents clear of former clients and of
+        colleagues' relatives (Conduct Norms Art 52)."""
         return {
             self.lawyer_pos[w.lawyer_id]
             for w in case.conflict_waivers
@@ -319,6 +325,45 @@ class ConflictIndex:
                         seen.add(lawyer)
                         hits.append(RelativeHit(party, kind, text, lawyer, relative))
         return hits
+
+    def colleague_relative_hits(self, case: Case) -> list[RelativeHit]:
+        """``relative_hits`` of the parties adverse to the case's client: each conflicts the
+        colleagues of the lawyer whose relative it is (``colleague_relative_binds``)."""
+        roles = adverse_roles(case.side)
+        return [hit for hit in self.relative_hits(case) if hit.party.role in roles]
+
+    def colleague_relative_binds(self, hit: RelativeHit, lawyer: int) -> bool:
+        """Whether ``hit`` (of ``colleague_relative_hits``) conflicts the lawyer at position
+        ``lawyer``: another lawyer of the same firm (the relative's own lawyer is excluded by
+        ``Rule.RELATIVE``)."""
+        return hit.lawyer_index != lawyer and int(self.lawyer_firm[hit.lawyer_index]) == int(
+            self.lawyer_firm[lawyer]
+        )
+
+    def colleague_relative_lawyers(self, case: Case) -> set[int]:
+        """Positions of the lawyers a colleague's relative adverse to the case's client
+        conflicts, less those the case's written consents name: the fast path of
+        ``colleague_relative_hits`` and ``colleague_relative_binds``."""
+        if not self._relative_lawyers:
+            return set()
+        roles = adverse_roles(case.side)
+        holders: set[int] = set()
+        for party in case.parties:
+            if party.role not in roles:
+                continue
+            holders |= self._relative_lawyers.get(name_key(party.name), _NONE)
+            for alias in party.aliases:
+                holders |= self._relative_lawyers.get(name_key(alias), _NONE)
+        if not holders:
+            return set()
+        lawyers: set[int] = set()
+        for holder in holders:
+            for colleague in self.firm_lawyers[int(self.lawyer_firm[holder])].tolist():
+                if colleague != holder:
+                    lawyers.add(colleague)
+        # A lawyer whose own relative is adverse is a colleague's only if another lawyer of
+        # the firm has the relative too.
+        return lawyers - self.waived_lawyers(case)
 
     def adverse_firms(self, case: Case) -> set[int]:
         """Positions of the firms whose (or whose lawyers') clients include a party adverse to

@@ -405,6 +405,13 @@ def relative(block: Block) -> BoolArray:
     return _sparse(block, block.tables.conflicts.relative_lawyer_set)
 
 
+def colleague_relative(block: Block) -> BoolArray:
+    """A declared close relative of a colleague at the lawyer's firm is a party adverse to the
+    client; a lawyer named in the case's written consents (``conflict_waivers``) is cleared
+    (Lawyer Practice Conduct Norms Art 52)."""
+    return _sparse(block, block.tables.conflicts.colleague_relative_lawyers)
+
+
 def codefendant_client(block: Block) -> BoolArray:
     """A co-defendant of the case is the lawyer's current client (or, with the policy's
     one-firm rule for co-defendants, a client of the lawyer's firm): one defender may not defend
@@ -432,6 +439,7 @@ RULE_FILTERS: dict[Rule, Callable[[Block], BoolArray]] = {
     Rule.ADVERSE_PARTY: adverse_party,
     Rule.FORMER_CLIENT: former_client,
     Rule.RELATIVE: relative,
+    Rule.COLLEAGUE_RELATIVE: colleague_relative,
     Rule.CODEFENDANT_CLIENT: codefendant_client,
     Rule.COMPLAINT: complaint,
 }

@@ -28,6 +28,7 @@ class Rule(StrEnum):
     ADVERSE_PARTY = "adverse_party"
     FORMER_CLIENT = "former_client"
     RELATIVE = "relative"
+    COLLEAGUE_RELATIVE = "colleague_relative"
     CODEFENDANT_CLIENT = "codefendant_client"
     COMPLAINT = "complaint"
 
@@ -70,6 +71,11 @@ RULE_CITATIONS: dict[Rule, str] = {
     Rule.RELATIVE: (
         "Lawyers Law Art 39 (a close relative's interest conflicts); Lawyer Practice Conduct "
         "Norms Art 51 (a close relative is the opposing party)"
+    ),
+    Rule.COLLEAGUE_RELATIVE: (
+        "Lawyer Practice Conduct Norms Art 52: a colleague at the lawyer's firm is a close "
+        "relative of the opposing party; waivable with the client's written consent "
+        "(Case.conflict_waivers)"
     ),
     Rule.CODEFENDANT_CLIENT: (
         "Supreme People's Court 2021 criminal procedure interpretation Art 43: one defender may "

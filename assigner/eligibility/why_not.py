@@ -227,6 +227,18 @@ def _relative(p: _Pair) -> str:
     )
 
 
+def _colleague_relative(p: _Pair) -> str:
+    conflicts = p.tables.conflicts
+    problem = p.arrays.problem
+    return "; ".join(
+        f"{_party_label(hit.party)} matches {hit.relative_name!r}, declared relative of "
+        f"colleague {problem.lawyers[hit.lawyer_index].id} at firm {p.lawyer.firm_id}, "
+        f"{_matched_by(hit.kind, hit.matched)}; no written consent names lawyer {p.lawyer.id}"
+        for hit in conflicts.colleague_relative_hits(p.case)
+        if conflicts.colleague_relative_binds(hit, p.lawyer_pos)
+    )
+
+
 def _codefendant_client(p: _Pair) -> str:
     conflicts = p.tables.conflicts
     same_firm = p.arrays.problem.policy.codefendants_same_firm_forbidden
@@ -254,6 +266,7 @@ _DETAILS: dict[Rule, Callable[[_Pair], str]] = {
     Rule.ADVERSE_PARTY: _adverse_party,
     Rule.FORMER_CLIENT: _former_client,
     Rule.RELATIVE: _relative,
+    Rule.COLLEAGUE_RELATIVE: _colleague_relative,
     Rule.CODEFENDANT_CLIENT: _codefendant_client,
     Rule.COMPLAINT: _complaint,
 }

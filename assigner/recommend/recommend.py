@@ -43,6 +43,7 @@ CONFLICT_EDGE_RULES: tuple[Rule, ...] = (
     Rule.ADVERSE_PARTY,
     Rule.FORMER_CLIENT,
     Rule.RELATIVE,
+    Rule.COLLEAGUE_RELATIVE,
     Rule.CODEFENDANT_CLIENT,
     Rule.COMPLAINT,
 )

@@ -61,6 +61,7 @@ COMPLAINT = "complaint"
 ADVERSE_PARTY = "adverse_party"
 FORMER_CLIENT = "former_client"
 RELATIVE = "relative"
+COLLEAGUE_RELATIVE = "colleague_relative"
 CODEFENDANT_CLIENT = "codefendant_client"
 CAPACITY_HOURS = "capacity_hours"
 CAPACITY_CASES = "capacity_cases"
@@ -93,6 +94,7 @@ ALL_CHECKS: tuple[str, ...] = (
     ADVERSE_PARTY,
     FORMER_CLIENT,
     RELATIVE,
+    COLLEAGUE_RELATIVE,
     CODEFENDANT_CLIENT,
     CAPACITY_HOURS,
     CAPACITY_CASES,
@@ -237,6 +239,7 @@ class _Verifier:
         self.assigned: dict[str, Assignment] = {}
         self._firm_clients: dict[str, list[tuple[str, KnownClient, NameKey]]] = {}
         self._relative_keys: dict[str, set[NameKey]] = {}
+        self._firm_relatives: dict[str, list[tuple[str, NameKey]]] = {}
         self._party_keys: dict[str, list[tuple[Party, set[NameKey]]]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -263,6 +266,7 @@ class _Verifier:
             self.check_exclusions(case, lawyer)
             self.check_adverse_party(case, lawyer)
             self.check_relative(case, lawyer)
+            self.check_colleague_relative(case, lawyer)
         self.check_capacity()
         self.check_co_defendants_and_links()
         self.check_opposing_sides()
@@ -580,6 +584,44 @@ class _Verifier:
                     lawyer.id,
                     f"party {party.name!r} is a declared relative of the lawyer",
                 )
+
+    def firm_relatives(self, firm_id: str) -> list[tuple[str, NameKey]]:
+        """(lawyer id, name key) of every declared relative of the firm's lawyers."""
+        cached = self._firm_relatives.get(firm_id)
+        if cached is None:
+            cached = [
+                (other.id, key)
+                for other in self.problem.lawyers
+                if other.firm_id == firm_id
+                for key in name_keys(other.relatives)
+            ]
+            self._firm_relatives[firm_id] = cached
+        return cached
+
+    def check_colleague_relative(self, case: Case, lawyer: Lawyer) -> None:
+        """A declared close relative of a colleague at the lawyer's firm is a party adverse to
+        the client, and no written consent on the case names the lawyer (Conduct Norms
+        Art 52)."""
+        if any(w.lawyer_id == lawyer.id for w in case.conflict_waivers):
+            return
+        colleagues = [
+            (who, key) for who, key in self.firm_relatives(lawyer.firm_id) if who != lawyer.id
+        ]
+        if not colleagues:
+            return
+        roles = _ADVERSE_TO[case.side]
+        for party, keys in self.party_keys(case):
+            if party.role not in roles:
+                continue
+            for who, key in colleagues:
+                if key in keys:
+                    self.add(
+                        COLLEAGUE_RELATIVE,
+                        case.id,
+                        lawyer.id,
+                        f"{party.role.value} party {party.name!r} is a declared relative of "
+                        f"colleague {who} and no written consent names the lawyer",
+                    )
 
     # -- per lawyer --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from assigner.domain import (
     Party,
     Policy,
     PracticeArea,
+    Problem,
 )
 from assigner.domain.arrays import build_arrays
 from assigner.eligibility import RULE_CITATIONS, RULE_FILTERS, Rule, why_not
@@ -339,6 +340,52 @@ def test_relative_by_alias_alone_excludes() -> None:
     case = make_case(parties=[Party(name="L. Y.", role="client", aliases=["liu yang"])])
     found = assert_excluded_only_by(make_problem(lawyers=[lawyer], cases=[case]), Rule.RELATIVE)
     assert "by alias 'liu yang'" in found.detail
+
+
+def _colleague_relative_problem(role: str, **case_kw: Any) -> Problem:
+    """L1 and L2 of firm F1, L2 with the declared relative "Liu Yang", L3 of firm F2 with the
+    same; the case (a defendant's) has "Liu Yang" as a party in ``role``."""
+    lawyers = [
+        make_lawyer("L1"),
+        make_lawyer("L2", relatives=["Liu Yang"]),
+        make_lawyer("L3", firm_id="F2", relatives=["Liu Yang"]),
+    ]
+    case = make_case(parties=[Party(name="Yang LIU", role=role)], **case_kw)
+    return make_problem(lawyers=lawyers, cases=[case])
+
+
+def test_colleague_relative_alone_excludes() -> None:
+    """Tests that a colleague's declared relative who is the opposing party (a victim, for a
+    defendant's case) excludes the lawyer by the colleague's-relative rule alone (Conduct Norms
+    Art 52), and the colleague by the own-relative rule."""
+    problem = _colleague_relative_problem("victim")
+    found = assert_excluded_only_by(problem, Rule.COLLEAGUE_RELATIVE, lawyer_id="L1")
+    assert "declared relative of colleague L2 at firm F1" in found.detail
+    assert "no written consent names lawyer L1" in found.detail
+    assert "Art 52" in found.citation
+    assert_excluded_only_by(problem, Rule.RELATIVE, lawyer_id="L2")
+
+
+def test_colleague_relative_waived_by_written_consent() -> None:
+    """Tests that written consent naming the lawyer clears the colleague's-relative conflict,
+    while the same consent never clears the lawyer's own relative."""
+    consent = [
+        ConflictWaiver(lawyer_id="L1", consent_ref="c1"),
+        ConflictWaiver(lawyer_id="L2", consent_ref="c2"),
+    ]
+    problem = _colleague_relative_problem("victim", conflict_waivers=consent)
+    assert_eligible(problem, lawyer_id="L1")
+    assert_excluded_only_by(problem, Rule.RELATIVE, lawyer_id="L2")
+
+
+def test_colleague_relative_not_opposing_or_of_another_firm_passes() -> None:
+    """Tests that a colleague's relative as a witness, or as a co-defendant on the client's own
+    side, does not conflict, and a relative of a lawyer of another firm (L3) never does."""
+    for role in ("witness", "co_defendant"):
+        assert_eligible(_colleague_relative_problem(role), lawyer_id="L1")
+    lawyers = [make_lawyer("L1"), make_lawyer("L3", firm_id="F2", relatives=["Liu Yang"])]
+    case = make_case(parties=[Party(name="Liu Yang", role="victim")])
+    assert_eligible(make_problem(lawyers=lawyers, cases=[case]), lawyer_id="L1")
 
 
 def test_complaint_alone_excludes() -> None:

@@ -437,6 +437,26 @@ def test_relative() -> None:
     assert rules_for_c1_to_l1(prob) == set()
 
 
+def test_colleague_relative() -> None:
+    """Tests that a colleague's declared relative adverse to the client breaks the plan (Norms
+    Art 52), unless written consent names the lawyer; as a witness, or as the relative of a
+    lawyer of another firm, it does not."""
+    lawyers = [lawyer("L1"), lawyer("L2", relatives=["Wang Fang"])]
+
+    def with_party(role: PartyRole, **case_kw: Any) -> Problem:
+        parties = [Party(name="fang WANG", role=role)]
+        return problem(lawyers, [case("C1", parties=parties, **case_kw)])
+
+    assert rules_for_c1_to_l1(with_party(PartyRole.VICTIM)) == {v.COLLEAGUE_RELATIVE}
+    consent = [ConflictWaiver(lawyer_id="L1", consent_ref="file 9")]
+    assert rules_for_c1_to_l1(with_party(PartyRole.VICTIM, conflict_waivers=consent)) == set()
+    assert rules_for_c1_to_l1(with_party(PartyRole.WITNESS)) == set()
+    elsewhere = [lawyer("L1"), lawyer("L2", "F2", relatives=["Wang Fang"])]
+    parties = [Party(name="Wang Fang", role=PartyRole.VICTIM)]
+    other_firm = problem(elsewhere, [case("C1", parties=parties)])
+    assert rules_for_c1_to_l1(other_firm) == set()
+
+
 # -- per lawyer --------------------------------------------------------------------------
 
 
