@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api import audit, caseload, holding, policies, state
+from api import audit, caseload, holding, state
 from api.auth import Principal
 from api.caseload import get_case
 from api.models import (
@@ -40,6 +40,7 @@ from api.models import (
     utcnow,
 )
 from api.problems import ApiProblem, FieldError, conflict, invalid
+from api.reads import Reads
 from api.recommending import RosterCache, case_context, case_rows
 from api.schemas import AssignmentFlags, ReasonOut, WithdrawReason
 from api.versions import check_version
@@ -293,16 +294,17 @@ def _check_mark(
     lawyer_id = row.assigned_lawyer_id
     if lawyer_id is None:
         return
-    _, policy = policies.current(session)
+    reads = Reads(session)
+    _, policy = reads.policy()
     if not must_stay(started, pinned, policy) or must_stay(
         before["started"], before["pinned"], policy
     ):
         return
-    caseload.lock_load(session, lawyer_id)
-    others, _ = caseload.kept_cases(session, lawyer_id, besides=row.id)
+    reads.load(lawyer_id)
+    others, _ = caseload.kept_cases(reads, lawyer_id, besides=row.id)
     marked = caseload.kept_case(caseload.engine_case(row), lawyer_id, started, pinned)
-    lawyer = caseload.stored_lawyer(session, lawyer_id)
-    found = holding.mark_breach(session, lawyer, marked, others, policy, datetime.now(UTC))
+    lawyer = reads.lawyer(lawyer_id)
+    found = holding.mark_breach(reads, lawyer, marked, others, policy, datetime.now(UTC))
     if found:
         raise _refusal(
             row.id,

@@ -14,14 +14,15 @@ mark do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api import audit, holding, policies, state
+from api import audit, holding, state
 from api.auth import Principal
 from api.models import (
     AssignmentRow,
@@ -32,6 +33,7 @@ from api.models import (
     utcnow,
 )
 from api.problems import FieldError, conflict, invalid, not_found
+from api.reads import Reads
 from api.schemas import AssignmentPublic, CasePublic
 from api.versions import Written, check_version
 from assigner.domain import Case, CurrentAssignment, Lawyer, Policy, Problem, default_catalogue
@@ -283,13 +285,20 @@ def put_case(
     lawyer_ids: set[str] | None = None,
     case_ids: set[str] | None = None,
     checked: bool = False,
+    reads: Reads | None = None,
 ) -> Written:
     """Create or replace a case.  An assigned case keeps its lawyer, who is charged the hours
     the new document gives (``_recharge``); a ``current_assignment`` in the document must
-    repeat the service's (``assignment_field_errors``)."""
-    row = session.get(CaseRow, case.id, with_for_update=True)
+    repeat the service's (``assignment_field_errors``).  ``reads``: what the request has read
+    already (a bulk import, ``prefetch_puts``)."""
+    reads = reads if reads is not None else Reads(session)
+    row = reads.case_row(case.id)
     held = row.assigned_lawyer_id if row is not None else None
-    assignment = active_assignment(session, row) if row is not None and held else None
+    assignment = (
+        reads.assignment(row.assignment_id)
+        if row is not None and held and row.assignment_id is not None
+        else None
+    )
     marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
     errors = [] if checked else case_issues(case, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
     errors += assignment_field_errors(case, held, marks)
@@ -325,17 +334,18 @@ def put_case(
             **fields,
         )
         session.add(row)
+        reads.case_rows[case.id] = row
         created = True
     else:
         check_version("case", case.id, row.version, expected)
         if held is not None:
-            load = lock_load(session, held)
-            lawyer = stored_lawyer(session, held)
+            load = reads.load(held)
+            lawyer = reads.lawyer(held)
             # Hours first: more hours than fit are a 409 capacity, as for an assignment.  A
             # refusal after this point rolls the request back, the new charge with it.
             recharged = _recharge(row, assignment, load, lawyer, case)
             if marks is not None:
-                breaches = _kept_case_breaches(session, row, marks, case, lawyer)
+                breaches = _kept_case_breaches(reads, row, marks, case, lawyer)
                 if breaches:
                     raise holding.edit_refusal(held, breaches)
         for key, value in fields.items():
@@ -362,57 +372,50 @@ def put_case(
         ),
         {"version": row.version}
         | ({"lawyer_id": held, "charged_hours": list(recharged)} if recharged else {}),
+        policy_version=reads.policy_version(),
     )
     if recharged:
         state.bump_loads(session)  # the service-state row last, as in every write
     return Written(created, row.version)
 
 
-_LOCK_LOAD = (
-    select(LawyerLoadRow)
-    .where(LawyerLoadRow.lawyer_id == bindparam("lawyer_id"))
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
-_LAWYER_DOCUMENT = select(LawyerRow.document).where(LawyerRow.id == bindparam("lawyer_id"))
-
-
-def lock_load(session: Session, lawyer_id: str) -> LawyerLoadRow | None:
-    """The lawyer's load row, locked and read after the lock (PostgreSQL; take it after the
-    case rows, as an assignment does)."""
-    return session.execute(_LOCK_LOAD, {"lawyer_id": lawyer_id}).scalar_one_or_none()
-
-
-def stored_lawyer(session: Session, lawyer_id: str) -> Lawyer:
-    """The lawyer's stored document, read from the database (never a copy the session holds
-    from before a lock)."""
-    return Lawyer.model_validate(
-        session.execute(_LAWYER_DOCUMENT, {"lawyer_id": lawyer_id}).scalar_one()
+def prefetch_puts(reads: Reads, cases: Sequence[Case]) -> None:
+    """Read, for all of ``cases`` at once, what ``put_case`` reads for each (a bulk import):
+    the case rows (locked), the assignments, load rows (locked, after the case rows) and
+    documents of the lawyers holding them; for a case that must stay with its lawyer, the
+    policy, the lawyer's other such cases and the lawyer's firm."""
+    reads.prefetch_case_rows(c.id for c in cases)
+    held = [
+        row
+        for row in (reads.case_rows[c.id] for c in cases)
+        if row is not None and row.assigned_lawyer_id is not None
+    ]
+    if not held:
+        return
+    reads.prefetch_assignments(r.assignment_id for r in held if r.assignment_id is not None)
+    lawyer_ids = {r.assigned_lawyer_id for r in held if r.assigned_lawyer_id is not None}
+    reads.prefetch_loads(lawyer_ids)
+    reads.prefetch_lawyers(lawyer_ids)
+    marked = [
+        (r.assigned_lawyer_id, a)
+        for r in held
+        if r.assignment_id is not None
+        and (a := reads.assignment(r.assignment_id)) is not None
+        and (a.started or a.pinned)
+    ]
+    if not marked:
+        return
+    _, policy = reads.policy()
+    keeping = {
+        lawyer_id
+        for lawyer_id, a in marked
+        if lawyer_id is not None and must_stay(a.started, a.pinned, policy)
+    }
+    reads.prefetch_marked(keeping)
+    documents = [reads.lawyer_document(x) for x in keeping]
+    reads.prefetch_firms(
+        d["firm_id"] for d in documents if d is not None and isinstance(d.get("firm_id"), str)
     )
-
-
-_LOCK_HELD = (
-    select(CaseRow.id)
-    .where(CaseRow.assigned_lawyer_id == bindparam("lawyer_id"))
-    .order_by(CaseRow.id)
-    .with_for_update()
-)
-_MARKED = (
-    select(CaseRow, AssignmentRow.started, AssignmentRow.pinned)
-    .join(AssignmentRow, AssignmentRow.id == CaseRow.assignment_id)
-    .where(
-        CaseRow.assigned_lawyer_id == bindparam("lawyer_id"),
-        or_(AssignmentRow.started, AssignmentRow.pinned),
-    )
-    .order_by(CaseRow.id)
-    .execution_options(populate_existing=True)
-)
-
-
-def lock_held_cases(session: Session, lawyer_id: str) -> None:
-    """Lock every case row the lawyer holds, in id order (PostgreSQL), so that no mark or
-    hours of those cases changes before the transaction ends."""
-    session.execute(_LOCK_HELD, {"lawyer_id": lawyer_id}).all()
 
 
 def kept_case(case: Case, lawyer_id: str, started: bool, pinned: bool) -> holding.KeptCase:
@@ -421,19 +424,15 @@ def kept_case(case: Case, lawyer_id: str, started: bool, pinned: bool) -> holdin
 
 
 def kept_cases(
-    session: Session, lawyer_id: str, *, besides: str | None = None
+    reads: Reads, lawyer_id: str, *, besides: str | None = None
 ) -> tuple[list[holding.KeptCase], Policy | None]:
     """The cases the lawyer holds that must stay with the lawyer under the policy in force
-    (other than ``besides``), read now (after the caller's locks); and that policy, when any
-    case is marked."""
-    marked = [
-        (row, bool(started), bool(pinned))
-        for row, started, pinned in session.execute(_MARKED, {"lawyer_id": lawyer_id}).all()
-        if row.id != besides
-    ]
+    (other than ``besides``), read after the caller's locks; and that policy, when any case
+    is marked."""
+    marked = [m for m in reads.marked(lawyer_id) if m[0].id != besides]
     if not marked:
         return [], None
-    _, policy = policies.current(session)
+    _, policy = reads.policy()
     kept = [
         kept_case(engine_case(row), lawyer_id, started, pinned)
         for row, started, pinned in marked
@@ -443,18 +442,18 @@ def kept_cases(
 
 
 def _kept_case_breaches(
-    session: Session, row: CaseRow, marks: Marks, case: Case, lawyer: Lawyer
+    reads: Reads, row: CaseRow, marks: Marks, case: Case, lawyer: Lawyer
 ) -> list[holding.Breach]:
     """What the new document would break for a case that must stay with its lawyer (read
     after the case row and the lawyer's load row are locked, as a mark reads them)."""
     if not (marks.started or marks.pinned):
         return []
-    _, policy = policies.current(session)
+    _, policy = reads.policy()
     if not must_stay(marks.started, marks.pinned, policy):
         return []
-    others, _ = kept_cases(session, lawyer.id, besides=case.id)
+    others, _ = kept_cases(reads, lawyer.id, besides=case.id)
     return holding.case_edit_breaches(
-        session,
+        reads,
         lawyer,
         kept_case(engine_case(row), lawyer.id, marks.started, marks.pinned),
         kept_case(case, lawyer.id, marks.started, marks.pinned),

@@ -27,11 +27,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.models import FirmRow, LawyerRow
 from api.problems import ApiProblem, FieldError, conflict
+from api.reads import Reads
 from api.schemas import ReasonOut
 from assigner.domain import Case, CurrentAssignment, Firm, FirmKind, Lawyer, Policy, Problem
 from assigner.domain.arrays import ProblemArrays, build_arrays
@@ -102,10 +100,10 @@ def _alone(case: Case, lawyer_id: str) -> Case:
     )
 
 
-def _firm_and_colleagues(session: Session, lawyer: Lawyer) -> tuple[Firm, list[Lawyer]]:
-    """The lawyer's firm and the colleagues with clients: the conflict rules impute a
-    colleague's clients to the whole firm."""
-    row = session.get(FirmRow, lawyer.firm_id)
+def _firm_and_colleagues(reads: Reads, lawyer: Lawyer) -> tuple[Firm, list[Lawyer]]:
+    """The lawyer's firm and the colleagues with clients, as stored: the conflict rules
+    impute a colleague's clients to the whole firm."""
+    row = reads.firm_row(lawyer.firm_id)
     firm = (
         Firm.model_validate(row.document)
         if row is not None
@@ -113,12 +111,8 @@ def _firm_and_colleagues(session: Session, lawyer: Lawyer) -> tuple[Firm, list[L
     )
     colleagues = [
         Lawyer.model_validate(doc)
-        for doc in session.execute(
-            select(LawyerRow.document)
-            .where(LawyerRow.firm_id == lawyer.firm_id, LawyerRow.id != lawyer.id)
-            .order_by(LawyerRow.id)
-        ).scalars()
-        if doc.get("clients")
+        for member_id, doc in reads.firm_members(lawyer.firm_id)
+        if member_id != lawyer.id and doc.get("clients")
     ]
     return firm, colleagues
 
@@ -151,14 +145,14 @@ class HoldingCheck:
     @classmethod
     def in_firm(
         cls,
-        session: Session,
+        reads: Reads,
         lawyer: Lawyer,
         cases: Sequence[Case],
         policy: Policy,
         as_of: datetime,
     ) -> HoldingCheck:
         """With the lawyer's firm and colleagues as stored: every per-edge rule answers."""
-        firm, colleagues = _firm_and_colleagues(session, lawyer)
+        firm, colleagues = _firm_and_colleagues(reads, lawyer)
         return cls(lawyer, cases, policy, as_of, firm, colleagues)
 
     def hours(self, case_id: str) -> float:
@@ -224,7 +218,7 @@ class HoldingCheck:
 
 
 def edit_breaches(
-    session: Session,
+    reads: Reads,
     stored: Lawyer | None,
     edited: Lawyer,
     kept: Sequence[KeptCase],
@@ -238,11 +232,11 @@ def edit_breaches(
     if not kept:
         return []
     cases = [k.case for k in kept]
-    after = HoldingCheck.in_firm(session, edited, cases, policy, as_of).breaches(kept)
+    after = HoldingCheck.in_firm(reads, edited, cases, policy, as_of).breaches(kept)
     if not after:
         return []
     before = (
-        HoldingCheck.in_firm(session, stored, cases, policy, as_of).breaches(kept)
+        HoldingCheck.in_firm(reads, stored, cases, policy, as_of).breaches(kept)
         if stored is not None
         else {}
     )
@@ -255,8 +249,23 @@ def edit_breaches(
     return out
 
 
+def _kept_breach(
+    lawyer: Lawyer,
+    marked: KeptCase,
+    others: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+    firm: Firm,
+    colleagues: Sequence[Lawyer],
+) -> list[Exclusion]:
+    """The rules excluding the lawyer from ``marked`` beside the other cases that must stay."""
+    cases = [marked.case, *(k.case for k in others)]
+    check = HoldingCheck(lawyer, cases, policy, as_of, firm, colleagues)
+    return check.breaches([marked, *others], only=marked.case.id).get(marked.case.id, [])
+
+
 def mark_breach(
-    session: Session,
+    reads: Reads,
     lawyer: Lawyer,
     marked: KeptCase,
     others: Sequence[KeptCase],
@@ -265,13 +274,12 @@ def mark_breach(
 ) -> list[Exclusion]:
     """The rules that exclude the lawyer from a case about to be marked so that it must stay,
     beside the lawyer's other cases that must stay."""
-    cases = [marked.case, *(k.case for k in others)]
-    check = HoldingCheck.in_firm(session, lawyer, cases, policy, as_of)
-    return check.breaches([marked, *others], only=marked.case.id).get(marked.case.id, [])
+    firm, colleagues = _firm_and_colleagues(reads, lawyer)
+    return _kept_breach(lawyer, marked, others, policy, as_of, firm, colleagues)
 
 
 def case_edit_breaches(
-    session: Session,
+    reads: Reads,
     lawyer: Lawyer,
     stored: KeptCase,
     edited: KeptCase,
@@ -281,11 +289,14 @@ def case_edit_breaches(
 ) -> list[Breach]:
     """The rules a new document of a case that must stay with its lawyer newly breaks (a new
     type, party or exclusion, say), beside the lawyer's other cases that must stay; a rule the
-    stored document broke already does not count."""
-    after = mark_breach(session, lawyer, edited, others, policy, as_of)
+    stored document broke already does not count.  The firm and colleagues are read once for
+    both documents; the stored document's check is built only when the new one breaks a
+    rule."""
+    firm, colleagues = _firm_and_colleagues(reads, lawyer)
+    after = _kept_breach(lawyer, edited, others, policy, as_of, firm, colleagues)
     if not after:
         return []
-    had = {e.rule for e in mark_breach(session, lawyer, stored, others, policy, as_of)}
+    had = {e.rule for e in _kept_breach(lawyer, stored, others, policy, as_of, firm, colleagues)}
     new = [e for e in after if e.rule not in had]
     return [Breach(edited, new)] if new else []
 

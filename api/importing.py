@@ -7,7 +7,9 @@ of strings is split on ``;`` (``languages``: ``zh;en``); an empty cell leaves th
 
 Every row is checked like a single PUT; valid rows are written (created or replaced), rejected
 rows are reported with the field of each error.  With ``all_or_nothing`` one rejected row means
-nothing is written.  Either way the import is one transaction.
+nothing is written.  Either way the import is one transaction.  What the checks and writes of
+the rows read is read for all rows at once, in chunks (``api.reads``): the number of statements
+that read does not grow with the rows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from api import caseload, roster
 from api.auth import Principal
 from api.models import CaseRow, FirmRow, LawyerRow
 from api.problems import ApiProblem, FieldError
+from api.reads import Reads, chunks
 from api.schemas import ImportReport, RejectedRow
 from assigner.domain import Case, Firm, Lawyer
 
@@ -43,9 +46,6 @@ _MODELS: dict[RecordKind, type[BaseModel]] = {
     RecordKind.LAWYER: Lawyer,
     RecordKind.CASE: Case,
 }
-
-
-_ID_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,8 @@ def run_import(
         seen[record_id] = raw.row
         parsed.append((raw.row, record))
 
-    checks = _reference_checks(session, kind, [r for _, r in parsed])
+    reads = Reads(session)
+    checks = _reference_checks(reads, kind, [r for _, r in parsed])
     valid: list[BaseModel] = []
     for row_no, record in parsed:
         errors = checks(record)
@@ -238,14 +239,18 @@ def run_import(
             received=len(rows), created=0, replaced=0, rejected=rejected, written=False
         )
 
+    if kind is RecordKind.FIRM:
+        reads.prefetch_firm_rows(str(getattr(r, "id")) for r in valid)  # noqa: B009
+    elif kind is RecordKind.CASE:
+        caseload.prefetch_puts(reads, [r for r in valid if isinstance(r, Case)])
     created = replaced = 0
     for record in valid:
         if isinstance(record, Firm):
-            written = roster.put_firm(session, record, who)
+            written = roster.put_firm(session, record, who, reads=reads)
         elif isinstance(record, Lawyer):
-            written = roster.put_lawyer(session, record, who, checked=True)
+            written = roster.put_lawyer(session, record, who, checked=True, reads=reads)
         elif isinstance(record, Case):
-            written = caseload.put_case(session, record, who, checked=True)
+            written = caseload.put_case(session, record, who, checked=True, reads=reads)
         else:  # pragma: no cover - _MODELS holds exactly these
             raise TypeError(type(record))
         created += written.created
@@ -297,36 +302,29 @@ def _stored_case_ids(session: Session, ids: list[str]) -> set[str]:
     """Which of ``ids`` are cases in the database (asked in chunks: a statement takes a
     bounded number of parameters)."""
     found: set[str] = set()
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
+    for chunk in chunks(ids):
         found.update(session.execute(select(CaseRow.id).where(CaseRow.id.in_(chunk))).scalars())
     return found
 
 
 def _reference_checks(
-    session: Session, kind: RecordKind, records: list[BaseModel]
+    reads: Reads, kind: RecordKind, records: list[BaseModel]
 ) -> Callable[[BaseModel], list[FieldError]]:
-    """Per-record checks against the database plus the records of this import."""
+    """Per-record checks against the database plus the records of this import; what they
+    read of the database is read once for all records."""
+    session = reads.session
     if kind is RecordKind.FIRM:
         return lambda record: []
     if kind is RecordKind.LAWYER:
         firm_ids = set(session.execute(select(FirmRow.id)).scalars())
-
-        def lawyer_check(record: BaseModel) -> list[FieldError]:
-            assert isinstance(record, Lawyer)
-            return roster.lawyer_issues(record, firm_ids, session)
-
-        return lawyer_check
-    lawyer_ids = set(session.execute(select(LawyerRow.id)).scalars())
-    held = {
-        case_id: lawyer_id
-        for case_id, lawyer_id in session.execute(
-            select(CaseRow.id, CaseRow.assigned_lawyer_id).where(
-                CaseRow.assigned_lawyer_id.is_not(None)
-            )
+        issues = roster.lawyer_issues(
+            reads, [r for r in records if isinstance(r, Lawyer)], firm_ids
         )
-    }
-    case_ids = set(session.execute(select(CaseRow.id)).scalars())
+        return lambda record: issues[str(getattr(record, "id"))]  # noqa: B009
+    lawyer_ids = set(session.execute(select(LawyerRow.id)).scalars())
+    stored = session.execute(select(CaseRow.id, CaseRow.assigned_lawyer_id)).all()
+    held = {case_id: lawyer_id for case_id, lawyer_id in stored if lawyer_id is not None}
+    case_ids = {case_id for case_id, _ in stored}
     case_ids |= {str(getattr(r, "id")) for r in records}  # noqa: B009
 
     def case_check(record: BaseModel) -> list[FieldError]:

@@ -40,7 +40,6 @@ from assigner.recommend import (
     CaseQuery,
     RosterIndex,
     Scored,
-    UnknownLawyer,
     build_roster_index,
 )
 
@@ -304,10 +303,6 @@ def scored_out(s: Scored, snap: RosterSnapshot) -> ScoredLawyer:
     )
 
 
-def _unknown(exc: UnknownLawyer, field: str) -> Exception:
-    return invalid([FieldError(field=field, message=str(exc.args[0]), location="body")])
-
-
 def _check_known(snap: RosterSnapshot, lawyer_ids: list[str], field: str) -> None:
     """422 naming every unknown lawyer by its place in the list (``why_not.1``), not only
     the first the engine would meet."""
@@ -337,10 +332,7 @@ def recommend(
     ctx = case_context(session, cache, case_id, as_of)
     q, snap = ctx.query, ctx.snapshot
     _check_known(snap, why_not, "why_not")
-    try:
-        verdicts = [q.verdict(x) for x in dict.fromkeys(why_not)]
-    except UnknownLawyer as exc:
-        raise _unknown(exc, "why_not") from exc
+    verdicts = [q.verdict(x) for x in dict.fromkeys(why_not)]
     return RecommendationResponse(
         case_id=case_id,
         case_version=ctx.case_version,
@@ -373,10 +365,7 @@ def conflict_check(
     ctx = case_context(session, cache, case_id, as_of)
     if lawyer_ids is not None:
         _check_known(ctx.snapshot, lawyer_ids, "lawyer_ids")
-    try:
-        found = ctx.query.conflicts(lawyer_ids)
-    except UnknownLawyer as exc:
-        raise _unknown(exc, "lawyer_ids") from exc
+    found = ctx.query.conflicts(lawyer_ids)
     checked = len(set(lawyer_ids)) if lawyer_ids is not None else ctx.snapshot.index.n_lawyers
     return ConflictCheckResponse(
         case_id=case_id,

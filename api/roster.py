@@ -13,6 +13,7 @@ a mark of one of them does, so that an edit and a mark are checked one after the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from api.models import (
     utcnow,
 )
 from api.problems import FieldError, conflict, invalid, not_found
+from api.reads import Reads
 from api.schemas import FirmPublic, LawyerPublic
 from api.versions import Written, check_version
 from assigner.domain import Firm, FirmKind, Lawyer, Policy, Problem, default_catalogue
@@ -54,14 +56,12 @@ def _catalogue_issues(lawyer: Lawyer) -> list[FieldError]:
     ]
 
 
-def _document_issues(
-    lawyer: Lawyer, firm_ids: set[str] | None, session: Session
-) -> list[FieldError]:
+def _document_issues(lawyer: Lawyer, firm_ids: set[str] | None, reads: Reads) -> list[FieldError]:
     errors = _catalogue_issues(lawyer)
     known = (
         lawyer.firm_id in firm_ids
         if firm_ids is not None
-        else session.get(FirmRow, lawyer.firm_id) is not None
+        else reads.firm_row(lawyer.firm_id) is not None
     )
     if not known:
         errors.append(
@@ -70,28 +70,47 @@ def _document_issues(
     return errors
 
 
-def _kept_breaches(session: Session, row: LawyerRow, edited: Lawyer) -> list[holding.Breach]:
+def _stored(row: LawyerRow) -> Lawyer | None:
+    """The stored lawyer, or None when the stored document no longer passes the record checks
+    (``holding.edit_breaches`` then counts every rule)."""
+    try:
+        return Lawyer.model_validate(row.document)
+    except ValidationError:  # stored before the record checks refused such values
+        return None
+
+
+def _kept_breaches(reads: Reads, row: LawyerRow, edited: Lawyer) -> list[holding.Breach]:
     """What the edit would break for the cases that must stay with the lawyer (started or
     pinned).  Locks every case row the lawyer holds first (PostgreSQL), so that no case is
     marked, and no marked case's hours change, before the edit commits."""
-    caseload.lock_held_cases(session, edited.id)
-    kept, policy = caseload.kept_cases(session, edited.id)
+    reads.lock_held(edited.id)
+    kept, policy = caseload.kept_cases(reads, edited.id)
     if not kept or policy is None:
         return []
-    try:
-        stored: Lawyer | None = Lawyer.model_validate(row.document)
-    except ValidationError:  # stored before the record checks refused such values
-        stored = None
-    return holding.edit_breaches(session, stored, edited, kept, policy, datetime.now(UTC))
+    return holding.edit_breaches(reads, _stored(row), edited, kept, policy, datetime.now(UTC))
 
 
-def lawyer_issues(lawyer: Lawyer, firm_ids: set[str] | None, session: Session) -> list[FieldError]:
-    """Everything that rejects a row of a lawyer import: the document's errors, and the cases
-    that must stay with the lawyer that the row would make the lawyer ineligible for."""
-    errors = _document_issues(lawyer, firm_ids, session)
-    row = session.get(LawyerRow, lawyer.id)
-    if not errors and row is not None:
-        errors += holding.edit_issues(_kept_breaches(session, row, lawyer))
+def lawyer_issues(
+    reads: Reads, lawyers: Sequence[Lawyer], firm_ids: set[str]
+) -> dict[str, list[FieldError]]:
+    """Everything that rejects each row of a lawyer import, by lawyer id: the document's
+    errors, and the cases that must stay with the lawyer that the row would make the lawyer
+    ineligible for.  What the rows' checks read is read for all rows first (in chunks), so
+    that the number of statements does not grow with the rows: the stored lawyers; for each
+    row that replaces one, the cases the lawyer holds (locked) and those of them marked; and,
+    for the lawyers keeping such cases, the policy and the firms (stored and new)."""
+    errors = {lw.id: _document_issues(lw, firm_ids, reads) for lw in lawyers}
+    reads.prefetch_lawyer_rows(lw.id for lw in lawyers)
+    replaced = [lw for lw in lawyers if not errors[lw.id] and reads.lawyer_rows[lw.id] is not None]
+    reads.prefetch_held(lw.id for lw in replaced)
+    reads.prefetch_marked(lw.id for lw in replaced)
+    keeping = [lw for lw in replaced if caseload.kept_cases(reads, lw.id)[0]]
+    stored_firms = {row.firm_id for lw in keeping if (row := reads.lawyer_rows[lw.id]) is not None}
+    reads.prefetch_firms({lw.firm_id for lw in keeping} | stored_firms)
+    for lw in replaced:
+        row = reads.lawyer_rows[lw.id]
+        assert row is not None  # ``replaced`` holds the stored ones
+        errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
     return errors
 
 
@@ -131,10 +150,19 @@ def lawyer_public(row: LawyerRow, load: LawyerLoadRow | None) -> LawyerPublic:
 # ---- firms ---------------------------------------------------------------------------------
 
 
-def put_firm(session: Session, firm: Firm, who: Principal, expected: int | None = None) -> Written:
+def put_firm(
+    session: Session,
+    firm: Firm,
+    who: Principal,
+    expected: int | None = None,
+    *,
+    reads: Reads | None = None,
+) -> Written:
+    """Create or replace; ``reads``: what the request has read already (a bulk import)."""
+    reads = reads if reads is not None else Reads(session)
     now = utcnow()
     doc = firm.model_dump(mode="json")
-    row = session.get(FirmRow, firm.id)
+    row = reads.firm_row(firm.id)
     if row is None:
         if expected is not None:
             raise not_found("firm", firm.id)
@@ -148,6 +176,7 @@ def put_firm(session: Session, firm: Firm, who: Principal, expected: int | None 
             updated_at=now,
         )
         session.add(row)
+        reads.firm_rows[firm.id] = row
         created = True
     else:
         check_version("firm", firm.id, row.version, expected)
@@ -164,6 +193,7 @@ def put_firm(session: Session, firm: Firm, who: Principal, expected: int | None 
         firm.id,
         f"firm {firm.id} {'created' if created else 'replaced'}",
         {"version": row.version},
+        policy_version=reads.policy_version(),
     )
     return Written(created, row.version)
 
@@ -219,17 +249,20 @@ def put_lawyer(
     *,
     firm_ids: set[str] | None = None,
     checked: bool = False,
+    reads: Reads | None = None,
 ) -> Written:
-    """Create or replace; ``checked`` when ``lawyer_issues`` already ran (bulk import).  A
-    replace that would make the lawyer ineligible for a case that must stay with the lawyer
-    (started or pinned) is refused with 409 ``kept_cases`` naming each case and rule."""
+    """Create or replace; ``checked`` when ``lawyer_issues`` already ran (bulk import, with
+    its ``reads``).  A replace that would make the lawyer ineligible for a case that must stay
+    with the lawyer (started or pinned) is refused with 409 ``kept_cases`` naming each case
+    and rule."""
+    reads = reads if reads is not None else Reads(session)
     if not checked:
-        errors = _document_issues(lawyer, firm_ids, session)
+        errors = _document_issues(lawyer, firm_ids, reads)
         if errors:
             raise invalid(errors)
     now = utcnow()
     doc = lawyer.model_dump(mode="json")
-    row = session.get(LawyerRow, lawyer.id)
+    row = reads.lawyer_row(lawyer.id)
     fields: dict[str, Any] = {
         "firm_id": lawyer.firm_id,
         "name": lawyer.name,
@@ -243,13 +276,14 @@ def put_lawyer(
             raise not_found("lawyer", lawyer.id)
         row = LawyerRow(id=lawyer.id, version=1, created_at=now, updated_at=now, **fields)
         session.add(row)
+        reads.lawyer_rows[lawyer.id] = row
         session.flush()  # the load row's foreign key needs the lawyer row first
         session.add(LawyerLoadRow(lawyer_id=lawyer.id, assigned_hours=0.0, assigned_cases=0))
         created = True
     else:
         check_version("lawyer", lawyer.id, row.version, expected)
         if not checked:
-            breaches = _kept_breaches(session, row, lawyer)
+            breaches = _kept_breaches(reads, row, lawyer)
             if breaches:
                 raise holding.edit_refusal(lawyer.id, breaches)
         for key, value in fields.items():
@@ -266,6 +300,7 @@ def put_lawyer(
         lawyer.id,
         f"lawyer {lawyer.id} {'created' if created else 'replaced'}",
         {"version": row.version},
+        policy_version=reads.policy_version(),
     )
     return Written(created, row.version)
 
