@@ -7,13 +7,11 @@ import logging
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
@@ -28,6 +26,7 @@ from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
 from cli.atomic_write import write_text_atomic
 from cli.inputs import exit_on_input_error, output_path_error
+from cli.live_view import LiveView
 from cli.rebalance import rebalance_app
 from scenarios.whatif.baseline import set_snapshot_loader
 from scenarios.whatif.cli import scenario_app
@@ -73,35 +72,20 @@ def progress_line(p: Progress) -> str:
     )
 
 
-class _ProgressView:
-    """The search's progress while it runs: in a terminal one line redrawn in place; in a file
-    or a pipe a whole line (ended by a newline) every ``LOGGED_PROGRESS_EVERY_S`` seconds and
-    the last one at the end, so that the next message starts on its own line."""
+class _ProgressView(LiveView):
+    """The search's progress while it runs: in a terminal one line redrawn in place; in a file,
+    a pipe or a dumb terminal a whole line (ended by a newline) every
+    ``LOGGED_PROGRESS_EVERY_S`` seconds and the last one at the end, so that the next message
+    starts on its own line."""
 
     def __init__(self) -> None:
-        self.live = (
-            Live(console=console, refresh_per_second=8, transient=False)
-            if console.is_terminal
-            else None
-        )
+        super().__init__(console, refresh_per_second=8, transient=False)
         self.rows: list[Progress] = []
         self._logged: Progress | None = None
         self._logged_at = 0.0
 
-    def __enter__(self) -> _ProgressView:
-        if self.live is not None:
-            self.live.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.live is not None:
-            self.live.stop()
-        elif self.rows and self.rows[-1] is not self._logged:
+    def finish(self) -> None:
+        if self.rows and self.rows[-1] is not self._logged:
             self._log(self.rows[-1])
 
     def _log(self, p: Progress) -> None:

@@ -20,12 +20,10 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
@@ -45,6 +43,7 @@ from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.verify import PlanViolation
 from cli.atomic_write import write_text_atomic
 from cli.inputs import exit_on_input_error, output_path_error
+from cli.live_view import LiveView
 
 log = logging.getLogger(__name__)
 
@@ -212,31 +211,13 @@ def _summary(plan: RebalancePlan, show: int) -> None:
         out.print(m)
 
 
-class _ProgressLine:
+class _ProgressLine(LiveView):
     """The planner's progress: in a terminal one line redrawn in place, gone when the plan is
-    made; in a file or a pipe (the nightly batch's log) a plain line per phase, each ended by
-    a newline, with none of the redraws' carriage returns and cursor moves."""
+    made; in a file, a pipe (the nightly batch's log) or a dumb terminal a plain line per phase,
+    each ended by a newline, with none of the redraws' carriage returns and cursor moves."""
 
     def __init__(self) -> None:
-        self.live = (
-            Live(console=console, refresh_per_second=4, transient=True)
-            if console.is_terminal and not console.is_dumb_terminal
-            else None
-        )
-
-    def __enter__(self) -> _ProgressLine:
-        if self.live is not None:
-            self.live.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.live is not None:
-            self.live.stop()
+        super().__init__(console, refresh_per_second=4, transient=True)
 
     def __call__(self, p: Progress) -> None:
         figures = f"objective {p.objective:>14,}  bound {p.bound:>14,.0f}  {p.wall_time_s:6.1f} s"
