@@ -11,11 +11,11 @@ capacity.
 
 The rules are the engine's per-edge filters, asked through ``why_not`` (the function the job's
 message comes from) over a small Problem: the lawyer, the cases, the lawyer's firm and the
-colleagues whose clients the conflict rules read.  A case that must stay is checked with the
-lawyer's load being the work outside the service plus the lawyer's other cases that must stay,
-so that the capacity rule covers their sum, as the rebalance requires (``keep_start`` in
-``assigner.rebalance.budget``).  Group rules (co-defendants, linked cases) are not per-edge
-rules and are not asked here.
+colleagues whose clients and relatives the conflict rules read.  A case that must stay is
+checked with the lawyer's load being the work outside the service plus the lawyer's other cases
+that must stay, so that the capacity rule covers their sum, as the rebalance requires
+(``keep_start`` in ``assigner.rebalance.budget``).  Group rules (co-defendants, linked cases)
+are not per-edge rules and are not asked here.
 """
 
 from __future__ import annotations
@@ -101,8 +101,9 @@ def _alone(case: Case, lawyer_id: str) -> Case:
 
 
 def _firm_and_colleagues(reads: Reads, lawyer: Lawyer) -> tuple[Firm, list[Lawyer]]:
-    """The lawyer's firm and the colleagues with clients, as stored: the conflict rules
-    impute a colleague's clients to the whole firm."""
+    """The lawyer's firm and the colleagues with clients or declared relatives, as stored: the
+    conflict rules impute a colleague's clients to the whole firm, and a colleague's relative as
+    the opposing party conflicts the lawyer (Conduct Norms Art 52)."""
     row = reads.firm_row(lawyer.firm_id)
     firm = (
         Firm.model_validate(row.document)
@@ -112,7 +113,7 @@ def _firm_and_colleagues(reads: Reads, lawyer: Lawyer) -> tuple[Firm, list[Lawye
     colleagues = [
         Lawyer.model_validate(doc)
         for member_id, doc in reads.firm_members(lawyer.firm_id)
-        if member_id != lawyer.id and doc.get("clients")
+        if member_id != lawyer.id and (doc.get("clients") or doc.get("relatives"))
     ]
     return firm, colleagues
 

@@ -94,6 +94,24 @@ def test_move_to_a_firm_acting_for_the_other_side_is_refused(world_api: Api) -> 
     assert "colleague L5" in to_f3.json()["cases"][0]["reasons"][0]["detail"]
 
 
+def test_move_to_a_firm_where_a_colleague_is_the_victims_relative_is_refused(
+    world_api: Api,
+) -> None:
+    """Tests that moving a lawyer with a started case to a firm where a colleague (L5 at F3)
+    declares the case's victim as a close relative is a 409 naming colleague_relative (Conduct
+    Norms Art 52): the check reads colleagues with relatives, not only those with clients."""
+    assert world_api.assign("C1", "L2").status_code == 201  # Wang Wei is the victim
+    assert world_api.mark("C1", started=True).status_code == 200
+    l5 = next(lw for lw in world.lawyers() if lw["id"] == "L5")
+    l5 = {**l5, "clients": [], "relatives": ["Wei WANG"]}
+    assert world_api.put("/v1/lawyers/L5", json=l5).status_code == 200
+    to_f3 = world_api.put("/v1/lawyers/L2", json=_l2(firm_id="F3"))
+    assert to_f3.status_code == 409, to_f3.text
+    reasons = to_f3.json()["cases"][0]["reasons"]
+    assert [x["rule"] for x in reasons] == ["colleague_relative"]
+    assert "colleague L5" in reasons[0]["detail"]
+
+
 def test_lawyer_edit_counts_every_pinned_case_against_capacity(world_api: Api) -> None:
     """Tests that two pinned cases of 35 h each need 70 h: capacity 69 h is refused for both
     (each counted beside the other), 70 h is accepted."""
