@@ -361,8 +361,8 @@ class ConflictIndex:
             for colleague in self.firm_lawyers[int(self.lawyer_firm[holder])].tolist():
                 if colleague != holder:
                     lawyers.add(colleague)
-        # A lawyer whose own relative is adverse is a colleague's only if another lawyer of
-        # the firm has the relative too.
+        # A holder is left out for its own relative (``Rule.RELATIVE`` excludes it) and is
+        # added only as the colleague of another holder of the same relative.
         return lawyers - self.waived_lawyers(case)
 
     def adverse_firms(self, case: Case) -> set[int]:
