@@ -118,6 +118,45 @@ def _firm_and_colleagues(reads: Reads, lawyer: Lawyer) -> tuple[Firm, list[Lawye
     return firm, colleagues
 
 
+def imputes_conflicts(lawyer: Lawyer) -> bool:
+    """Whether the lawyer's record conflicts colleagues: clients are imputed to the whole firm
+    (Conduct Norms Art 51), a declared relative as the opposing party conflicts the colleagues
+    (Art 52)."""
+    return bool(lawyer.clients or lawyer.relatives)
+
+
+def colleague_edit_breaches(
+    reads: Reads,
+    holder: Lawyer,
+    kept: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+    edited: Lawyer,
+) -> list[Breach]:
+    """The rules an edit of ``edited`` (a lawyer of ``holder``'s firm after the edit) newly
+    breaks for the cases that must stay with ``holder``: its clients and relatives count
+    against ``holder`` as a colleague's.  A rule the firm as stored broke already does not
+    count."""
+    if not kept:
+        return []
+    firm, before = _firm_and_colleagues(reads, holder)
+    after = [c for c in before if c.id != edited.id]
+    if imputes_conflicts(edited):
+        after.append(edited)
+    cases = [k.case for k in kept]
+    now = HoldingCheck(holder, cases, policy, as_of, firm, after).breaches(kept)
+    if not now:
+        return []
+    had = HoldingCheck(holder, cases, policy, as_of, firm, before).breaches(kept)
+    out = []
+    for k in kept:
+        old_rules = {e.rule for e in had.get(k.case.id, [])}
+        new = [e for e in now.get(k.case.id, []) if e.rule not in old_rules]
+        if new:
+            out.append(Breach(k, new))
+    return out
+
+
 class HoldingCheck:
     """One lawyer holding some cases, as a small engine Problem (the lawyer first)."""
 
@@ -356,6 +395,45 @@ def edit_refusal(lawyer_id: str, breaches: Sequence[Breach]) -> ApiProblem:
             for b in breaches
         ],
     )
+
+
+def colleague_refusal(lawyer_id: str, breaches: Sequence[tuple[str, Breach]]) -> ApiProblem:
+    """409 ``kept_cases``: the edit would make colleagues of the lawyer (by the clients or
+    relatives it gives the firm) ineligible for cases that must stay with them; each case with
+    its lawyer and the rules it would break."""
+    shown = "; ".join(f"lawyer {holder}'s {_shown(b)}" for holder, b in breaches)
+    return conflict(
+        "kept_cases",
+        "Colleagues keep started or pinned cases",
+        f"this edit of lawyer {lawyer_id} would make colleagues at the firm ineligible for "
+        f"cases that are started or pinned with them (a client of the firm or a colleague's "
+        f"relative is adverse): {shown}. For each case, {MOVE_FIRST}; nothing was written",
+        lawyer_id=lawyer_id,
+        cases=[
+            {
+                "case_id": b.case_id,
+                "lawyer_id": holder,
+                "started": b.kept.started,
+                "pinned": b.kept.pinned,
+                "reasons": reason_dicts(b.exclusions),
+            }
+            for holder, b in breaches
+        ],
+    )
+
+
+def colleague_edit_issues(breaches: Sequence[tuple[str, Breach]]) -> list[FieldError]:
+    """``colleague_refusal`` as errors of an import row, one per case."""
+    return [
+        FieldError(
+            field="",
+            message=f"this row would make colleague {holder} ineligible for {_shown(b)}; "
+            f"{MOVE_FIRST}",
+            location="body",
+            record=f"case {b.case_id}",
+        )
+        for holder, b in breaches
+    ]
 
 
 def edit_issues(breaches: Sequence[Breach]) -> list[FieldError]:

@@ -90,6 +90,63 @@ def _kept_breaches(reads: Reads, row: LawyerRow, edited: Lawyer) -> list[holding
     return holding.edit_breaches(reads, _stored(row), edited, kept, policy, datetime.now(UTC))
 
 
+def _changes_what_it_imputes(row: LawyerRow | None, edited: Lawyer) -> bool:
+    """Whether the edit can newly conflict colleagues: the lawyer (new, or moving firm, or with
+    other clients or relatives) brings clients or relatives into its firm."""
+    if not holding.imputes_conflicts(edited):
+        return False
+    stored = _stored(row) if row is not None else None
+    return (
+        stored is None
+        or stored.firm_id != edited.firm_id
+        or stored.clients != edited.clients
+        or stored.relatives != edited.relatives
+    )
+
+
+def _colleagues_to_check(
+    reads: Reads, edits: Sequence[Lawyer], replaced: Sequence[str]
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per edited lawyer whose edit can newly conflict colleagues, the other lawyers of its
+    (new) firm as stored, (id, document).  The case rows that the colleagues and the
+    ``replaced`` lawyers hold are locked (PostgreSQL) in one statement, in id order, so that two
+    edits lock in the same order; the colleagues' marked cases are read, for all the edits at
+    once."""
+    changing = [lw for lw in edits if _changes_what_it_imputes(reads.lawyer_rows.get(lw.id), lw)]
+    reads.prefetch_firms({lw.firm_id for lw in changing})
+    members = {
+        lw.id: [(m, doc) for m, doc in reads.firm_members(lw.firm_id) if m != lw.id]
+        for lw in changing
+    }
+    colleagues = {m for ms in members.values() for m, _ in ms}
+    reads.prefetch_held(colleagues | set(replaced))
+    reads.prefetch_marked(colleagues)
+    return members
+
+
+def _colleague_breaches(
+    reads: Reads, edited: Lawyer, members: Sequence[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, holding.Breach]]:
+    """What the edit would break for the cases that must stay with ``members`` (the lawyer's
+    colleagues in its new firm), as (colleague id, breach).  A colleague whose stored document
+    no longer passes the record checks is not asked here (every job refuses its cases with
+    the engine's own message)."""
+    out: list[tuple[str, holding.Breach]] = []
+    for member, doc in members:
+        kept, policy = caseload.kept_cases(reads, member)
+        if not kept or policy is None:
+            continue
+        try:
+            holder = Lawyer.model_validate(doc)
+        except ValidationError:
+            continue
+        found = holding.colleague_edit_breaches(
+            reads, holder, kept, policy, datetime.now(UTC), edited
+        )
+        out += [(member, b) for b in found]
+    return out
+
+
 def lawyer_issues(
     reads: Reads, lawyers: Sequence[Lawyer], firm_ids: set[str]
 ) -> dict[str, list[FieldError]]:
@@ -102,7 +159,9 @@ def lawyer_issues(
     errors = {lw.id: _document_issues(lw, firm_ids, reads) for lw in lawyers}
     reads.prefetch_lawyer_rows(lw.id for lw in lawyers)
     replaced = [lw for lw in lawyers if not errors[lw.id] and reads.lawyer_rows[lw.id] is not None]
-    reads.prefetch_held(lw.id for lw in replaced)
+    members = _colleagues_to_check(
+        reads, [lw for lw in lawyers if not errors[lw.id]], [lw.id for lw in replaced]
+    )
     reads.prefetch_marked(lw.id for lw in replaced)
     keeping = [lw for lw in replaced if caseload.kept_cases(reads, lw.id)[0]]
     stored_firms = {row.firm_id for lw in keeping if (row := reads.lawyer_rows[lw.id]) is not None}
@@ -111,6 +170,9 @@ def lawyer_issues(
         row = reads.lawyer_rows[lw.id]
         assert row is not None  # ``replaced`` holds the stored ones
         errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
+    for lawyer_id, ids in members.items():
+        edited = next(lw for lw in lawyers if lw.id == lawyer_id)
+        errors[lawyer_id] += holding.colleague_edit_issues(_colleague_breaches(reads, edited, ids))
     return errors
 
 
@@ -263,6 +325,17 @@ def put_lawyer(
     now = utcnow()
     doc = lawyer.model_dump(mode="json")
     row = reads.lawyer_row(lawyer.id)
+    if not checked and (row is not None or expected is None):
+        if row is not None:
+            check_version("lawyer", lawyer.id, row.version, expected)
+        held = [lawyer.id] if row is not None else []
+        members = _colleagues_to_check(reads, [lawyer], held).get(lawyer.id, [])
+        breaches = _kept_breaches(reads, row, lawyer) if row is not None else []
+        if breaches:
+            raise holding.edit_refusal(lawyer.id, breaches)
+        colleague_breaches = _colleague_breaches(reads, lawyer, members)
+        if colleague_breaches:
+            raise holding.colleague_refusal(lawyer.id, colleague_breaches)
     fields: dict[str, Any] = {
         "firm_id": lawyer.firm_id,
         "name": lawyer.name,
@@ -282,10 +355,6 @@ def put_lawyer(
         created = True
     else:
         check_version("lawyer", lawyer.id, row.version, expected)
-        if not checked:
-            breaches = _kept_breaches(reads, row, lawyer)
-            if breaches:
-                raise holding.edit_refusal(lawyer.id, breaches)
         for key, value in fields.items():
             setattr(row, key, value)
         row.version += 1

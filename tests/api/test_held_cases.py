@@ -192,6 +192,62 @@ def test_lawyer_import_row_breaking_a_pinned_case_is_rejected(world_api: Api) ->
     assert world_api.get("/v1/lawyers/L2").json()["practice_areas"][0]["area"] == "criminal_defence"
 
 
+def _l3(**changes: Any) -> dict[str, Any]:
+    doc = next(lw for lw in world.lawyers() if lw["id"] == "L3")
+    return {**doc, **changes}
+
+
+def test_an_edit_that_conflicts_a_colleagues_started_case_is_refused(world_api: Api) -> None:
+    """Tests that with C1 (victim Wang Wei) started with L5 at F3, giving L5's colleague L3 the
+    relative "Wei Wang" or the client "Wang Wei", creating a lawyer at F3 with that relative, or
+    moving L2 there with it, is a 409 kept_cases naming L5's case and the rule (Conduct Norms
+    Art 51-52); nothing is written, and once the mark is cleared the same edit is accepted."""
+    assert world_api.assign("C1", "L5").status_code == 201
+    assert world_api.mark("C1", started=True).status_code == 200
+    before = world_api.get("/v1/lawyers/L3").json()
+    edits = [
+        ("/v1/lawyers/L3", _l3(relatives=["Wei Wang"]), "colleague_relative"),
+        ("/v1/lawyers/L3", _l3(clients=[{"name": "Wang Wei"}]), "adverse_party"),
+        ("/v1/lawyers/L6", world.lawyer("L6", "F3", relatives=["Wei Wang"]), "colleague_relative"),
+        ("/v1/lawyers/L2", _l2(firm_id="F3", relatives=["Wei Wang"]), "colleague_relative"),
+    ]
+    for path, doc, rule in edits:
+        r = world_api.put(path, json=doc)
+        assert r.status_code == 409, (path, r.text)
+        body = r.json()
+        assert body["reason"] == "kept_cases"
+        [case] = body["cases"]
+        assert (case["case_id"], case["lawyer_id"], case["started"]) == ("C1", "L5", True)
+        assert [x["rule"] for x in case["reasons"]] == [rule], (path, case)
+        assert "lawyer L5's case C1" in body["detail"]
+    assert world_api.get("/v1/lawyers/L3").json() == before
+    assert world_api.get("/v1/lawyers/L6").status_code == 404
+    # A relative who is not adverse (no party of C1) conflicts nothing.
+    assert world_api.put("/v1/lawyers/L3", json=_l3(relatives=["Zhou Qi"])).status_code == 200
+    assert world_api.mark("C1", started=False).status_code == 200
+    assert world_api.put("/v1/lawyers/L3", json=_l3(relatives=["Wei Wang"])).status_code == 200
+
+
+def test_lawyer_import_row_conflicting_a_colleagues_case_is_rejected(world_api: Api) -> None:
+    """Tests that in a lawyer import the row giving L5's colleague the victim as a relative is
+    reported with L5's case, and the other rows are written."""
+    assert world_api.assign("C1", "L5").status_code == 201
+    assert world_api.mark("C1", pinned=True).status_code == 200
+    rows = [world.lawyer("L9", "F2"), _l3(relatives=["Wei Wang"])]
+    r = world_api.post(
+        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["created"], report["replaced"]) == (1, 0)
+    [rejected] = report["rejected"]
+    assert (rejected["row"], rejected["id"]) == (2, "L3")
+    [error] = rejected["errors"]
+    assert error["record"] == "case C1"
+    assert "colleague L5" in error["message"] and "colleague_relative" in error["message"]
+    assert world_api.get("/v1/lawyers/L3").json()["relatives"] == []
+
+
 def test_mark_is_refused_for_a_lawyer_who_cannot_keep_the_case(world_api: Api) -> None:
     """Tests that marking started a case whose lawyer no longer has its practice area is a
     409 ineligible naming the rule, with the marks unchanged; clearing a mark is always
