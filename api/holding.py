@@ -148,10 +148,19 @@ def colleague_edit_breaches(
     if not now:
         return []
     had = HoldingCheck(holder, cases, policy, as_of, firm, before).breaches(kept)
+    return _new_breaches(kept, now, had)
+
+
+def _new_breaches(
+    kept: Sequence[KeptCase],
+    after: dict[str, list[Exclusion]],
+    before: dict[str, list[Exclusion]],
+) -> list[Breach]:
+    """Per case that must stay, the rules of ``after`` that ``before`` did not break."""
     out = []
     for k in kept:
-        old_rules = {e.rule for e in had.get(k.case.id, [])}
-        new = [e for e in now.get(k.case.id, []) if e.rule not in old_rules]
+        had = {e.rule for e in before.get(k.case.id, [])}
+        new = [e for e in after.get(k.case.id, []) if e.rule not in had]
         if new:
             out.append(Breach(k, new))
     return out
@@ -280,13 +289,7 @@ def edit_breaches(
         if stored is not None
         else {}
     )
-    out = []
-    for k in kept:
-        had = {e.rule for e in before.get(k.case.id, [])}
-        new = [e for e in after.get(k.case.id, []) if e.rule not in had]
-        if new:
-            out.append(Breach(k, new))
-    return out
+    return _new_breaches(kept, after, before)
 
 
 def _kept_breach(

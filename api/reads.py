@@ -31,7 +31,11 @@ ID_CHUNK = 1000
 
 _FIRMS = select(FirmRow).where(FirmRow.id.in_(bindparam("ids", expanding=True)))
 _LAWYERS = select(LawyerRow).where(LawyerRow.id.in_(bindparam("ids", expanding=True)))
-_LOCK_CASES = (
+# The lock statements, prepared once (``api.assigning`` takes them too): building one on each
+# call costs a fifth of a millisecond of CPU, and an IN list of any length binds as one
+# expanding parameter.  Rows are locked in one global order (ids sorted), so that two requests
+# never wait for each other in a cycle.
+LOCK_CASES = (
     select(CaseRow)
     .where(CaseRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(CaseRow.id)
@@ -39,7 +43,7 @@ _LOCK_CASES = (
     .execution_options(populate_existing=True)
 )
 _ASSIGNMENTS = select(AssignmentRow).where(AssignmentRow.id.in_(bindparam("ids", expanding=True)))
-_LOCK_LOADS = (
+LOCK_LOADS = (
     select(LawyerLoadRow)
     .where(LawyerLoadRow.lawyer_id.in_(bindparam("ids", expanding=True)))
     .order_by(LawyerLoadRow.lawyer_id)
@@ -173,7 +177,7 @@ class Reads:
 
     def prefetch_case_rows(self, ids: Iterable[str]) -> None:
         for chunk in chunks(self._missing(ids, self.case_rows)):
-            found = {r.id: r for r in self.session.scalars(_LOCK_CASES, {"ids": chunk})}
+            found = {r.id: r for r in self.session.scalars(LOCK_CASES, {"ids": chunk})}
             self.case_rows.update({x: found.get(x) for x in chunk})
 
     def assignment(self, assignment_id: int) -> AssignmentRow | None:
@@ -197,7 +201,7 @@ class Reads:
 
     def prefetch_loads(self, ids: Iterable[str]) -> None:
         for chunk in chunks(self._missing(ids, self._loads)):
-            found = {r.lawyer_id: r for r in self.session.scalars(_LOCK_LOADS, {"ids": chunk})}
+            found = {r.lawyer_id: r for r in self.session.scalars(LOCK_LOADS, {"ids": chunk})}
             self._loads.update({x: found.get(x) for x in chunk})
 
     def lock_held(self, lawyer_id: str) -> None:

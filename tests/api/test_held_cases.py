@@ -172,19 +172,26 @@ def test_edit_of_a_lawyer_stored_with_values_now_refused(world_api: Api) -> None
     assert world_api.put("/v1/lawyers/L2", json=_l2()).status_code == 200
 
 
+def _import_one_created(api: Api, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Import the lawyer ``rows``; the report must say one was created and none replaced.
+    Returns the rejected rows."""
+    r = api.post(
+        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["created"], report["replaced"]) == (1, 0)
+    rejected: list[dict[str, Any]] = report["rejected"]
+    return rejected
+
+
 def test_lawyer_import_row_breaking_a_pinned_case_is_rejected(world_api: Api) -> None:
     """Tests that in a lawyer import the row that would break a pinned case is reported with
     the case and rule, and the other rows are written."""
     assert world_api.assign("C3", "L2").status_code == 201
     assert world_api.mark("C3", pinned=True).status_code == 200
     rows = [world.lawyer("L9", "F2"), _l2(practice_areas=FAMILY_ONLY)]
-    r = world_api.post(
-        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
-    )
-    assert r.status_code == 200, r.text
-    report = r.json()
-    assert (report["created"], report["replaced"]) == (1, 0)
-    [rejected] = report["rejected"]
+    [rejected] = _import_one_created(world_api, rows)
     assert (rejected["row"], rejected["id"]) == (2, "L2")
     error = rejected["errors"][0]
     assert error["record"] == "case C3"
@@ -234,13 +241,7 @@ def test_lawyer_import_row_conflicting_a_colleagues_case_is_rejected(world_api: 
     assert world_api.assign("C1", "L5").status_code == 201
     assert world_api.mark("C1", pinned=True).status_code == 200
     rows = [world.lawyer("L9", "F2"), _l3(relatives=["Wei Wang"])]
-    r = world_api.post(
-        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
-    )
-    assert r.status_code == 200, r.text
-    report = r.json()
-    assert (report["created"], report["replaced"]) == (1, 0)
-    [rejected] = report["rejected"]
+    [rejected] = _import_one_created(world_api, rows)
     assert (rejected["row"], rejected["id"]) == (2, "L3")
     [error] = rejected["errors"]
     assert error["record"] == "case C1"
