@@ -151,6 +151,27 @@ def colleague_edit_breaches(
     return _new_breaches(kept, now, had)
 
 
+def firm_edit_breaches(
+    reads: Reads,
+    holder: Lawyer,
+    kept: Sequence[KeptCase],
+    policy: Policy,
+    as_of: datetime,
+    edited: Firm,
+) -> list[Breach]:
+    """The rules a new document of ``holder``'s firm (other clients) newly breaks for the cases
+    that must stay with ``holder``; a rule the firm as stored broke already does not count."""
+    if not kept:
+        return []
+    firm, colleagues = _firm_and_colleagues(reads, holder)
+    cases = [k.case for k in kept]
+    now = HoldingCheck(holder, cases, policy, as_of, edited, colleagues).breaches(kept)
+    if not now:
+        return []
+    had = HoldingCheck(holder, cases, policy, as_of, firm, colleagues).breaches(kept)
+    return _new_breaches(kept, now, had)
+
+
 def _new_breaches(
     kept: Sequence[KeptCase],
     after: dict[str, list[Exclusion]],
@@ -400,18 +421,21 @@ def edit_refusal(lawyer_id: str, breaches: Sequence[Breach]) -> ApiProblem:
     )
 
 
-def colleague_refusal(lawyer_id: str, breaches: Sequence[tuple[str, Breach]]) -> ApiProblem:
-    """409 ``kept_cases``: the edit would make colleagues of the lawyer (by the clients or
-    relatives it gives the firm) ineligible for cases that must stay with them; each case with
-    its lawyer and the rules it would break."""
+def colleague_refusal(
+    subject: str, breaches: Sequence[tuple[str, Breach]], **ids: str
+) -> ApiProblem:
+    """409 ``kept_cases``: the edit of ``subject`` ("lawyer L3", "firm F3") would make lawyers
+    of the firm (by the clients or relatives it gives the firm) ineligible for cases that must
+    stay with them; each case with its lawyer and the rules it would break.  ``ids`` name the
+    edited record (``lawyer_id`` or ``firm_id``)."""
     shown = "; ".join(f"lawyer {holder}'s {_shown(b)}" for holder, b in breaches)
     return conflict(
         "kept_cases",
-        "Colleagues keep started or pinned cases",
-        f"this edit of lawyer {lawyer_id} would make colleagues at the firm ineligible for "
-        f"cases that are started or pinned with them (a client of the firm or a colleague's "
-        f"relative is adverse): {shown}. For each case, {MOVE_FIRST}; nothing was written",
-        lawyer_id=lawyer_id,
+        "Lawyers of the firm keep started or pinned cases",
+        f"this edit of {subject} would make lawyers of the firm ineligible for cases that are "
+        f"started or pinned with them (a client of the firm or a colleague's relative is "
+        f"adverse): {shown}. For each case, {MOVE_FIRST}; nothing was written",
+        **ids,
         cases=[
             {
                 "case_id": b.case_id,
@@ -430,8 +454,8 @@ def colleague_edit_issues(breaches: Sequence[tuple[str, Breach]]) -> list[FieldE
     return [
         FieldError(
             field="",
-            message=f"this row would make colleague {holder} ineligible for {_shown(b)}; "
-            f"{MOVE_FIRST}",
+            message=f"this row would make lawyer {holder} of the firm ineligible for "
+            f"{_shown(b)}; {MOVE_FIRST}",
             location="body",
             record=f"case {b.case_id}",
         )

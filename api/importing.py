@@ -246,7 +246,7 @@ def run_import(
     created = replaced = 0
     for record in valid:
         if isinstance(record, Firm):
-            written = roster.put_firm(session, record, who, reads=reads)
+            written = roster.put_firm(session, record, who, checked=True, reads=reads)
         elif isinstance(record, Lawyer):
             written = roster.put_lawyer(session, record, who, checked=True, reads=reads)
         elif isinstance(record, Case):
@@ -314,7 +314,8 @@ def _reference_checks(
     read of the database is read once for all records."""
     session = reads.session
     if kind is RecordKind.FIRM:
-        return lambda record: []
+        firm_issues = roster.firm_issues(reads, [r for r in records if isinstance(r, Firm)])
+        return lambda record: firm_issues[str(getattr(record, "id"))]  # noqa: B009
     if kind is RecordKind.LAWYER:
         firm_ids = set(session.execute(select(FirmRow.id)).scalars())
         issues = roster.lawyer_issues(

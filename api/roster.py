@@ -13,7 +13,7 @@ a mark of one of them does, so that an edit and a mark are checked one after the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,13 +124,15 @@ def _colleagues_to_check(
     return members
 
 
-def _colleague_breaches(
-    reads: Reads, edited: Lawyer, members: Sequence[tuple[str, dict[str, Any]]]
+def _member_breaches(
+    reads: Reads,
+    members: Sequence[tuple[str, dict[str, Any]]],
+    breaches_of: Callable[[Lawyer, list[holding.KeptCase], Policy], list[holding.Breach]],
 ) -> list[tuple[str, holding.Breach]]:
-    """What the edit would break for the cases that must stay with ``members`` (the lawyer's
-    colleagues in its new firm), as (colleague id, breach).  A colleague whose stored document
-    no longer passes the record checks is not asked here (every job refuses its cases with
-    the engine's own message)."""
+    """``breaches_of`` (holder, its cases that must stay, the policy) for each of ``members``
+    (lawyers of a firm as stored, (id, document)), as (lawyer id, breach).  A lawyer whose
+    stored document no longer passes the record checks is not asked here (every job refuses
+    its cases with the engine's own message)."""
     out: list[tuple[str, holding.Breach]] = []
     for member, doc in members:
         kept, policy = caseload.kept_cases(reads, member)
@@ -140,11 +142,77 @@ def _colleague_breaches(
             holder = Lawyer.model_validate(doc)
         except ValidationError:
             continue
-        found = holding.colleague_edit_breaches(
-            reads, holder, kept, policy, datetime.now(UTC), edited
-        )
-        out += [(member, b) for b in found]
+        out += [(member, b) for b in breaches_of(holder, kept, policy)]
     return out
+
+
+def _colleague_breaches(
+    reads: Reads, edited: Lawyer, members: Sequence[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, holding.Breach]]:
+    """What the lawyer's edit would break for the cases that must stay with ``members`` (its
+    colleagues in its new firm)."""
+    as_of = datetime.now(UTC)
+    return _member_breaches(
+        reads,
+        members,
+        lambda holder, kept, policy: holding.colleague_edit_breaches(
+            reads, holder, kept, policy, as_of, edited
+        ),
+    )
+
+
+def _firm_clients_change(row: FirmRow, firm: Firm) -> bool:
+    """Whether the edit gives the firm other clients (a stored document that no longer passes
+    the record checks counts as changed)."""
+    try:
+        return Firm.model_validate(row.document).clients != firm.clients
+    except ValidationError:
+        return True
+
+
+def _firm_members_to_check(
+    reads: Reads, firms: Sequence[Firm]
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per edited firm whose clients change, its lawyers as stored, (id, document); the case
+    rows they hold are locked (PostgreSQL) in one statement, in id order, and their marked cases
+    read, for all the firms at once."""
+    reads.prefetch_firm_rows(f.id for f in firms)
+    changing = [
+        f
+        for f in firms
+        if (row := reads.firm_rows.get(f.id)) is not None and _firm_clients_change(row, f)
+    ]
+    reads.prefetch_firms(f.id for f in changing)
+    members = {f.id: reads.firm_members(f.id) for f in changing}
+    everyone = {m for ms in members.values() for m, _ in ms}
+    reads.prefetch_held(everyone)
+    reads.prefetch_marked(everyone)
+    return members
+
+
+def _firm_breaches(
+    reads: Reads, edited: Firm, members: Sequence[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, holding.Breach]]:
+    """What the firm's new document would break for the cases that must stay with its
+    lawyers."""
+    as_of = datetime.now(UTC)
+    return _member_breaches(
+        reads,
+        members,
+        lambda holder, kept, policy: holding.firm_edit_breaches(
+            reads, holder, kept, policy, as_of, edited
+        ),
+    )
+
+
+def firm_issues(reads: Reads, firms: Sequence[Firm]) -> dict[str, list[FieldError]]:
+    """Per firm of an import, by id: the cases that must stay with its lawyers that the row
+    (its clients) would make them ineligible for."""
+    members = _firm_members_to_check(reads, firms)
+    return {
+        f.id: holding.colleague_edit_issues(_firm_breaches(reads, f, members.get(f.id, [])))
+        for f in firms
+    }
 
 
 def lawyer_issues(
@@ -218,13 +286,23 @@ def put_firm(
     who: Principal,
     expected: int | None = None,
     *,
+    checked: bool = False,
     reads: Reads | None = None,
 ) -> Written:
-    """Create or replace; ``reads``: what the request has read already (a bulk import)."""
+    """Create or replace; ``checked`` when ``firm_issues`` already ran (bulk import, with its
+    ``reads``).  A replace whose clients would make a lawyer of the firm ineligible for a case
+    that must stay with the lawyer (started or pinned) is refused with 409 ``kept_cases`` naming
+    each case, its lawyer and the rule."""
     reads = reads if reads is not None else Reads(session)
     now = utcnow()
     doc = firm.model_dump(mode="json")
     row = reads.firm_row(firm.id)
+    if not checked and row is not None:
+        check_version("firm", firm.id, row.version, expected)
+        members = _firm_members_to_check(reads, [firm]).get(firm.id, [])
+        breaches = _firm_breaches(reads, firm, members)
+        if breaches:
+            raise holding.colleague_refusal(f"firm {firm.id}", breaches, firm_id=firm.id)
     if row is None:
         if expected is not None:
             raise not_found("firm", firm.id)
@@ -335,7 +413,9 @@ def put_lawyer(
             raise holding.edit_refusal(lawyer.id, breaches)
         colleague_breaches = _colleague_breaches(reads, lawyer, members)
         if colleague_breaches:
-            raise holding.colleague_refusal(lawyer.id, colleague_breaches)
+            raise holding.colleague_refusal(
+                f"lawyer {lawyer.id}", colleague_breaches, lawyer_id=lawyer.id
+            )
     fields: dict[str, Any] = {
         "firm_id": lawyer.firm_id,
         "name": lawyer.name,

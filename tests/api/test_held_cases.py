@@ -245,8 +245,43 @@ def test_lawyer_import_row_conflicting_a_colleagues_case_is_rejected(world_api: 
     assert (rejected["row"], rejected["id"]) == (2, "L3")
     [error] = rejected["errors"]
     assert error["record"] == "case C1"
-    assert "colleague L5" in error["message"] and "colleague_relative" in error["message"]
+    assert "lawyer L5 of the firm" in error["message"]
+    assert "colleague_relative" in error["message"]
     assert world_api.get("/v1/lawyers/L3").json()["relatives"] == []
+
+
+def test_a_firm_edit_that_conflicts_its_lawyers_started_case_is_refused(world_api: Api) -> None:
+    """Tests that with C1 (victim Wang Wei) started with L5 at F3, giving F3 the client "Wang
+    Wei" is a 409 kept_cases naming L5's case and adverse_party, by PUT and as an import row
+    (the other rows written); another client is accepted, and nothing else was written."""
+    assert world_api.assign("C1", "L5").status_code == 201
+    assert world_api.mark("C1", started=True).status_code == 200
+    f3 = next(f for f in world.firms() if f["id"] == "F3")
+    before = world_api.get("/v1/firms/F3").json()
+    r = world_api.put("/v1/firms/F3", json={**f3, "clients": [{"name": "Wang Wei"}]})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["reason"], body["firm_id"]) == ("kept_cases", "F3")
+    [case] = body["cases"]
+    assert (case["case_id"], case["lawyer_id"]) == ("C1", "L5")
+    assert [x["rule"] for x in case["reasons"]] == ["adverse_party"]
+    assert world_api.get("/v1/firms/F3").json() == before
+    rows = [
+        {"id": "F9", "name": "New", "kind": "law_firm"},
+        {**f3, "clients": [{"name": "Wang Wei"}]},
+    ]
+    imported = world_api.post(
+        "/v1/firms/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
+    )
+    assert imported.status_code == 200, imported.text
+    report = imported.json()
+    assert (report["created"], report["replaced"]) == (1, 0)
+    [rejected] = report["rejected"]
+    assert (rejected["row"], rejected["id"]) == (2, "F3")
+    assert "lawyer L5 of the firm" in rejected["errors"][0]["message"]
+    assert world_api.get("/v1/firms/F3").json() == before
+    other = {**f3, "clients": [{"name": "Zhou Qi"}]}
+    assert world_api.put("/v1/firms/F3", json=other).status_code == 200
 
 
 def test_mark_is_refused_for_a_lawyer_who_cannot_keep_the_case(world_api: Api) -> None:
