@@ -125,50 +125,33 @@ def imputes_conflicts(lawyer: Lawyer) -> bool:
     return bool(lawyer.clients or lawyer.relatives)
 
 
-def colleague_edit_breaches(
+def member_edit_breaches(
     reads: Reads,
     holder: Lawyer,
     kept: Sequence[KeptCase],
     policy: Policy,
     as_of: datetime,
-    edited: Lawyer,
+    edited: Lawyer | Firm,
 ) -> list[Breach]:
-    """The rules an edit of ``edited`` (a lawyer of ``holder``'s firm after the edit) newly
-    breaks for the cases that must stay with ``holder``: its clients and relatives count
-    against ``holder`` as a colleague's.  A rule the firm as stored broke already does not
-    count."""
+    """The rules an edit newly breaks for the cases that must stay with ``holder``: ``edited``
+    is a lawyer of ``holder``'s firm after the edit (its clients and relatives count against
+    ``holder`` as a colleague's) or the firm's new document (other clients).  A rule the firm
+    as stored broke already does not count."""
     if not kept:
         return []
     firm, before = _firm_and_colleagues(reads, holder)
-    after = [c for c in before if c.id != edited.id]
-    if imputes_conflicts(edited):
-        after.append(edited)
+    if isinstance(edited, Firm):
+        new_firm, after = edited, before
+    else:
+        new_firm = firm
+        after = [c for c in before if c.id != edited.id]
+        if imputes_conflicts(edited):
+            after.append(edited)
     cases = [k.case for k in kept]
-    now = HoldingCheck(holder, cases, policy, as_of, firm, after).breaches(kept)
+    now = HoldingCheck(holder, cases, policy, as_of, new_firm, after).breaches(kept)
     if not now:
         return []
     had = HoldingCheck(holder, cases, policy, as_of, firm, before).breaches(kept)
-    return _new_breaches(kept, now, had)
-
-
-def firm_edit_breaches(
-    reads: Reads,
-    holder: Lawyer,
-    kept: Sequence[KeptCase],
-    policy: Policy,
-    as_of: datetime,
-    edited: Firm,
-) -> list[Breach]:
-    """The rules a new document of ``holder``'s firm (other clients) newly breaks for the cases
-    that must stay with ``holder``; a rule the firm as stored broke already does not count."""
-    if not kept:
-        return []
-    firm, colleagues = _firm_and_colleagues(reads, holder)
-    cases = [k.case for k in kept]
-    now = HoldingCheck(holder, cases, policy, as_of, edited, colleagues).breaches(kept)
-    if not now:
-        return []
-    had = HoldingCheck(holder, cases, policy, as_of, firm, colleagues).breaches(kept)
     return _new_breaches(kept, now, had)
 
 

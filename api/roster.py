@@ -13,7 +13,7 @@ a mark of one of them does, so that an edit and a mark are checked one after the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,61 +104,31 @@ def _changes_what_it_imputes(row: LawyerRow | None, edited: Lawyer) -> bool:
     )
 
 
-def _colleagues_to_check(
-    reads: Reads, edits: Sequence[Lawyer], replaced: Sequence[str]
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+Members = dict[str, list[tuple[str, dict[str, Any]]]]
+"""Per edited lawyer or firm, the lawyers of the firm to check, as stored: (id, document)."""
+
+
+def _lock_members(reads: Reads, members: Members, also: Iterable[str] = ()) -> Members:
+    """Lock the case rows the ``members`` and the ``also`` lawyers hold (PostgreSQL) in one
+    statement, in id order, so that two edits lock in the same order and a mark (which locks
+    its case row first) waits for the edit or the edit for it; read the members' marked cases;
+    for all the edits at once."""
+    everyone = {m for ms in members.values() for m, _ in ms}
+    reads.prefetch_held(everyone | set(also))
+    reads.prefetch_marked(everyone)
+    return members
+
+
+def _colleagues_to_check(reads: Reads, edits: Sequence[Lawyer], replaced: Sequence[str]) -> Members:
     """Per edited lawyer whose edit can newly conflict colleagues, the other lawyers of its
-    (new) firm as stored, (id, document).  The case rows that the colleagues and the
-    ``replaced`` lawyers hold are locked (PostgreSQL) in one statement, in id order, so that two
-    edits lock in the same order; the colleagues' marked cases are read, for all the edits at
-    once."""
+    (new) firm (``_lock_members``, with the ``replaced`` lawyers' own cases)."""
     changing = [lw for lw in edits if _changes_what_it_imputes(reads.lawyer_rows.get(lw.id), lw)]
     reads.prefetch_firms({lw.firm_id for lw in changing})
     members = {
         lw.id: [(m, doc) for m, doc in reads.firm_members(lw.firm_id) if m != lw.id]
         for lw in changing
     }
-    colleagues = {m for ms in members.values() for m, _ in ms}
-    reads.prefetch_held(colleagues | set(replaced))
-    reads.prefetch_marked(colleagues)
-    return members
-
-
-def _member_breaches(
-    reads: Reads,
-    members: Sequence[tuple[str, dict[str, Any]]],
-    breaches_of: Callable[[Lawyer, list[holding.KeptCase], Policy], list[holding.Breach]],
-) -> list[tuple[str, holding.Breach]]:
-    """``breaches_of`` (holder, its cases that must stay, the policy) for each of ``members``
-    (lawyers of a firm as stored, (id, document)), as (lawyer id, breach).  A lawyer whose
-    stored document no longer passes the record checks is not asked here (every job refuses
-    its cases with the engine's own message)."""
-    out: list[tuple[str, holding.Breach]] = []
-    for member, doc in members:
-        kept, policy = caseload.kept_cases(reads, member)
-        if not kept or policy is None:
-            continue
-        try:
-            holder = Lawyer.model_validate(doc)
-        except ValidationError:
-            continue
-        out += [(member, b) for b in breaches_of(holder, kept, policy)]
-    return out
-
-
-def _colleague_breaches(
-    reads: Reads, edited: Lawyer, members: Sequence[tuple[str, dict[str, Any]]]
-) -> list[tuple[str, holding.Breach]]:
-    """What the lawyer's edit would break for the cases that must stay with ``members`` (its
-    colleagues in its new firm)."""
-    as_of = datetime.now(UTC)
-    return _member_breaches(
-        reads,
-        members,
-        lambda holder, kept, policy: holding.colleague_edit_breaches(
-            reads, holder, kept, policy, as_of, edited
-        ),
-    )
+    return _lock_members(reads, members, replaced)
 
 
 def _firm_clients_change(row: FirmRow, firm: Firm) -> bool:
@@ -170,12 +140,8 @@ def _firm_clients_change(row: FirmRow, firm: Firm) -> bool:
         return True
 
 
-def _firm_members_to_check(
-    reads: Reads, firms: Sequence[Firm]
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Per edited firm whose clients change, its lawyers as stored, (id, document); the case
-    rows they hold are locked (PostgreSQL) in one statement, in id order, and their marked cases
-    read, for all the firms at once."""
+def _firm_members_to_check(reads: Reads, firms: Sequence[Firm]) -> Members:
+    """Per edited firm whose clients change, its lawyers (``_lock_members``)."""
     reads.prefetch_firm_rows(f.id for f in firms)
     changing = [
         f
@@ -183,26 +149,29 @@ def _firm_members_to_check(
         if (row := reads.firm_rows.get(f.id)) is not None and _firm_clients_change(row, f)
     ]
     reads.prefetch_firms(f.id for f in changing)
-    members = {f.id: reads.firm_members(f.id) for f in changing}
-    everyone = {m for ms in members.values() for m, _ in ms}
-    reads.prefetch_held(everyone)
-    reads.prefetch_marked(everyone)
-    return members
+    return _lock_members(reads, {f.id: reads.firm_members(f.id) for f in changing})
 
 
-def _firm_breaches(
-    reads: Reads, edited: Firm, members: Sequence[tuple[str, dict[str, Any]]]
+def _member_breaches(
+    reads: Reads, edited: Lawyer | Firm, members: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[tuple[str, holding.Breach]]:
-    """What the firm's new document would break for the cases that must stay with its
-    lawyers."""
+    """What the edit of a lawyer or a firm would break for the cases that must stay with
+    ``members`` (lawyers of the firm as stored), as (lawyer id, breach).  A lawyer whose stored
+    document no longer passes the record checks is not asked here (every job refuses its cases
+    with the engine's own message)."""
     as_of = datetime.now(UTC)
-    return _member_breaches(
-        reads,
-        members,
-        lambda holder, kept, policy: holding.firm_edit_breaches(
-            reads, holder, kept, policy, as_of, edited
-        ),
-    )
+    out: list[tuple[str, holding.Breach]] = []
+    for member, doc in members:
+        kept, policy = caseload.kept_cases(reads, member)
+        if not kept or policy is None:
+            continue
+        try:
+            holder = Lawyer.model_validate(doc)
+        except ValidationError:
+            continue
+        found = holding.member_edit_breaches(reads, holder, kept, policy, as_of, edited)
+        out += [(member, b) for b in found]
+    return out
 
 
 def firm_issues(reads: Reads, firms: Sequence[Firm]) -> dict[str, list[FieldError]]:
@@ -210,7 +179,7 @@ def firm_issues(reads: Reads, firms: Sequence[Firm]) -> dict[str, list[FieldErro
     (its clients) would make them ineligible for."""
     members = _firm_members_to_check(reads, firms)
     return {
-        f.id: holding.colleague_edit_issues(_firm_breaches(reads, f, members.get(f.id, [])))
+        f.id: holding.colleague_edit_issues(_member_breaches(reads, f, members.get(f.id, [])))
         for f in firms
     }
 
@@ -238,9 +207,10 @@ def lawyer_issues(
         row = reads.lawyer_rows[lw.id]
         assert row is not None  # ``replaced`` holds the stored ones
         errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
+    by_id = {lw.id: lw for lw in lawyers}
     for lawyer_id, ids in members.items():
-        edited = next(lw for lw in lawyers if lw.id == lawyer_id)
-        errors[lawyer_id] += holding.colleague_edit_issues(_colleague_breaches(reads, edited, ids))
+        found = _member_breaches(reads, by_id[lawyer_id], ids)
+        errors[lawyer_id] += holding.colleague_edit_issues(found)
     return errors
 
 
@@ -297,15 +267,16 @@ def put_firm(
     now = utcnow()
     doc = firm.model_dump(mode="json")
     row = reads.firm_row(firm.id)
-    if not checked and row is not None:
+    if row is None and expected is not None:
+        raise not_found("firm", firm.id)
+    if row is not None:
         check_version("firm", firm.id, row.version, expected)
+    if not checked and row is not None:
         members = _firm_members_to_check(reads, [firm]).get(firm.id, [])
-        breaches = _firm_breaches(reads, firm, members)
+        breaches = _member_breaches(reads, firm, members)
         if breaches:
             raise holding.colleague_refusal(f"firm {firm.id}", breaches, firm_id=firm.id)
     if row is None:
-        if expected is not None:
-            raise not_found("firm", firm.id)
         row = FirmRow(
             id=firm.id,
             name=firm.name,
@@ -319,7 +290,6 @@ def put_firm(
         reads.firm_rows[firm.id] = row
         created = True
     else:
-        check_version("firm", firm.id, row.version, expected)
         row.name, row.kind, row.document = firm.name, str(firm.kind), doc
         row.version += 1
         row.updated_at = now
@@ -403,15 +373,17 @@ def put_lawyer(
     now = utcnow()
     doc = lawyer.model_dump(mode="json")
     row = reads.lawyer_row(lawyer.id)
-    if not checked and (row is not None or expected is None):
-        if row is not None:
-            check_version("lawyer", lawyer.id, row.version, expected)
+    if row is None and expected is not None:
+        raise not_found("lawyer", lawyer.id)
+    if row is not None:
+        check_version("lawyer", lawyer.id, row.version, expected)
+    if not checked:
         held = [lawyer.id] if row is not None else []
         members = _colleagues_to_check(reads, [lawyer], held).get(lawyer.id, [])
         breaches = _kept_breaches(reads, row, lawyer) if row is not None else []
         if breaches:
             raise holding.edit_refusal(lawyer.id, breaches)
-        colleague_breaches = _colleague_breaches(reads, lawyer, members)
+        colleague_breaches = _member_breaches(reads, lawyer, members)
         if colleague_breaches:
             raise holding.colleague_refusal(
                 f"lawyer {lawyer.id}", colleague_breaches, lawyer_id=lawyer.id
@@ -425,8 +397,6 @@ def put_lawyer(
         "document": doc,
     }
     if row is None:
-        if expected is not None:
-            raise not_found("lawyer", lawyer.id)
         row = LawyerRow(id=lawyer.id, version=1, created_at=now, updated_at=now, **fields)
         session.add(row)
         reads.lawyer_rows[lawyer.id] = row
@@ -434,7 +404,6 @@ def put_lawyer(
         session.add(LawyerLoadRow(lawyer_id=lawyer.id, assigned_hours=0.0, assigned_cases=0))
         created = True
     else:
-        check_version("lawyer", lawyer.id, row.version, expected)
         for key, value in fields.items():
             setattr(row, key, value)
         row.version += 1
