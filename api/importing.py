@@ -239,9 +239,8 @@ def run_import(
             received=len(rows), created=0, replaced=0, rejected=rejected, written=False
         )
 
-    if kind is RecordKind.FIRM:
-        reads.prefetch_firm_rows(str(getattr(r, "id")) for r in valid)  # noqa: B009
-    elif kind is RecordKind.CASE:
+    # Firm and lawyer rows were read by their checks (``roster.firm_issues``, ``lawyer_issues``).
+    if kind is RecordKind.CASE:
         caseload.prefetch_puts(reads, [r for r in valid if isinstance(r, Case)])
     created = replaced = 0
     for record in valid:

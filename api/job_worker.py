@@ -96,7 +96,7 @@ def run_batch_assignment(
         search = _search_params(params)
         plan, held_back = solve_holding_back(problem, lambda p: solve_problem(p, search, progress))
         result = {
-            "plan": json.loads(plan.model_dump_json()),
+            "plan": plan.model_dump(mode="json"),
             "held_back": [h.to_json() for h in held_back],
         }
         _send(conn, ("plan", json.dumps(result)))
