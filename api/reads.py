@@ -7,8 +7,10 @@ of statements of an import does not grow with its rows; what a row then asks for
 
 What is kept stays true for the request.  ORM rows are the session's own objects, so a row an
 earlier row of the import changed is seen changed, as a read after the flush would see it;
-lawyer documents, firms and the policy are not written by the requests that read them here (a
-lawyer import checks every row before it writes the first).  Rows that a single PUT locks
+lawyer documents, firms and the policy are not written by the requests that read them here.  A
+lawyer import checks every row before it writes the first, each row against the stored lawyers
+as the rows accepted before it leave them (``stage_lawyer``): the firms' members then read as
+they will be once those rows are written.  Rows that a single PUT locks
 (``SELECT ... FOR UPDATE`` on PostgreSQL) are locked by the prefetch too, in the same order:
 case rows, then load rows, each sorted by id.
 """
@@ -102,6 +104,7 @@ class Reads:
         self._held_locked: set[str] = set()
         self._marked: dict[str, list[Marked]] = {}
         self._members: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._staged: dict[str, dict[str, Any]] = {}
         self._policy: tuple[PolicyRow, Policy] | None = None
         self._policy_version: int | None = None
 
@@ -131,10 +134,27 @@ class Reads:
             self.lawyer_rows.update({x: found.get(x) for x in chunk})
 
     def firm_members(self, firm_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """The firm's lawyers as stored, (id, document) in id order."""
+        """The firm's lawyers as stored, (id, document) in id order, with the staged lawyers
+        (``stage_lawyer``) in their new documents and firms."""
         if firm_id not in self._members:
             self.prefetch_firms([firm_id])
-        return self._members[firm_id]
+        stored = self._members[firm_id]
+        if not self._staged:
+            return stored
+        members = {m: doc for m, doc in stored if m not in self._staged}
+        members.update((m, doc) for m, doc in self._staged.items() if doc.get("firm_id") == firm_id)
+        return sorted(members.items())
+
+    def stage_lawyer(self, lawyer: Lawyer, stored: bool) -> None:
+        """Read the lawyer as ``lawyer`` from now on (an accepted row of a lawyer import, not
+        yet written), in its firm's members (``firm_members``) and as a document
+        (``lawyer_document``); a lawyer not ``stored`` holds no cases."""
+        doc = lawyer.model_dump(mode="json")
+        self._staged[lawyer.id] = doc
+        self._documents[lawyer.id] = doc
+        if not stored:
+            self._marked[lawyer.id] = []
+            self._held_locked.add(lawyer.id)
 
     def prefetch_firms(self, ids: Iterable[str]) -> None:
         """The firms' rows and their lawyers' documents (``firm_members``)."""

@@ -188,29 +188,34 @@ def lawyer_issues(
     reads: Reads, lawyers: Sequence[Lawyer], firm_ids: set[str]
 ) -> dict[str, list[FieldError]]:
     """Everything that rejects each row of a lawyer import, by lawyer id: the document's
-    errors, and the cases that must stay with the lawyer that the row would make the lawyer
-    ineligible for.  What the rows' checks read is read for all rows first (in chunks), so
-    that the number of statements does not grow with the rows: the stored lawyers; for each
-    row that replaces one, the cases the lawyer holds (locked) and those of them marked; and,
-    for the lawyers keeping such cases, the policy and the firms (stored and new)."""
+    errors, the cases that must stay with the lawyer that the row would make the lawyer
+    ineligible for, and those of the lawyers of its firm.  Rows are checked in order, each
+    against the stored lawyers as the rows accepted before it leave them (``Reads.stage_lawyer``),
+    as the same rows sent one by one as PUTs would be: two rows that only together conflict a
+    kept case (a colleague's new client, then the case's lawyer joining that firm) do not both
+    pass.  What the checks read is read for all rows first (in chunks), so that the number of
+    statements does not grow with the rows: the stored lawyers; for each row that replaces one,
+    the cases the lawyer holds (locked) and those of them marked; the members of the firms the
+    rows bring clients or relatives into; and, for the lawyers keeping cases, the policy and
+    the firms (stored and new)."""
     errors = {lw.id: _document_issues(lw, firm_ids, reads) for lw in lawyers}
     reads.prefetch_lawyer_rows(lw.id for lw in lawyers)
-    replaced = [lw for lw in lawyers if not errors[lw.id] and reads.lawyer_rows[lw.id] is not None]
-    members = _colleagues_to_check(
-        reads, [lw for lw in lawyers if not errors[lw.id]], [lw.id for lw in replaced]
-    )
+    valid = [lw for lw in lawyers if not errors[lw.id]]
+    replaced = [lw for lw in valid if reads.lawyer_rows[lw.id] is not None]
+    changing = _colleagues_to_check(reads, valid, [lw.id for lw in replaced])
     reads.prefetch_marked(lw.id for lw in replaced)
     keeping = [lw for lw in replaced if caseload.kept_cases(reads, lw.id)[0]]
     stored_firms = {row.firm_id for lw in keeping if (row := reads.lawyer_rows[lw.id]) is not None}
     reads.prefetch_firms({lw.firm_id for lw in keeping} | stored_firms)
-    for lw in replaced:
+    for lw in valid:
         row = reads.lawyer_rows[lw.id]
-        assert row is not None  # ``replaced`` holds the stored ones
-        errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
-    by_id = {lw.id: lw for lw in lawyers}
-    for lawyer_id, ids in members.items():
-        found = _member_breaches(reads, by_id[lawyer_id], ids)
-        errors[lawyer_id] += holding.colleague_edit_issues(found)
+        if row is not None:
+            errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
+        if lw.id in changing:
+            members = [(m, doc) for m, doc in reads.firm_members(lw.firm_id) if m != lw.id]
+            errors[lw.id] += holding.colleague_edit_issues(_member_breaches(reads, lw, members))
+        if not errors[lw.id]:
+            reads.stage_lawyer(lw, stored=row is not None)
     return errors
 
 

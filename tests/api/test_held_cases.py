@@ -250,6 +250,47 @@ def test_lawyer_import_row_conflicting_a_colleagues_case_is_rejected(world_api: 
     assert world_api.get("/v1/lawyers/L3").json()["relatives"] == []
 
 
+def _l5(**changes: Any) -> dict[str, Any]:
+    doc = next(lw for lw in world.lawyers() if lw["id"] == "L5")
+    return {**doc, **changes}
+
+
+def _import(api: Api, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    r = api.post(
+        "/v1/lawyers/import", content=json.dumps(rows), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    report: dict[str, Any] = r.json()
+    return report
+
+
+def test_import_rows_that_only_together_conflict_a_kept_case_do_not_both_pass(
+    world_api: Api,
+) -> None:
+    """Tests that with C1 (victim Wang Wei) started with L5, an import whose rows give L2 (at
+    F2) the relative "Wei Wang" and move L5 to F2 rejects the later row, in either order, as
+    the same edits sent as two PUTs would be; each row alone is accepted; the jobs still
+    accept the caseload."""
+    assert world_api.assign("C1", "L5").status_code == 201
+    assert world_api.mark("C1", started=True).status_code == 200
+    relative = _l2(relatives=["Wei Wang"])
+    moved = _l5(firm_id="F2")
+    for rows in ([relative, moved], [moved, relative]):
+        report = _import(world_api, rows)
+        [rejected] = report["rejected"]
+        assert (rejected["row"], rejected["id"]) == (2, rows[1]["id"]), report
+        [error] = rejected["errors"]
+        assert error["record"] == "case C1"
+        assert "colleague_relative" in error["message"]
+        _jobs_accept_the_caseload(world_api)
+        # Undo the accepted first row for the next order.
+        first = rows[0]["id"]
+        original = _l2() if first == "L2" else _l5()
+        assert _import(world_api, [original])["rejected"] == []
+    assert world_api.get("/v1/lawyers/L5").json()["firm_id"] == "F3"
+    assert world_api.get("/v1/lawyers/L2").json()["relatives"] == []
+
+
 def test_a_firm_edit_that_conflicts_its_lawyers_started_case_is_refused(world_api: Api) -> None:
     """Tests that with C1 (victim Wang Wei) started with L5 at F3, giving F3 the client "Wang
     Wei" is a 409 kept_cases naming L5's case and adverse_party, by PUT and as an import row
