@@ -1,9 +1,12 @@
 """Bulk import of firms, lawyers and cases from JSON or CSV, with a report of rejected rows.
 
 JSON: a list of documents (or ``{"items": [...]}``).  CSV: one document per row; a header names a
-field, dotted for nested fields (``location.lat``); a cell starting with ``[`` or ``{`` is JSON
-(``practice_areas``: ``[{"area": "family", "level": 4, "years": 6}]``); a plain cell in a list
-of strings is split on ``;`` (``languages``: ``zh;en``); an empty cell leaves the field out.
+field, dotted for nested fields (``location.lat``), each field in one column only.  In a column
+whose field holds a list or an object (by the record's model), a cell starting with ``[`` or
+``{`` is JSON (``practice_areas``: ``[{"area": "family", "level": 4, "years": 6}]``) and a plain
+cell in a list of strings is split on ``;`` (``languages``: ``zh;en``); any other cell is its
+text, brackets and all (``name``: ``[Closed] Riverside branch``).  An empty cell leaves the
+field out.
 
 Every row is checked like a single PUT; valid rows are written (created or replaced), rejected
 rows are reported with the field of each error.  With ``all_or_nothing`` one rejected row means
@@ -17,10 +20,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -94,18 +98,105 @@ def _parse_json(body: bytes) -> list[RawRow]:
     return out
 
 
-def _list_of_str(model: type[BaseModel], name: str) -> bool:
-    field = model.model_fields.get(name)
-    return field is not None and field.annotation in (list[str], list[str] | None)
+def _members(annotation: Any) -> list[Any]:
+    """The types a field annotation allows, without ``None`` and ``Annotated`` metadata."""
+    if get_origin(annotation) is Annotated:
+        return _members(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg) if m is not NoneType]
+    return [annotation]
+
+
+def _record_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``Location`` of ``location: Location | None``), if any."""
+    members = _members(annotation)
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
+    return None
+
+
+def _field_type(model: type[BaseModel], header: str) -> Any:
+    """The annotation of the field a header names, through dotted nested models
+    (``location.lat``); None when it names no field (the row's check reports it)."""
+    annotation: Any = model
+    for part in header.split("."):
+        record = _record_model(annotation)
+        field = record.model_fields.get(part) if record is not None else None
+        if field is None:
+            return None
+        annotation = field.annotation
+    return annotation
+
+
+def _structured(annotation: Any) -> bool:
+    """Whether a field holds a list or an object: only such a cell is read as JSON."""
+    members = _members(annotation)
+    return bool(members) and all(
+        get_origin(m) in (list, tuple, set, frozenset, dict)
+        or m in (list, tuple, set, frozenset, dict)
+        or (isinstance(m, type) and issubclass(m, BaseModel))
+        for m in members
+    )
+
+
+def _list_of_str(annotation: Any) -> bool:
+    members = _members(annotation)
+    return (
+        len(members) == 1
+        and get_origin(members[0]) is list
+        and _members(get_args(members[0])[0]) == [str]
+    )
 
 
 def _cell(model: type[BaseModel], header: str, text: str) -> Any:
+    """A cell's value for the field its header names: JSON where the field holds a list or an
+    object and the cell starts with ``[`` or ``{``; a list of strings split on ``;``; else the
+    text (a name like ``[Closed] Riverside branch`` stays as written)."""
     stripped = text.strip()
+    annotation = _field_type(model, header)
+    if annotation is None or not _structured(annotation):
+        return stripped
     if stripped[:1] in ("[", "{"):
         return json.loads(stripped)
-    if "." not in header and _list_of_str(model, header):
+    if _list_of_str(annotation):
         return [part.strip() for part in stripped.split(";") if part.strip()]
     return stripped
+
+
+def _columns(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"column {numbers[0]}"
+    return f"columns {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+
+
+def _check_headers(headers: Sequence[str]) -> None:
+    """Refuse a header row that names no field in a column or the same field in two: each
+    column must say where its cells go, and a repeated one would silently win over the other."""
+    blank = [
+        i
+        for i, header in enumerate(headers, start=1)
+        if any(not part.strip() for part in header.split("."))
+    ]
+    if blank:
+        raise ApiProblem(
+            400,
+            "malformed-body",
+            "Malformed body",
+            f"the CSV header row has an empty field name in {_columns(blank)}; name the field "
+            "of each column (or drop the column)",
+        )
+    columns: dict[str, list[int]] = {}
+    for i, header in enumerate(headers, start=1):
+        columns.setdefault(header, []).append(i)
+    repeated = [f"{header!r} ({_columns(at)})" for header, at in columns.items() if len(at) > 1]
+    if repeated:
+        raise ApiProblem(
+            400,
+            "malformed-body",
+            "Malformed body",
+            f"the CSV header row names a field more than once: {', '.join(repeated)}; "
+            "give each field one column",
+        )
 
 
 def _parse_csv(body: bytes, model: type[BaseModel]) -> list[RawRow]:
@@ -118,6 +209,7 @@ def _parse_csv(body: bytes, model: type[BaseModel]) -> list[RawRow]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise ApiProblem(400, "malformed-body", "Malformed body", "the CSV has no header row")
+    _check_headers(reader.fieldnames)
     out = []
     for i, cells in enumerate(reader, start=1):
         data: dict[str, Any] = {}

@@ -20,14 +20,16 @@ def etag(version: int) -> str:
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """The version an If-Match header names; None when absent or ``*``."""
+    """The version an If-Match header names; None when absent or ``*``.
+
+    If-Match compares entity tags strongly (RFC 9110 section 13.1.1): a weak tag (``W/"3"``)
+    never matches, so it is refused like a stale version, never taken as the version."""
     if value is None or value.strip() == "*":
         return None
     text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not text.isdigit():
+    weak = text.startswith("W/")
+    digits = (text[2:] if weak else text).strip('"')
+    if not (digits.isascii() and digits.isdigit()):
         raise invalid(
             [
                 FieldError(
@@ -35,27 +37,38 @@ def parse_if_match(value: str | None) -> int | None:
                 )
             ]
         )
-    return int(text)
+    if weak:
+        raise conflict(
+            "weak_etag",
+            "Weak entity tag",
+            f"If-Match {text} is a weak entity tag, which never matches: send the ETag as "
+            f'the service gave it, "{int(digits)}"',
+        )
+    return int(digits)
 
 
-def expected_version(if_match: str | None, in_body: int | None) -> int | None:
-    """The caller's expected version from If-Match or the body (they must agree)."""
+def expected_version(if_match: str | None, given: int | None) -> int | None:
+    """The caller's expected version from If-Match or ``expected_version`` (they must agree).
+
+    A disagreement is reported on the If-Match header: ``expected_version`` is a body field
+    of some requests and a query parameter of others, the header is a header in all."""
     header = parse_if_match(if_match)
-    if header is not None and in_body is not None and header != in_body:
+    if header is not None and given is not None and header != given:
         raise invalid(
             [
                 FieldError(
-                    field="expected_version",
-                    message=f"differs from If-Match ({header})",
-                    location="body",
+                    field="If-Match",
+                    message=f"names version {header} but expected_version is {given}; send "
+                    "one of them, or the same version in both",
+                    location="header",
                 )
             ]
         )
-    return header if header is not None else in_body
+    return header if header is not None else given
 
 
-def require_version(if_match: str | None, in_body: int | None) -> int:
-    version = expected_version(if_match, in_body)
+def require_version(if_match: str | None, given: int | None) -> int:
+    version = expected_version(if_match, given)
     if version is None:
         raise ApiProblem(
             428,
