@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api import audit, caseload, holding, state
+from api import audit, caseload, holding, kept_groups, state
 from api.auth import Principal
 from api.caseload import get_case
 from api.models import (
@@ -288,6 +288,12 @@ def _check_mark(
     marked = caseload.kept_case(caseload.engine_case(row), lawyer_id, started, pinned)
     lawyer = reads.lawyer(lawyer_id)
     found = holding.mark_breach(reads, lawyer, marked, others, policy, datetime.now(UTC))
+    if not found:
+        case = caseload.engine_case(row)
+        edit = kept_groups.Edit(case, case, lawyer_id, kept_before=False, kept_after=True)
+        breaches = kept_groups.new_group_breaches(reads, [edit]).get(row.id)
+        if breaches:
+            raise kept_groups.group_refusal(row.id, breaches)
     if found:
         raise _refusal(
             row.id,

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api import audit, holding, state
+from api import audit, holding, kept_groups, state
 from api.auth import Principal
 from api.models import (
     AssignmentRow,
@@ -305,6 +306,11 @@ def put_case(
     if errors:
         # In a bulk import (``checked``) the error would otherwise not say which case.
         raise invalid(errors, detail=f"case {case.id}: {errors[0].message}" if checked else None)
+    if not checked:
+        edit = _group_edit(reads, case, row, held, marks)
+        found = kept_groups.new_group_breaches(reads, [edit]).get(case.id)
+        if found:
+            raise kept_groups.group_refusal(case.id, found)
     now = utcnow()
     doc = case.model_dump(mode="json")
     doc["current_assignment"] = None
@@ -377,6 +383,49 @@ def put_case(
     if recharged:
         state.bump_loads(session)  # the service-state row last, as in every write
     return Written(created, row.version)
+
+
+def _group_edit(
+    reads: Reads, case: Case, row: CaseRow | None, held: str | None, marks: Marks | None
+) -> kept_groups.Edit:
+    """The case document as a write leaves it, for the group rules between the cases that
+    must stay (``kept_groups``); its marks do not change with its document."""
+    before = None
+    if row is not None:
+        try:
+            before = Case.model_validate(row.document)
+        except ValidationError:
+            before = None  # checked as a new document
+    kept = False
+    if held is not None and marks is not None and (marks.started or marks.pinned):
+        _, policy = reads.policy()
+        kept = must_stay(marks.started, marks.pinned, policy)
+    return kept_groups.Edit(case, before, held, kept, kept)
+
+
+def group_issues(reads: Reads, cases: Sequence[Case]) -> dict[str, list[FieldError]]:
+    """Per case of an import, by id: the group rules that cases which must stay with their
+    lawyers would newly break together once the rows are written (``kept_groups``)."""
+    reads.prefetch_case_rows(c.id for c in cases)
+    rows = {c.id: reads.case_rows[c.id] for c in cases}
+    reads.prefetch_assignments(
+        r.assignment_id
+        for r in rows.values()
+        if r is not None and r.assigned_lawyer_id is not None and r.assignment_id is not None
+    )
+    edits = []
+    for case in cases:
+        row = rows[case.id]
+        held = row.assigned_lawyer_id if row is not None else None
+        assignment = (
+            reads.assignment(row.assignment_id)
+            if row is not None and held is not None and row.assignment_id is not None
+            else None
+        )
+        marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
+        edits.append(_group_edit(reads, case, row, held, marks))
+    found = kept_groups.new_group_breaches(reads, edits)
+    return {case_id: kept_groups.breach_issues(b) for case_id, b in found.items()}
 
 
 def prefetch_puts(reads: Reads, cases: Sequence[Case]) -> None:

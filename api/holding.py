@@ -15,7 +15,8 @@ colleagues whose clients and relatives the conflict rules read.  A case that mus
 checked with the lawyer's load being the work outside the service plus the lawyer's other cases
 that must stay, so that the capacity rule covers their sum, as the rebalance requires
 (``keep_start`` in ``assigner.rebalance.budget``).  Group rules (co-defendants, linked cases)
-are not per-edge rules and are not asked here.
+are not per-edge rules and are not asked here (``api.kept_groups`` checks them between the
+cases that must stay).
 """
 
 from __future__ import annotations

@@ -419,10 +419,12 @@ def _reference_checks(
     case_ids = {case_id for case_id, _ in stored}
     case_ids |= {str(getattr(r, "id")) for r in records}  # noqa: B009
 
+    groups = caseload.group_issues(reads, [r for r in records if isinstance(r, Case)])
+
     def case_check(record: BaseModel) -> list[FieldError]:
         assert isinstance(record, Case)
         errors = caseload.case_issues(record, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
         error = caseload.assignment_field_error(record, held.get(record.id))
-        return errors + ([error] if error else [])
+        return errors + ([error] if error else []) + groups.get(record.id, [])
 
     return case_check

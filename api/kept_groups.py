@@ -1,0 +1,305 @@
+"""Group rules between the cases that must stay with their lawyers (started or pinned).
+
+Co-defendants of one matter and a case with the cases it links may not share a lawyer (SPC 2021
+criminal procedure interpretation Art 43), nor a firm where the policy says so, and one firm may
+not act on opposing sides of a matter (Lawyer Practice Conduct Norms Art 51).  A batch or
+rebalance job cannot move a case that must stay, so two such cases that break one of these rules
+together make every job refuse the caseload ("the cases that must stay where they are break a
+rule together": ``check_fixed_together`` in ``assigner.search.from_problem``).  An assignment is
+checked against its related cases' lawyers when it is made; this module checks the writes that
+change the groups or what must stay afterwards: a case document that links other cases or
+changes its matter or side (a PUT or an import row), and a mark that makes a case stay.
+
+The check is the engine's own (``group_constraints(...).violations``) over a small Problem: the
+edited cases and every stored case a group rule can join with them (the cases they link, the
+cases linking them and the other cases those link, the cases of their matters), each case that
+must stay fixed on its lawyer.  Only a violation the stored state did not have refuses the
+write; in an import, rows are checked together (each with the others' new documents), and a
+new violation rejects the last row it involves, as the same writes one after the other would.
+Related cases are read without a lock: a concurrent mark of a case at another lawyer of the
+same firm can still slip past the firm-level rules (a job then refuses with the engine's
+message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, or_, select
+
+from api.models import AssignmentRow, CaseRefRow, CaseRow
+from api.problems import ApiProblem, FieldError, conflict
+from api.reads import Reads, chunks
+from assigner.domain import Case, Firm, FirmKind, Lawyer, Policy, Problem
+from assigner.domain.arrays import build_arrays
+from assigner.eligibility import group_constraints
+from assigner.search.from_problem import must_stay
+
+REF_LINKED = "linked_case"  # ``CaseRefRow.kind`` of a linked case (``caseload.REF_LINKED``)
+
+_LINKING = select(CaseRefRow.case_id).where(
+    CaseRefRow.kind == REF_LINKED, CaseRefRow.ref_id.in_(bindparam("ids", expanding=True))
+)
+_IN_MATTERS = select(CaseRow.id).where(CaseRow.matter_id.in_(bindparam("ids", expanding=True)))
+_CASES = select(CaseRow.id, CaseRow.document, CaseRow.assigned_lawyer_id).where(
+    CaseRow.id.in_(bindparam("ids", expanding=True))
+)
+_MARKS = (
+    select(CaseRow.id, AssignmentRow.started, AssignmentRow.pinned)
+    .join(AssignmentRow, AssignmentRow.id == CaseRow.assignment_id)
+    .where(
+        CaseRow.id.in_(bindparam("ids", expanding=True)),
+        or_(AssignmentRow.started, AssignmentRow.pinned),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A case as a write leaves it: its new document (``after``), the stored one (``before``,
+    None for a new case), its lawyer, and whether it must stay before and after."""
+
+    after: Case
+    before: Case | None
+    lawyer_id: str | None
+    kept_before: bool
+    kept_after: bool
+
+    @property
+    def changes_groups(self) -> bool:
+        """Whether the write can join the case with others in a group rule or make it stay."""
+        if self.kept_after and not self.kept_before:
+            return True
+        if self.before is None:
+            return bool(self.after.linked_case_ids or self.after.matter_id)
+        return _group_fields(self.after) != _group_fields(self.before)
+
+
+def _group_fields(case: Case) -> tuple[object, ...]:
+    return (sorted(case.linked_case_ids), case.matter_id, case.side)
+
+
+@dataclass(frozen=True)
+class GroupBreach:
+    """A group rule that cases which must stay would break together, as the engine words it."""
+
+    rule: str
+    citation: str
+    detail: str
+    case_ids: tuple[str, ...]
+
+
+@dataclass
+class _Stored:
+    """The stored cases around the edits: documents, lawyers and which must stay."""
+
+    cases: dict[str, Case]
+    lawyer_of: dict[str, str]
+    kept: set[str]
+
+
+def _read_around(reads: Reads, edits: Sequence[Edit]) -> _Stored:
+    """Every stored case a group rule can join with the edited cases, in a fixed number of
+    statements (chunked by id)."""
+    session = reads.session
+    edited = {e.after.id for e in edits}
+    docs = [d for e in edits for d in (e.after, e.before) if d is not None]
+    wanted = {x for d in docs for x in d.linked_case_ids}
+    linking: set[str] = set()
+    for chunk in chunks(edited):
+        linking.update(session.scalars(_LINKING, {"ids": chunk}))
+    matters = {d.matter_id for d in docs if d.matter_id is not None}
+    for chunk in chunks(matters):
+        wanted.update(session.scalars(_IN_MATTERS, {"ids": chunk}))
+    cases: dict[str, Case] = {}
+    lawyer_of: dict[str, str] = {}
+
+    def read(ids: Iterable[str]) -> None:
+        for chunk in chunks(set(ids) - set(cases) - edited):
+            for case_id, doc, lawyer_id in session.execute(_CASES, {"ids": chunk}):
+                try:
+                    cases[case_id] = Case.model_validate(doc)
+                except ValidationError:
+                    continue  # a job refuses such a case with the engine's own message
+                if lawyer_id is not None:
+                    lawyer_of[case_id] = lawyer_id
+
+    read(wanted | linking)
+    # The other cases that the cases linking an edited case link: one clique with it.
+    read(x for case_id in linking if case_id in cases for x in cases[case_id].linked_case_ids)
+    kept: set[str] = set()
+    _, policy = reads.policy()
+    for chunk in chunks(lawyer_of):
+        for case_id, started, pinned in session.execute(_MARKS, {"ids": chunk}):
+            if must_stay(bool(started), bool(pinned), policy):
+                kept.add(case_id)
+    return _Stored(cases, lawyer_of, kept)
+
+
+def _breaches(
+    cases: Mapping[str, Case],
+    holder: Mapping[str, str],
+    lawyers: Mapping[str, Lawyer],
+    policy: Policy,
+) -> dict[tuple[str, tuple[str, ...]], GroupBreach]:
+    """The group rules that the cases in ``holder`` (case -> the lawyer it must stay with)
+    break together, by (rule, cases)."""
+    kept_lawyers = sorted({holder[c] for c in holder if holder[c] in lawyers})
+    if not kept_lawyers:
+        return {}
+    members = [lawyers[x] for x in kept_lawyers]
+    firms = {
+        lw.firm_id: Firm.model_construct(id=lw.firm_id, name="", kind=FirmKind.LAW_FIRM)
+        for lw in members
+    }
+    present = set(cases)
+    problem = Problem.model_construct(
+        name="kept-groups",
+        as_of=datetime.now(UTC),
+        policy=policy,
+        catalogue=None,
+        firms=list(firms.values()),
+        lawyers=members,
+        cases=[
+            c.model_copy(
+                update={
+                    "linked_case_ids": [x for x in c.linked_case_ids if x in present],
+                    "current_assignment": None,
+                }
+            )
+            for c in cases.values()
+        ],
+    )
+    arrays = build_arrays(problem)
+    fixed = [
+        arrays.lawyer_pos[holder[c]] if c in holder and holder[c] in lawyers else -1
+        for c in arrays.case_ids
+    ]
+    out: dict[tuple[str, tuple[str, ...]], GroupBreach] = {}
+    for v in group_constraints(arrays).violations(fixed):
+        ids = tuple(sorted(arrays.case_ids[c] for c in v.case_indices))
+        out[(str(v.rule), ids)] = GroupBreach(str(v.rule), v.citation, v.detail, ids)
+    return out
+
+
+def _lawyers(reads: Reads, ids: Iterable[str]) -> dict[str, Lawyer]:
+    """The lawyers' stored documents; one that no longer passes the record checks is left out
+    (a job refuses its cases with the engine's own message)."""
+    wanted = sorted(set(ids))
+    reads.prefetch_lawyers(wanted)
+    out: dict[str, Lawyer] = {}
+    for x in wanted:
+        doc = reads.lawyer_document(x)
+        if doc is None:
+            continue
+        try:
+            out[x] = Lawyer.model_validate(doc)
+        except ValidationError:
+            continue
+    return out
+
+
+def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[GroupBreach]]:
+    """Per edited case (by id), the group rules that cases which must stay would newly break
+    together with the edits applied; an edit that cannot change its groups is not read for.
+    Edits rejected for a breach are taken back and the rest checked again, until none is."""
+    active = [e for e in edits if e.changes_groups]
+    if not active:
+        return {}
+    stored = _read_around(reads, active)
+    _, policy = reads.policy()
+    lawyers = _lawyers(
+        reads, [*stored.lawyer_of.values(), *(e.lawyer_id for e in active if e.lawyer_id)]
+    )
+    kept_stored = {c: stored.lawyer_of[c] for c in stored.kept}
+
+    def state(applied: Sequence[Edit]) -> tuple[dict[str, Case], dict[str, str]]:
+        cases = dict(stored.cases)
+        holder = dict(kept_stored)
+        applied_ids = {e.after.id for e in applied}
+        for e in active:
+            now = e.after.id in applied_ids
+            doc = e.after if now else e.before
+            if doc is not None:
+                cases[e.after.id] = doc
+            if e.lawyer_id is not None and (e.kept_after if now else e.kept_before):
+                holder[e.after.id] = e.lawyer_id
+        return cases, holder
+
+    before = _breaches(*state([]), lawyers, policy)
+    found: dict[str, list[GroupBreach]] = {}
+    applied = list(active)
+    while applied:
+        after = _breaches(*state(applied), lawyers, policy)
+        # Each new breach is the doing of the last edit it involves (in the order given, an
+        # import's row order), as the same writes one after the other would find it.
+        order = {e.after.id: k for k, e in enumerate(applied)}
+        blamed: dict[str, list[GroupBreach]] = {}
+        for key, b in ((k, b) for k, b in after.items() if k not in before):
+            involved = [x for x in b.case_ids if x in order]
+            culprit = (
+                max(involved, key=order.__getitem__)
+                if involved
+                else _joining_edit(applied, key, state, lawyers, policy)
+            )
+            blamed.setdefault(culprit, []).append(b)
+        if not blamed:
+            break
+        found.update(blamed)
+        applied = [e for e in applied if e.after.id not in blamed]
+    return found
+
+
+def _joining_edit(
+    applied: Sequence[Edit],
+    key: tuple[str, tuple[str, ...]],
+    state: Callable[[Sequence[Edit]], tuple[dict[str, Case], dict[str, str]]],
+    lawyers: Mapping[str, Lawyer],
+    policy: Policy,
+) -> str:
+    """The case of the last edit without which the breach ``key``, among cases none of the
+    edits is, would not be (a new case linking two cases that must stay with one lawyer
+    joins them in one group); the last edit where no one edit alone makes it."""
+    for k in range(len(applied) - 1, -1, -1):
+        without = [*applied[:k], *applied[k + 1 :]]
+        if key not in _breaches(*state(without), lawyers, policy):
+            return applied[k].after.id
+    return applied[-1].after.id
+
+
+def group_refusal(case_id: str, breaches: Sequence[GroupBreach]) -> ApiProblem:
+    """409 ``kept_groups``: the write would leave cases that must stay with their lawyers
+    breaking a group rule together; each rule with its cases."""
+    shown = "; ".join(f"{b.detail} ({b.rule}, {b.citation})" for b in breaches)
+    return conflict(
+        "kept_groups",
+        "Cases that must stay would break a group rule",
+        f"this write of case {case_id} would leave cases that must stay with their lawyers "
+        f"(started or pinned) breaking a rule together: {shown}; every batch and rebalance "
+        "job would refuse the caseload. Withdraw or move one of the cases, or clear its "
+        "started and pinned marks, first; nothing was written",
+        case_id=case_id,
+        breaches=[
+            {"rule": b.rule, "citation": b.citation, "detail": b.detail, "case_ids": b.case_ids}
+            for b in breaches
+        ],
+    )
+
+
+def breach_issues(breaches: Sequence[GroupBreach]) -> list[FieldError]:
+    """The breaches as errors of a write or an import row, one per rule."""
+    return [
+        FieldError(
+            field="",
+            message=f"the cases that must stay with their lawyers (started or pinned) would "
+            f"break a rule together: {b.detail} ({b.rule}, {b.citation}); every batch and "
+            "rebalance job would refuse the caseload. Withdraw or move one of the cases, or "
+            "clear its started and pinned marks, first",
+            location="body",
+            record="cases " + ", ".join(b.case_ids),
+        )
+        for b in breaches
+    ]
