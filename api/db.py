@@ -33,6 +33,10 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_engine(url: str, settings: Settings, *, manual_checkpoints: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
@@ -62,6 +66,9 @@ def _sqlite_engine(url: str, settings: Settings, *, manual_checkpoints: bool) ->
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cursor.close()
+        # SQLite's own lower() folds ASCII letters only; the name filters compare it with
+        # Python's, so "école" finds "ÉCOLE Légale" as on PostgreSQL (in a UTF-8 locale).
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

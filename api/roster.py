@@ -327,7 +327,7 @@ def list_firms(
     if kind is not None:
         query = query.where(FirmRow.kind == kind)
     if name is not None:
-        query = query.where(func.lower(FirmRow.name).contains(name.lower()))
+        query = query.where(func.lower(FirmRow.name).contains(name.lower(), autoescape=True))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(query.order_by(FirmRow.id).limit(limit).offset(offset)).scalars()
     return list(rows), int(total)
@@ -456,7 +456,7 @@ def list_lawyers(
     if accepting is not None:
         query = query.where(LawyerRow.accepting_new_cases == accepting)
     if name is not None:
-        query = query.where(func.lower(LawyerRow.name).contains(name.lower()))
+        query = query.where(func.lower(LawyerRow.name).contains(name.lower(), autoescape=True))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     page = query.order_by(LawyerRow.id).limit(limit).offset(offset).subquery()
     rows = session.execute(

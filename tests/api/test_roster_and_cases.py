@@ -126,3 +126,23 @@ def test_a_deadline_before_receipt_names_the_deadline(api: Api) -> None:
     assert r.json()["errors"] == [
         {"field": "assign_by", "message": "assign_by is before received_at", "in": "body"}
     ]
+
+
+def test_name_filter_folds_any_letter_and_takes_wildcards_as_text(api: Api) -> None:
+    """Tests that the name filter finds "ÉCOLE Légale" by "école" and "LÉGALE" (SQLite folds
+    ASCII letters only by itself), and that "_" and "%" match themselves, not any
+    character."""
+    for firm_id, name in (("FA", "ÉCOLE Légale"), ("FB", "Smith_Jones"), ("FC", "Smith Jones")):
+        doc = {"id": firm_id, "name": name, "kind": "law_firm", "location": {"lat": 30, "lon": 114}}
+        assert api.put(f"/v1/firms/{firm_id}", json=doc).status_code == 201
+
+    def found(name: str) -> list[str]:
+        r = api.get("/v1/firms", params={"name": name})
+        assert r.status_code == 200, r.text
+        return sorted(f["id"] for f in r.json()["items"])
+
+    assert found("école") == ["FA"]
+    assert found("LÉGALE") == ["FA"]
+    assert found("h_J") == ["FB"]
+    assert found("_") == ["FB"]
+    assert found("%") == []
