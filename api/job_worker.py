@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assigner.search.cpsat import Progress, SearchParams
 
+log = logging.getLogger(__name__)
+
 
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
     """Send to the runner; when the runner's process is gone (killed), there is no one to
@@ -28,6 +32,14 @@ def _send(conn: Connection, message: tuple[str, Any]) -> None:
         conn.send(message)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         os._exit(0)
+
+
+def _failed(conn: Connection, exc: Exception) -> None:
+    """Report an unexpected failure: its traceback to the log, under the process's name
+    (``job-`` and the start of the job's id), since the job keeps only the message; the
+    message to the runner, which marks the job failed."""
+    log.exception("%s: the job's solve failed", multiprocessing.current_process().name)
+    _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -106,8 +118,8 @@ def run_batch_assignment(
             conn,
             ("error", f"the caseload is not a valid problem: {exc}" + (BATCH_HELD if held else "")),
         )
-    except Exception as exc:  # reported to the runner, which marks the job failed
-        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # a defect: logged, and reported to the runner
+        _failed(conn, exc)
     finally:
         conn.close()
 
@@ -153,8 +165,8 @@ def run_rebalance(
         _send(conn, ("error", f"the stored state is not a valid problem: {exc}"))
     except (BudgetTooSmall, RebalanceInfeasible) as exc:
         _send(conn, ("error", str(exc)))
-    except Exception as exc:  # reported to the runner, which marks the job failed
-        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # a defect: logged, and reported to the runner
+        _failed(conn, exc)
     finally:
         conn.close()
 
@@ -208,7 +220,7 @@ def run_scenario_job(
         _send(conn, ("plan", json.dumps(payload)))
     except ScenarioError as exc:
         _send(conn, ("error", f"the scenario is refused: {exc}"))
-    except Exception as exc:  # reported to the runner, which marks the job failed
-        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # a defect: logged, and reported to the runner
+        _failed(conn, exc)
     finally:
         conn.close()

@@ -2,7 +2,9 @@
 
 Roster and case records are the engine's ``Firm``, ``Lawyer`` and ``Case`` documents, exactly as
 ``assigner solve`` reads them inside a Problem; the public shapes add the record's version,
-times and what the service knows on top (loads, the current assignment).
+times and what the service knows on top (loads, the current assignment).  The write shapes
+(``FirmWrite``, ``LawyerWrite``, ``CaseWrite``) take either, so that a document read with GET
+can be changed and sent back: the read-only fields are accepted and ignored.
 
 Integers and booleans in the API's own request bodies are strict: ``"3"`` or ``"yes"`` is a
 client's mistake, answered 422 naming the field, not read as 3 or true.
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Role
 from api.problems import FieldError
 from assigner.domain import Case, Firm, Lawyer, Policy
-from assigner.domain.problem import Timestamp
+from assigner.domain.fields import MAX_CASE_COUNT, Timestamp
 from assigner.recommend import Reason
 
 
@@ -74,6 +76,65 @@ class CasePublic(RecordMeta, Case):
     assignment: AssignmentPublic | None = None
 
 
+READ_ONLY = "Read-only, as a GET returns it; ignored on write"
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+
+def _domain_record(written: BaseModel, model: type[RecordT]) -> RecordT:
+    """The engine's record in ``written`` without the read-only fields (already validated)."""
+    values = {name: getattr(written, name) for name in model.model_fields}
+    return model.model_construct(_fields_set=written.model_fields_set & values.keys(), **values)
+
+
+class RecordMetaIn(BaseModel):
+    """The version and times a GET returns, accepted on a PUT or an import so that a fetched
+    document can be changed and sent back; they are ignored (send the version as If-Match)."""
+
+    version: int | None = Field(
+        default=None, exclude=True, description=f"{READ_ONLY} (send it as If-Match)."
+    )
+    created_at: datetime | None = Field(default=None, exclude=True, description=f"{READ_ONLY}.")
+    updated_at: datetime | None = Field(default=None, exclude=True, description=f"{READ_ONLY}.")
+
+
+class FirmWrite(RecordMetaIn, Firm):
+    """A firm as a PUT or an import takes it: a ``Firm``, or a ``FirmPublic`` read back."""
+
+    def record(self) -> Firm:
+        return _domain_record(self, Firm)
+
+
+class LawyerWrite(RecordMetaIn, Lawyer):
+    """A lawyer as a PUT or an import takes it: a ``Lawyer``, or a ``LawyerPublic`` read back
+    (the service's loads in it are ignored: they follow from its assignments)."""
+
+    assigned_hours: float | None = Field(default=None, exclude=True, description=f"{READ_ONLY}.")
+    assigned_cases: int | None = Field(default=None, exclude=True, description=f"{READ_ONLY}.")
+    effective_load_hours: float | None = Field(
+        default=None, exclude=True, description=f"{READ_ONLY}."
+    )
+    effective_open_cases: int | None = Field(
+        default=None, exclude=True, description=f"{READ_ONLY}."
+    )
+
+    def record(self) -> Lawyer:
+        return _domain_record(self, Lawyer)
+
+
+class CaseWrite(RecordMetaIn, Case):
+    """A case as a PUT or an import takes it: a ``Case``, or a ``CasePublic`` read back."""
+
+    assignment: AssignmentPublic | None = Field(
+        default=None,
+        exclude=True,
+        description=f"{READ_ONLY}: assign with PUT /v1/cases/{{id}}/assignment.",
+    )
+
+    def record(self) -> Case:
+        return _domain_record(self, Case)
+
+
 class FirmPage(PageMeta):
     items: list[FirmPublic]
 
@@ -114,7 +175,7 @@ class RecommendationRequest(BaseModel):
     why_not: list[str] = Field(
         default_factory=list, max_length=100, description="Lawyers to explain, eligible or not."
     )
-    as_of: datetime | None = Field(
+    as_of: Timestamp | None = Field(
         default=None,
         description="The moment to judge availability and deadlines at; now by default.",
     )
@@ -198,7 +259,9 @@ class ConflictCheckRequest(BaseModel):
     lawyer_ids: list[str] | None = Field(
         default=None, max_length=1000, description="Lawyers to check; every lawyer when absent."
     )
-    as_of: Timestamp | None = None
+    as_of: Timestamp | None = Field(
+        default=None, description="The moment to judge the conflicts at; now by default."
+    )
 
 
 class ConflictOut(BaseModel):
@@ -311,17 +374,27 @@ class BatchAssignmentParams(SolveSettings):
     )
 
 
+MAX_MOVES = 10 * MAX_CASE_COUNT
+"""A rebalance's move budget, in all or per lawyer: far above any office's open cases (a
+budget above them only means "no limit"), well within the solver's 32-bit counts."""
+
+
 class RebalanceParams(SolveSettings):
     time_limit_s: float = Field(default=60.0, gt=0, le=3600)
     max_moves: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_MOVES,
         strict=True,
         description="Move budget (default: 2% of the open cases, at least 1).  Assigning a "
         "backlog case is not a move.",
     )
     max_moves_per_lawyer: int | None = Field(
-        default=None, ge=0, strict=True, description="Moves away from / onto any one lawyer."
+        default=None,
+        ge=0,
+        le=MAX_MOVES,
+        strict=True,
+        description="Moves away from / onto any one lawyer.",
     )
     apply: bool = Field(
         default=False,

@@ -33,13 +33,36 @@ MAX_DISTANCE_KM = 20_040.0
 MAX_YEARS = 100.0
 EARLIEST_DAY = date(1900, 1, 1)
 """Dates and times start here: the conflict rules look a year back from the problem's moment."""
+LATEST_DAY = date(9000, 1, 1)
+"""Dates and times end before this day: the office's time zone may move a moment by up to a
+day and the rules add days and years to it, all of which must stay below Python's year 9999."""
+
+
+def _code_point(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
 
 
 def _printable(value: str) -> str:
     """Refuse control characters (a NUL or a line break in an id or a name is a data error)."""
     for ch in value:
         if unicodedata.category(ch) == "Cc":
-            raise ValueError(f"contains the control character {ch!r}")
+            raise ValueError(f"contains the control character {_code_point(ch)}")
+    return value
+
+
+def _id_characters(value: str) -> str:
+    """Refuse what makes an id unusable in a path or unreadable on screen: ``/`` (a URL path
+    separator even when escaped as %2F), white space and invisible format characters (a
+    zero-width space, a right-to-left override), which make two different ids look alike."""
+    for ch in value:
+        if ch == "/":
+            raise ValueError(f"must not contain '/' ({_code_point(ch)})")
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            raise ValueError(f"contains the invisible format character {_code_point(ch)}")
+        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
+            raise ValueError(f"must not contain white space ({_code_point(ch)})")
     return value
 
 
@@ -61,8 +84,10 @@ Identifier = Annotated[
     AfterValidator(_printable),
     AfterValidator(_not_blank),
     AfterValidator(_trimmed),
+    AfterValidator(_id_characters),
 ]
-"""A record's id: 1 to 128 characters, no control characters, no white space around it."""
+"""A record's id: 1 to 128 characters, none of them a control character, white space, an
+invisible format character or ``/`` (ids are URL path segments of the service)."""
 
 Name = Annotated[
     str,
@@ -76,21 +101,26 @@ CaseCount = Annotated[int, Field(ge=0, le=MAX_CASE_COUNT)]
 Hours = Annotated[float, Field(ge=0, le=MAX_HOURS)]
 
 
+_TOO_EARLY = f"must not be before {EARLIEST_DAY.isoformat()}"
+_TOO_LATE = f"must be before {LATEST_DAY.isoformat()}"
+
+
 def _as_utc(value: datetime) -> datetime:
-    """Times without a zone are read as UTC so that all times compare; before
-    ``EARLIEST_DAY`` refused."""
+    """Times without a zone are read as UTC so that all times compare; outside
+    ``EARLIEST_DAY`` .. ``LATEST_DAY`` (exclusive) refused."""
     try:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError as exc:  # a time near year 1 or 9999 shifted out of range
-        raise ValueError("is out of the range of dates") from exc
-    if value.date() < EARLIEST_DAY:
-        raise ValueError(f"must not be before {EARLIEST_DAY.isoformat()}")
+        raise ValueError(_TOO_EARLY if value.year < LATEST_DAY.year else _TOO_LATE) from exc
+    _in_range(value.date())
     return value
 
 
-def _on_or_after_earliest(value: date) -> date:
+def _in_range(value: date) -> date:
     if value < EARLIEST_DAY:
-        raise ValueError(f"must not be before {EARLIEST_DAY.isoformat()}")
+        raise ValueError(_TOO_EARLY)
+    if value >= LATEST_DAY:
+        raise ValueError(_TOO_LATE)
     return value
 
 
@@ -108,4 +138,7 @@ TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 """An IANA time zone name (``Asia/Shanghai``, ``America/Chicago``, ``UTC``)."""
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
-Day = Annotated[date, AfterValidator(_on_or_after_earliest)]
+"""A moment, in UTC, from ``EARLIEST_DAY`` and before ``LATEST_DAY``; a time without a zone is
+read as UTC."""
+Day = Annotated[date, AfterValidator(_in_range)]
+"""A calendar day from ``EARLIEST_DAY`` and before ``LATEST_DAY``."""
