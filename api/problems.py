@@ -292,7 +292,9 @@ def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         "status": 500,
         "detail": "the request failed inside the service; nothing was written",
     }
-    return _response(request, body)
+    # The server closes the connection after an unhandled error; the header tells a client
+    # that keeps connections alive not to send its next request on this one.
+    return _response(request, body, headers={"Connection": "close"})
 
 
 def install(app: FastAPI) -> None:

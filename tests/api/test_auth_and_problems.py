@@ -124,7 +124,7 @@ def test_not_found_and_method_problems(api: Api) -> None:
 def test_a_failing_request_writes_nothing(world_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests that when a request fails after it has written (here: the audit entry of an
     assignment cannot be stored), the case, the assignment and the load are all rolled back
-    and the answer is a 500 problem."""
+    and the answer is a 500 problem that closes the connection."""
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store down")
@@ -135,6 +135,8 @@ def test_a_failing_request_writes_nothing(world_api: Api, monkeypatch: pytest.Mo
     r = unraised.assign("C3", "L2", version=1)
     assert r.status_code == 500
     assert r.json()["type"] == "/problems/internal"
+    # The server closes the connection after it: a client must not reuse it.
+    assert r.headers["connection"] == "close"
     monkeypatch.undo()
     case = world_api.get("/v1/cases/C3").json()
     assert case["version"] == 1
