@@ -35,7 +35,7 @@ from api.auth import Principal
 from api.models import CaseRow, FirmRow, LawyerRow
 from api.problems import ApiProblem, FieldError
 from api.reads import Reads, chunks
-from api.schemas import ImportReport, RejectedRow
+from api.schemas import CaseWrite, FirmWrite, ImportReport, LawyerWrite, RejectedRow
 from assigner.domain import Case, Firm, Lawyer
 
 
@@ -45,10 +45,12 @@ class RecordKind(StrEnum):
     CASE = "case"
 
 
-_MODELS: dict[RecordKind, type[BaseModel]] = {
-    RecordKind.FIRM: Firm,
-    RecordKind.LAWYER: Lawyer,
-    RecordKind.CASE: Case,
+# The shapes rows are read in: the engine's records, or documents read back with GET (their
+# read-only fields ignored; ``record()`` gives the engine's record).
+_MODELS: dict[RecordKind, type[FirmWrite | LawyerWrite | CaseWrite]] = {
+    RecordKind.FIRM: FirmWrite,
+    RecordKind.LAWYER: LawyerWrite,
+    RecordKind.CASE: CaseWrite,
 }
 
 
@@ -291,7 +293,7 @@ def run_import(
             rejected.append(RejectedRow(row=raw.row, id=record_id, errors=raw.errors))
             continue
         try:
-            record = model.model_validate(raw.data)
+            record: BaseModel = model.model_validate(raw.data).record()
         except ValidationError as exc:
             rejected.append(RejectedRow(row=raw.row, id=record_id, errors=_validation_errors(exc)))
             continue

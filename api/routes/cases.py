@@ -27,9 +27,8 @@ from api.routes.common import (
     import_records,
     same_id,
 )
-from api.schemas import CasePage, CasePublic, ImportReport
+from api.schemas import CasePage, CasePublic, CaseWrite, ImportReport
 from api.versions import etag, parse_if_match
-from assigner.domain import Case
 from assigner.domain.problem import Timestamp
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -42,7 +41,9 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 )
 def put_case(
     case_id: str,
-    case: Annotated[Case, Body(openapi_examples={"detained defendant": {"value": examples.CASE}})],
+    case: Annotated[
+        CaseWrite, Body(openapi_examples={"detained defendant": {"value": examples.CASE}})
+    ],
     who: CaseWriter,
     session: WriteSessionDep,
     response: Response,
@@ -54,7 +55,7 @@ def put_case(
     A new workload of an assigned case is charged to its lawyer (409 ``capacity`` when it does
     not fit); a started or pinned case must stay one its lawyer can hold (409 ``kept_cases``)."""
     same_id(case_id, case.id)
-    written = caseload.put_case(session, case, who, parse_if_match(if_match))
+    written = caseload.put_case(session, case.record(), who, parse_if_match(if_match))
     response.status_code = 201 if written.created else 200
     response.headers["ETag"] = etag(written.version)
     session.flush()

@@ -27,9 +27,9 @@ from api.routes.common import (
     import_records,
     same_id,
 )
-from api.schemas import FirmPage, FirmPublic, ImportReport
+from api.schemas import FirmPage, FirmPublic, FirmWrite, ImportReport
 from api.versions import etag, parse_if_match
-from assigner.domain import Firm, FirmKind
+from assigner.domain import FirmKind
 
 router = APIRouter(prefix="/v1/firms", tags=["firms"])
 
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/v1/firms", tags=["firms"])
 )
 def put_firm(
     firm_id: str,
-    firm: Annotated[Firm, Body(openapi_examples={"centre": {"value": examples.FIRM}})],
+    firm: Annotated[FirmWrite, Body(openapi_examples={"centre": {"value": examples.FIRM}})],
     who: Admin,
     session: WriteSessionDep,
     response: Response,
@@ -49,7 +49,7 @@ def put_firm(
 ) -> FirmPublic:
     """Create or replace a firm (administrator). If-Match makes the replace conditional."""
     same_id(firm_id, firm.id)
-    written = roster.put_firm(session, firm, who, parse_if_match(if_match))
+    written = roster.put_firm(session, firm.record(), who, parse_if_match(if_match))
     response.status_code = 201 if written.created else 200
     response.headers["ETag"] = etag(written.version)
     return roster.firm_public(roster.get_firm(session, firm_id))

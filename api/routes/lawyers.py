@@ -27,9 +27,9 @@ from api.routes.common import (
     import_records,
     same_id,
 )
-from api.schemas import ImportReport, LawyerPage, LawyerPublic
+from api.schemas import ImportReport, LawyerPage, LawyerPublic, LawyerWrite
 from api.versions import etag, parse_if_match
-from assigner.domain import Lawyer, ProviderKind
+from assigner.domain import ProviderKind
 
 router = APIRouter(prefix="/v1/lawyers", tags=["lawyers"])
 
@@ -41,7 +41,9 @@ router = APIRouter(prefix="/v1/lawyers", tags=["lawyers"])
 )
 def put_lawyer(
     lawyer_id: str,
-    lawyer: Annotated[Lawyer, Body(openapi_examples={"staff lawyer": {"value": examples.LAWYER}})],
+    lawyer: Annotated[
+        LawyerWrite, Body(openapi_examples={"staff lawyer": {"value": examples.LAWYER}})
+    ],
     who: Admin,
     session: WriteSessionDep,
     response: Response,
@@ -53,7 +55,7 @@ def put_lawyer(
     (409 ``kept_cases``, each case with the rules it would break): withdraw, unmark or move
     the case first."""
     same_id(lawyer_id, lawyer.id)
-    written = roster.put_lawyer(session, lawyer, who, parse_if_match(if_match))
+    written = roster.put_lawyer(session, lawyer.record(), who, parse_if_match(if_match))
     response.status_code = 201 if written.created else 200
     response.headers["ETag"] = etag(written.version)
     return roster.lawyer_public(*roster.get_lawyer(session, lawyer_id))

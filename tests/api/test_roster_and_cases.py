@@ -146,3 +146,26 @@ def test_name_filter_folds_any_letter_and_takes_wildcards_as_text(api: Api) -> N
     assert found("h_J") == ["FB"]
     assert found("_") == ["FB"]
     assert found("%") == []
+
+
+def test_a_record_read_back_can_be_changed_and_put_again(world_api: Api) -> None:
+    """Tests that a lawyer, a firm and a case as GET returns them (with their version, times,
+    loads and assignment) are accepted back by PUT and by an import, the read-only fields
+    ignored; a field no record has is still refused."""
+    for path, field, role in (
+        ("/v1/lawyers/L2", "name", Role.ADMIN),
+        ("/v1/firms/F1", "name", Role.ADMIN),
+        ("/v1/cases/C1", "jurisdiction", Role.CASE_SYSTEM),
+    ):
+        doc = world_api.get(path).json()
+        version = doc["version"]
+        doc[field] = "Changed"
+        r = world_api.put(path, json=doc, headers={"If-Match": f'"{version}"'}, role=role)
+        assert r.status_code == 200, (path, r.text)
+        assert world_api.get(path).json()[field] == "Changed"
+        assert r.json()["version"] == version + 1
+    lawyer = world_api.get("/v1/lawyers/L3").json()
+    r = world_api.post("/v1/lawyers/import", json=[lawyer])
+    assert r.status_code == 200 and r.json()["rejected"] == [], r.text
+    r = world_api.put("/v1/lawyers/L3", json={**lawyer, "nickname": "x"})
+    assert r.status_code == 422, r.text
