@@ -270,3 +270,17 @@ def test_problem_without_cases_is_proven_optimal() -> None:
     assert plan.solver.status.value == "optimal"
     assert plan.solver.best_bound_points == plan.solver.objective_points
     assert plan.solver.gap == 0.0
+
+
+def test_problem_without_lawyers_leaves_every_case_out() -> None:
+    """Tests that cases with no lawyer at all (every lawyer removed, as a what-if may do) give
+    a verified plan with each case left out for want of an eligible lawyer, proven optimal;
+    the group rules' check of the cases that must stay once indexed an empty firm table."""
+    cases = [make_case("C1", matter_id="M1"), make_case("C2", matter_id="M1")]
+    problem = make_problem(firms=[], lawyers=[], cases=cases)
+    plan = solve_problem(problem, SearchParams(1.0))
+    assert plan.assignments == []
+    assert sorted(u.case_id for u in plan.unassigned) == ["C1", "C2"]
+    assert {str(u.reason) for u in plan.unassigned} == {"no_eligible_lawyer"}
+    assert verify_plan(problem, plan).passed
+    assert plan.solver.status.value == "optimal"

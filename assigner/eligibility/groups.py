@@ -70,7 +70,9 @@ class GroupConstraints:
             raise ValueError(f"assignment must have shape ({n_cases},), has {lawyer_of.shape}")
         if lawyer_of.size and (lawyer_of.min() < -1 or lawyer_of.max() >= len(self.lawyer_firm)):
             raise ValueError("assignment holds a lawyer position out of range")
-        firm_of = np.where(lawyer_of >= 0, self.lawyer_firm[np.maximum(lawyer_of, 0)], -1)
+        firm_of = np.full(n_cases, -1, dtype=np.int64)
+        held = lawyer_of >= 0  # none where there are no lawyers: nothing to index then
+        firm_of[held] = self.lawyer_firm[lawyer_of[held]]
         out: list[GroupViolation] = []
 
         for clique, rules in zip(self.same_lawyer_cliques, self.same_lawyer_rules, strict=True):
