@@ -284,3 +284,14 @@ def test_problem_without_lawyers_leaves_every_case_out() -> None:
     assert {str(u.reason) for u in plan.unassigned} == {"no_eligible_lawyer"}
     assert verify_plan(problem, plan).passed
     assert plan.solver.status.value == "optimal"
+
+
+def test_deterministic_mode_places_every_case_of_a_small_county() -> None:
+    """Tests that deterministic mode on one worker (what-if scenarios run this way) places
+    every case of the tiny county (seed 7) and proves the plan optimal: CP-SAT alone, on its
+    deterministic time, once stopped with a case left out; the exact MIP runs first now."""
+    problem = generate_county("tiny", 7)
+    plan = solve_problem(problem, SearchParams(20.0, workers=1, seed=0, deterministic=True))
+    assert plan.unassigned == []
+    assert plan.solver.status.value == "optimal"
+    assert verify_plan(problem, plan).passed
