@@ -293,7 +293,7 @@ def _check_mark(
         edit = kept_groups.Edit(case, case, lawyer_id, kept_before=False, kept_after=True)
         breaches = kept_groups.new_group_breaches(reads, [edit]).get(row.id)
         if breaches:
-            raise kept_groups.group_refusal(row.id, breaches)
+            raise kept_groups.group_refusal(f"case {row.id}", breaches, case_id=row.id)
     if found:
         raise _refusal(
             row.id,

@@ -310,7 +310,7 @@ def put_case(
         edit = _group_edit(reads, case, row, held, marks)
         found = kept_groups.new_group_breaches(reads, [edit]).get(case.id)
         if found:
-            raise kept_groups.group_refusal(case.id, found)
+            raise kept_groups.group_refusal(f"case {case.id}", found, case_id=case.id)
     now = utcnow()
     doc = case.model_dump(mode="json")
     doc["current_assignment"] = None

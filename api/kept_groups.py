@@ -60,18 +60,20 @@ _MARKS = (
 @dataclass(frozen=True)
 class Edit:
     """A case as a write leaves it: its new document (``after``), the stored one (``before``,
-    None for a new case), its lawyer, and whether it must stay before and after."""
+    None for a new case), its lawyer, whether it must stay before and after, and, for an edit
+    of the lawyer (a move to another firm), the lawyer's new record."""
 
     after: Case
     before: Case | None
     lawyer_id: str | None
     kept_before: bool
     kept_after: bool
+    moved_lawyer: Lawyer | None = None  # the case's lawyer as the write leaves it (a new firm)
 
     @property
     def changes_groups(self) -> bool:
         """Whether the write can join the case with others in a group rule or make it stay."""
-        if self.kept_after and not self.kept_before:
+        if (self.kept_after and not self.kept_before) or self.moved_lawyer is not None:
             return True
         if self.before is None:
             return bool(self.after.linked_case_ids or self.after.matter_id)
@@ -90,6 +92,10 @@ class GroupBreach:
     citation: str
     detail: str
     case_ids: tuple[str, ...]
+
+
+# Cases by id, the lawyer each case that must stay stays with, and the lawyers' records.
+State = tuple[dict[str, Case], dict[str, str], dict[str, Lawyer]]
 
 
 @dataclass
@@ -216,9 +222,10 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
     )
     kept_stored = {c: stored.lawyer_of[c] for c in stored.kept}
 
-    def state(applied: Sequence[Edit]) -> tuple[dict[str, Case], dict[str, str]]:
+    def state(applied: Sequence[Edit]) -> State:
         cases = dict(stored.cases)
         holder = dict(kept_stored)
+        lawyers_now = dict(lawyers)
         applied_ids = {e.after.id for e in applied}
         for e in active:
             now = e.after.id in applied_ids
@@ -227,13 +234,15 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
                 cases[e.after.id] = doc
             if e.lawyer_id is not None and (e.kept_after if now else e.kept_before):
                 holder[e.after.id] = e.lawyer_id
-        return cases, holder
+            if now and e.lawyer_id is not None and e.moved_lawyer is not None:
+                lawyers_now[e.lawyer_id] = e.moved_lawyer
+        return cases, holder, lawyers_now
 
-    before = _breaches(*state([]), lawyers, policy)
+    before = _breaches(*state([]), policy)
     found: dict[str, list[GroupBreach]] = {}
     applied = list(active)
     while applied:
-        after = _breaches(*state(applied), lawyers, policy)
+        after = _breaches(*state(applied), policy)
         # Each new breach is the doing of the last edit it involves (in the order given, an
         # import's row order), as the same writes one after the other would find it.
         order = {e.after.id: k for k, e in enumerate(applied)}
@@ -243,7 +252,7 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
             culprit = (
                 max(involved, key=order.__getitem__)
                 if involved
-                else _joining_edit(applied, key, state, lawyers, policy)
+                else _joining_edit(applied, key, state, policy)
             )
             blamed.setdefault(culprit, []).append(b)
         if not blamed:
@@ -256,8 +265,7 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
 def _joining_edit(
     applied: Sequence[Edit],
     key: tuple[str, tuple[str, ...]],
-    state: Callable[[Sequence[Edit]], tuple[dict[str, Case], dict[str, str]]],
-    lawyers: Mapping[str, Lawyer],
+    state: Callable[[Sequence[Edit]], State],
     policy: Policy,
 ) -> str:
     """The case of the last edit without which the breach ``key``, among cases none of the
@@ -265,23 +273,24 @@ def _joining_edit(
     joins them in one group); the last edit where no one edit alone makes it."""
     for k in range(len(applied) - 1, -1, -1):
         without = [*applied[:k], *applied[k + 1 :]]
-        if key not in _breaches(*state(without), lawyers, policy):
+        if key not in _breaches(*state(without), policy):
             return applied[k].after.id
     return applied[-1].after.id
 
 
-def group_refusal(case_id: str, breaches: Sequence[GroupBreach]) -> ApiProblem:
-    """409 ``kept_groups``: the write would leave cases that must stay with their lawyers
-    breaking a group rule together; each rule with its cases."""
+def group_refusal(subject: str, breaches: Sequence[GroupBreach], **ids: str) -> ApiProblem:
+    """409 ``kept_groups``: the write of ``subject`` ("case C1", "lawyer L3") would leave cases
+    that must stay with their lawyers breaking a group rule together; each rule with its
+    cases.  ``ids`` name the written record (``case_id`` or ``lawyer_id``)."""
     shown = "; ".join(f"{b.detail} ({b.rule}, {b.citation})" for b in breaches)
     return conflict(
         "kept_groups",
         "Cases that must stay would break a group rule",
-        f"this write of case {case_id} would leave cases that must stay with their lawyers "
+        f"this write of {subject} would leave cases that must stay with their lawyers "
         f"(started or pinned) breaking a rule together: {shown}; every batch and rebalance "
         "job would refuse the caseload. Withdraw or move one of the cases, or clear its "
         "started and pinned marks, first; nothing was written",
-        case_id=case_id,
+        **ids,
         breaches=[
             {"rule": b.rule, "citation": b.citation, "detail": b.detail, "case_ids": b.case_ids}
             for b in breaches

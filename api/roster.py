@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from api import audit, caseload, holding, state
+from api import audit, caseload, holding, kept_groups, state
 from api.auth import Principal
 from api.models import (
     AssignmentRow,
@@ -88,6 +88,23 @@ def _kept_breaches(reads: Reads, row: LawyerRow, edited: Lawyer) -> list[holding
     if not kept or policy is None:
         return []
     return holding.edit_breaches(reads, _stored(row), edited, kept, policy, datetime.now(UTC))
+
+
+def _group_breaches(reads: Reads, row: LawyerRow, edited: Lawyer) -> list[kept_groups.GroupBreach]:
+    """The group rules that the lawyer's cases which must stay would newly break with the
+    lawyer at another firm (co-defendants or linked cases at one firm where the policy forbids
+    it, a firm acting on both sides of a matter): ``kept_groups``."""
+    if row.firm_id == edited.firm_id:
+        return []
+    kept, _ = caseload.kept_cases(reads, edited.id)
+    if not kept:
+        return []
+    edits = [
+        kept_groups.Edit(k.case, k.case, edited.id, True, True, moved_lawyer=edited) for k in kept
+    ]
+    found = kept_groups.new_group_breaches(reads, edits)
+    unique = {(b.rule, b.case_ids): b for bs in found.values() for b in bs}
+    return list(unique.values())
 
 
 def _changes_what_it_imputes(row: LawyerRow | None, edited: Lawyer) -> bool:
@@ -211,6 +228,7 @@ def lawyer_issues(
         row = reads.lawyer_rows[lw.id]
         if row is not None:
             errors[lw.id] += holding.edit_issues(_kept_breaches(reads, row, lw))
+            errors[lw.id] += kept_groups.breach_issues(_group_breaches(reads, row, lw))
         if lw.id in changing:
             members = [(m, doc) for m, doc in reads.firm_members(lw.firm_id) if m != lw.id]
             errors[lw.id] += holding.colleague_edit_issues(_member_breaches(reads, lw, members))
@@ -388,6 +406,11 @@ def put_lawyer(
         breaches = _kept_breaches(reads, row, lawyer) if row is not None else []
         if breaches:
             raise holding.edit_refusal(lawyer.id, breaches)
+        group_breaches = _group_breaches(reads, row, lawyer) if row is not None else []
+        if group_breaches:
+            raise kept_groups.group_refusal(
+                f"lawyer {lawyer.id}", group_breaches, lawyer_id=lawyer.id
+            )
         colleague_breaches = _member_breaches(reads, lawyer, members)
         if colleague_breaches:
             raise holding.colleague_refusal(

@@ -111,3 +111,45 @@ def test_import_rows_putting_started_cases_in_one_matter_reject_the_later_row(
     assert world_api.get("/v1/cases/K1").json()["matter_id"] == "M9"
     assert world_api.get("/v1/cases/K2").json()["matter_id"] is None
     _jobs_accept_the_caseload(world_api)
+
+
+def test_a_lawyer_moving_to_the_firm_acting_for_the_other_side_is_refused(
+    world_api: Api,
+) -> None:
+    """Tests that with K1 (a defendant of M9) started with L2 at F2 and K2 (the victim of M9)
+    started with L6 at F3, moving L2 to F3 (by PUT or import row) is refused: one firm would
+    act on both sides of the matter (Conduct Norms Art 51); nothing is written."""
+    for case_id, extra in (
+        ("K1", {"matter_id": "M9", "side": "defendant"}),
+        ("K2", {"matter_id": "M9", "side": "victim", "case_type": "victim_representation"}),
+    ):
+        doc = world.case(case_id, **extra)
+        assert (
+            world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM).status_code
+            == 201
+        )
+    victims = [{"area": "criminal_victim", "level": 4, "years": 6}]
+    assert (
+        world_api.put(
+            "/v1/lawyers/L6", json=world.lawyer("L6", "F3", practice_areas=victims)
+        ).status_code
+        == 201
+    )
+    for case_id, lawyer_id in (("K1", "L2"), ("K2", "L6")):
+        r = world_api.assign(case_id, lawyer_id)
+        assert r.status_code == 201, r.text
+        assert world_api.mark(case_id, started=True).status_code == 200
+    moved = {**next(lw for lw in world.lawyers() if lw["id"] == "L2"), "firm_id": "F3"}
+    r = world_api.put("/v1/lawyers/L2", json=moved)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["reason"], body["lawyer_id"]) == ("kept_groups", "L2")
+    [breach] = body["breaches"]
+    assert (breach["rule"], breach["case_ids"]) == ("opposing_sides_same_firm", ["K1", "K2"])
+    r = world_api.post("/v1/lawyers/import", json=[moved])
+    assert r.status_code == 200, r.text
+    [rejected] = r.json()["rejected"]
+    assert rejected["id"] == "L2"
+    assert "opposing_sides_same_firm" in rejected["errors"][0]["message"]
+    assert world_api.get("/v1/lawyers/L2").json()["firm_id"] == "F2"
+    _jobs_accept_the_caseload(world_api)
