@@ -268,8 +268,16 @@ def parse_body(body: bytes, content_type: str, kind: RecordKind, max_rows: int) 
 
 
 def _validation_errors(exc: ValidationError) -> list[FieldError]:
+    """A row's errors as a PUT's (``api.problems``) word them: one of the records' own checks
+    without pydantic's "Value error, " before it."""
     return [
-        FieldError(field=".".join(str(p) for p in e["loc"]), message=e["msg"], location="body")
+        FieldError(
+            field=".".join(str(p) for p in e["loc"]),
+            message=e["msg"].removeprefix("Value error, ")
+            if e["type"] == "value_error"
+            else e["msg"],
+            location="body",
+        )
         for e in exc.errors()
     ]
 

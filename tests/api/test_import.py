@@ -138,3 +138,16 @@ def test_import_refuses_other_media_types(api: Api) -> None:
     r = api.post("/v1/firms/import", content=b"<xml/>", headers={"Content-Type": "application/xml"})
     assert r.status_code == 415
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_rows_own_check_is_worded_as_a_puts(api: Api) -> None:
+    """Tests that a row failing one of the records' own checks (an id with "/") is reported
+    in the check's own words, as a PUT reports it, without pydantic's "Value error, "."""
+    for f in world.firms():
+        api.put(f"/v1/firms/{f['id']}", json=f)
+    r = api.post("/v1/lawyers/import", json=[world.lawyer("L/1", "F1")])
+    assert r.status_code == 200, r.text
+    [rejected] = r.json()["rejected"]
+    [error] = rejected["errors"]
+    assert error["field"] == "id"
+    assert error["message"].startswith("must not contain '/'"), error
