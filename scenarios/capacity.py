@@ -34,6 +34,7 @@ may override the rates (``capacity_planning.cost_cny_per_hour``).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,7 @@ from assigner.eligibility.filters import qualification_triggers
 from assigner.engine import prepare
 from assigner.search.cpsat import SearchParams, derived_seed
 from assigner.search.from_problem import hours_to_units_down, hours_to_units_up
+from scenarios.report_folder import write_report_files
 from scenarios.whatif.baseline import FIRM_KIND_OF, BaselineFacts, baseline_facts
 from scenarios.whatif.runner import solve_with_handover
 from scenarios.whatif.spec import CapacityPlanning
@@ -375,7 +377,10 @@ def _group_blocks(
 
     for clique in groups.same_lawyer_cliques:
         close(clique, lawyer_of[clique], no_lawyer)
-    firm_of = np.where(lawyer_of >= 0, lawyer_firm[np.maximum(lawyer_of, 0)], -1)
+    if lawyer_firm.size:
+        firm_of = np.where(lawyer_of >= 0, lawyer_firm[np.maximum(lawyer_of, 0)], -1)
+    else:  # no lawyer at all (every one removed): no case is placed, no firm is taken
+        firm_of = np.full(lawyer_of.shape, -1, dtype=np.int64)
     for clique in groups.same_firm_cliques:
         close(clique, firm_of[clique], no_firm)
     for side_a, side_b in groups.opposing_sides:
@@ -611,6 +616,11 @@ def plan_capacity(
     hired_type: dict[str, tuple[str, str, str]] = {}
     rounds: list[RoundReport] = []
     not_coverable: set[str] = set()
+    if plan.unassigned and not hire_kinds(current, options):
+        notes.append(
+            "no provider kind to hire: the problem has no lawyer (other than volunteers) whose "
+            "kind could be hired; name the kinds in capacity_planning.provider_kinds"
+        )
     for r in range(1, options.rounds + 1):
         if not plan.unassigned:
             break
@@ -711,17 +721,24 @@ CSV_COLUMNS = (
 )
 
 
+CAPACITY_FILES = ("capacity.json", "capacity.csv")
+"""The files ``write_capacity`` writes, in its folder."""
+
+
 def write_capacity(result: CapacityPlan, out_dir: str | Path) -> tuple[Path, Path]:
-    """``capacity.json`` (everything) and ``capacity.csv`` (one row per hire type)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out / "capacity.json", out / "capacity.csv"
-    json_path.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        for line in result.lines:
-            row = asdict(line)
-            row["certifications"] = " ".join(line.certifications)
-            w.writerow([row[c] for c in CSV_COLUMNS])
-    return json_path, csv_path
+    """``capacity.json`` (everything) and ``capacity.csv`` (one row per hire type), replacing
+    the old ones together or not at all (``scenarios.report_folder``); a folder that cannot
+    take them raises ``OSError`` naming the path."""
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh)
+    w.writerow(CSV_COLUMNS)
+    for line in result.lines:
+        row = asdict(line)
+        row["certifications"] = " ".join(line.certifications)
+        w.writerow([row[c] for c in CSV_COLUMNS])
+    texts = {
+        "capacity.json": json.dumps(result.to_json(), indent=1),
+        "capacity.csv": fh.getvalue(),
+    }
+    paths = write_report_files(Path(out_dir), texts)
+    return paths["capacity.json"], paths["capacity.csv"]

@@ -3,12 +3,13 @@ the facts about it that changes need (townships and their centres, typical provi
 
 The database snapshot goes through a loader that the service registers (``set_snapshot_loader``
 or the ``snapshot_loader`` argument of the runner): ``scenarios`` does not import ``api``
-(DESIGN.md "Layout").  Without a registered loader, a ``file:`` URL or a ``.json`` path reads a
-Problem document that the service dumped; anything else is refused with a clear message.
+(DESIGN.md "Layout").  A ``file:`` URL (or a bare ``.json`` path) reads a Problem document that
+the service dumped; a database URL without a registered loader is refused with a clear message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,15 +61,20 @@ def set_snapshot_loader(loader: SnapshotLoader | None) -> None:
     _snapshot_loader = loader
 
 
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def load_snapshot(url: str, loader: SnapshotLoader | None = None) -> Problem:
     """The service's stored state as a Problem.
 
-    ``file:PATH`` or a path ending in ``.json`` is read as a Problem document dumped by the
-    service; any other URL goes to ``loader``, else the registered loader.
+    ``file:PATH`` (or ``file://PATH``), or a bare path (no scheme) ending in ``.json``, is read
+    as a Problem document dumped by the service.  Any other URL (``sqlite:///x.db``,
+    ``postgresql+psycopg://...``) goes to ``loader``, else the registered loader, whatever its
+    path ends with: the scheme says what it is.
     """
-    path_text = url.removeprefix("file://").removeprefix("file:")
-    if url.startswith("file:") or path_text.endswith(".json"):
-        path = Path(path_text)
+    is_file = url.startswith("file:") or (_URL_SCHEME.match(url) is None and url.endswith(".json"))
+    if is_file:
+        path = Path(url.removeprefix("file://").removeprefix("file:"))
         if not path.exists():
             raise SnapshotUnavailableError(f"snapshot file {path} does not exist")
         return load_problem(path)  # an unreadable file is an InputError naming it

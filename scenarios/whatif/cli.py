@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich import box
@@ -63,6 +63,37 @@ def _fail_scenario(exc: ScenarioError) -> None:
     raise typer.Exit(code=2)
 
 
+_OPTION_OF = {"samples": "--samples", "time_limit_s": "--time-limit", "jobs": "--jobs"}
+"""The command-line option that overrides each scenario field, to name it in errors."""
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _check_out_folder(folder: Path, names: tuple[str, ...]) -> None:
+    """Refuse a report folder that cannot take the report before any solve (exit 2), so that
+    a long run is not lost at its end."""
+    from scenarios.report_folder import report_folder_error
+
+    problem = report_folder_error(folder, names)
+    if problem:
+        _fail(f"--out: {problem}")
+
+
+def _fail_write(folder: Path, exc: OSError) -> NoReturn:
+    """A report the file system refused at the end (the folder changed during the run, a full
+    disk): no file of it was replaced."""
+    from scenarios.report_folder import ReportFolderError
+
+    reason = str(exc)
+    if not isinstance(exc, ReportFolderError):
+        reason = exc.strerror or reason
+        reason += f": {exc.filename}" if exc.filename else ""
+    _fail(f"--out {folder}: the report is not written ({reason}); its files are as they were")
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "scenario"
 
@@ -108,9 +139,9 @@ def run(
 ) -> None:
     """Solve the baseline and every variant in every sample; write report.html, results.json
     and kpis.csv."""
-    from scenarios.whatif.report import write_report
+    from scenarios.whatif.report import REPORT_FILES, write_report
     from scenarios.whatif.runner import run_scenario
-    from scenarios.whatif.spec import load_scenario
+    from scenarios.whatif.spec import load_scenario, with_overrides
 
     try:
         spec = load_scenario(file)
@@ -122,8 +153,9 @@ def run(
         if jobs is not None:
             update["jobs"] = jobs
         if update:
-            spec = spec.model_copy(update=update)  # keeps the source file for messages
+            spec = with_overrides(spec, update, _OPTION_OF)
         target = out_dir or Path("out") / "scenarios" / _slug(spec.name)
+        _check_out_folder(target, REPORT_FILES)
         n_solves = spec.samples * (1 + len(spec.variants))
         columns = (
             TextColumn("[bold]{task.description}"),
@@ -150,6 +182,8 @@ def run(
     except ScenarioError as exc:
         _fail_scenario(exc)
         return
+    except OSError as exc:
+        _fail_write(target, exc)
     _print_table(_headline_table(result))
     console.print(f"report: {files.report_html}")
     console.print(f"numbers: {files.results_json}, {files.kpis_csv}")
@@ -191,15 +225,17 @@ def capacity(
 ) -> None:
     """The fewest extra providers, by practice area, kind and township, so that every case is
     covered within policy; verified by solving with the hires added."""
-    from scenarios.capacity import plan_capacity, write_capacity
+    from scenarios.capacity import CAPACITY_FILES, plan_capacity, write_capacity
     from scenarios.whatif.changes import build_problem
     from scenarios.whatif.runner import prepare_run, search_params
-    from scenarios.whatif.spec import BASELINE_NAME, load_scenario
+    from scenarios.whatif.spec import BASELINE_NAME, load_scenario, with_overrides
 
     try:
         spec = load_scenario(file)
         if time_limit is not None:
-            spec = spec.model_copy(update={"time_limit_s": time_limit})
+            spec = with_overrides(spec, {"time_limit_s": time_limit}, _OPTION_OF)
+        if out_dir is not None:
+            _check_out_folder(out_dir, CAPACITY_FILES)
         chosen = None
         if variant is not None:
             try:
@@ -240,7 +276,10 @@ def capacity(
     for note in result.notes:
         out.print(f"note: {note}")
     if out_dir is not None:
-        paths = write_capacity(result, out_dir)
+        try:
+            paths = write_capacity(result, out_dir)
+        except OSError as exc:
+            _fail_write(out_dir, exc)
         console.print(f"written: {', '.join(str(p) for p in paths)}")
 
 

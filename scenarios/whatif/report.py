@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scenarios.report_folder import write_report_files
 from scenarios.whatif.charts import (
     colours,
     group_share_chart,
@@ -40,18 +42,24 @@ JOB_SOURCE = (
 )
 
 
+REPORT_FILES = ("results.json", "kpis.csv", "report.html")
+"""The files of a report, in its folder."""
+
+
 def write_report(
     result: ScenarioResult, out_dir: str | Path, source: str = CLI_SOURCE
 ) -> ReportFiles:
     """results.json, kpis.csv and report.html in ``out_dir``; ``source`` (HTML) says in the
-    report where it comes from and where its numbers are."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = ReportFiles(out / "results.json", out / "kpis.csv", out / "report.html")
-    files.results_json.write_text(json.dumps(_finite(result.to_json()), indent=1), encoding="utf-8")
-    write_kpis_csv(result, files.kpis_csv)
-    files.report_html.write_text(render_html(result, source), encoding="utf-8")
-    return files
+    report where it comes from and where its numbers are.  The three files replace the old
+    ones together or not at all (``scenarios.report_folder``); a folder that cannot take them
+    raises ``OSError`` naming the path."""
+    texts = {
+        "results.json": json.dumps(_finite(result.to_json()), indent=1),
+        "kpis.csv": kpis_csv_text(result),
+        "report.html": render_html(result, source),
+    }
+    paths = write_report_files(Path(out_dir), texts)
+    return ReportFiles(paths["results.json"], paths["kpis.csv"], paths["report.html"])
 
 
 def _finite(value: Any) -> Any:
@@ -65,17 +73,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def write_kpis_csv(result: ScenarioResult, path: Path) -> None:
+def kpis_csv_text(result: ScenarioResult) -> str:
+    """kpis.csv: one row per solve, then mean, std and delta_mean rows per variant."""
     keys = [f.key for f in KPI_FIELDS]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["variant", "sample", *keys])
-        for s in result.summaries:
-            for r in s.records:
-                w.writerow([s.name, r.sample + 1, *(_num(r.kpis[k]) for k in keys)])
-            w.writerow([s.name, "mean", *(_num(s.kpis[k].mean) for k in keys)])
-            w.writerow([s.name, "std", *(_num(s.kpis[k].std) for k in keys)])
-            w.writerow([s.name, "delta_mean", *(_num(s.delta[k].mean) for k in keys)])
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh)
+    w.writerow(["variant", "sample", *keys])
+    for s in result.summaries:
+        for r in s.records:
+            w.writerow([s.name, r.sample + 1, *(_num(r.kpis[k]) for k in keys)])
+        w.writerow([s.name, "mean", *(_num(s.kpis[k].mean) for k in keys)])
+        w.writerow([s.name, "std", *(_num(s.kpis[k].std) for k in keys)])
+        w.writerow([s.name, "delta_mean", *(_num(s.delta[k].mean) for k in keys)])
+    return fh.getvalue()
 
 
 def _num(x: float) -> str:
@@ -104,6 +114,8 @@ def fmt_value(f: KpiField, x: float) -> str:
 
 
 def fmt_spread(f: KpiField, x: float) -> str:
+    if not math.isfinite(x):
+        return "–"
     if f.unit == "share":
         return f"{x * 100:.1f}"
     return fmt_value(f, x).replace(" km", "").replace(" ¥", "").replace(" s", "")

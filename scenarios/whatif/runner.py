@@ -114,6 +114,7 @@ class Stat:
     @classmethod
     def of(cls, values: list[float]) -> Stat:
         a = np.asarray(values, dtype=np.float64)
+        a = a[~np.isnan(a)]  # undefined in some solves (no lawyer left): over the others
         if a.size == 0:
             return cls(math.nan, math.nan, math.nan, math.nan, 0)
         std = float(a.std(ddof=1)) if a.size > 1 else 0.0
@@ -272,6 +273,18 @@ def record_of(
         "solver_gap": plan.solver.gap if math.isfinite(plan.solver.gap) else 1.0,
         "solve_time_s": plan.solver.wall_time_s,
     }
+    # What a solve leaves undefined is NaN (null in results.json, "–" in the report), not the
+    # plan's 0 or 100%: with every lawyer removed nobody is 0% busy; with nothing assigned
+    # there is no travel per assigned case; with no case a lawyer may take, no share of them.
+    if not problem.lawyers:
+        for key in ("utilisation_mean", "utilisation_p95", "utilisation_max", "utilisation_gini"):
+            kpis[key] = math.nan
+    if k.assigned == 0:
+        kpis["travel_km_mean"] = math.nan
+    if k.cases == 0:
+        kpis["assigned_share"] = math.nan
+    if k.cases == kpis["no_eligible_lawyer"]:
+        kpis["assigned_share_of_eligible"] = math.nan
     return SolveRecord(
         variant=variant,
         sample=sample,

@@ -46,7 +46,9 @@ from scenarios.whatif.errors import ScenarioError, ScenarioIssue
 BASELINE_NAME = "baseline"
 """The name the runner and reports give the unchanged baseline; no variant may take it."""
 
-_FORBID = ConfigDict(extra="forbid")
+_FORBID = ConfigDict(extra="forbid", allow_inf_nan=False)
+"""Unknown fields are refused, and so are NaN and infinite numbers (``.nan``, ``.inf`` in YAML):
+no bound holds for them (an infinite time limit never ends a solve)."""
 
 VARIANT_NAME_ERROR = "variant_name"
 """The error type of a variant name that is taken (twice, or the baseline's)."""
@@ -161,6 +163,8 @@ class LawyerFilter(BaseModel):
 
 
 class _Share(BaseModel):
+    model_config = _FORBID
+
     share: float | None = Field(
         default=None,
         gt=0,
@@ -477,6 +481,25 @@ class Scenario(BaseModel):
         raise KeyError(f"no variant named {name!r}; variants: {known}")
 
 
+def with_overrides(
+    spec: Scenario, overrides: dict[str, Any], names: dict[str, str] | None = None
+) -> Scenario:
+    """``spec`` with some fields replaced (the command line's ``--time-limit`` and the like),
+    each checked as the file's own value is: the same type, bounds and finiteness.  Raises
+    :class:`ScenarioError` naming a refused value as ``names[field]`` (the option)."""
+    out = spec.model_copy()  # keeps the source file for messages
+    issues: list[ScenarioIssue] = []
+    for key, value in overrides.items():
+        try:
+            Scenario.__pydantic_validator__.validate_assignment(out, key, value)
+        except ValidationError as exc:
+            where = (names or {}).get(key, key)
+            issues.extend(ScenarioIssue(where, _clean_message(e["msg"])) for e in exc.errors())
+    if issues:
+        raise ScenarioError(issues)
+    return out
+
+
 # -- loading ---------------------------------------------------------------------------------
 
 
@@ -541,24 +564,129 @@ class LineIndex:
         return best
 
 
+class _NodeError(Exception):
+    """A value the YAML loader cannot take, at the node that holds it."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is refused (the safe
+    loader keeps the last one silently) and an impossible date (``2026-13-45``, which matches
+    YAML's date pattern) is refused at its node rather than escaping as a ValueError."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # ``<<: *defaults``: keys given beside it win, as YAML says
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the safe loader refuses it itself
+                if first is not key_node:
+                    line = first.start_mark.line + 1
+                    before = (
+                        "" if line == key_node.start_mark.line + 1 else f" (also on line {line})"
+                    )
+                    raise _NodeError(
+                        key_node, f"the key {key!r} is given twice in one mapping{before}"
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise _NodeError(node, f"{node.value!r} is not a valid date: {exc}") from exc
+
+
+_ScenarioLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _ScenarioLoader.construct_yaml_timestamp
+)
+
+
+def _node_path(root: yaml.Node, target: yaml.Node) -> tuple[int | str, ...] | None:
+    """The keys leading from ``root`` to ``target`` (a value, or a key of a mapping: then the
+    path ends with that key), or None when it is not in the tree."""
+    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if id(node) in seen:  # an alias: the same node again
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name: int | str = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                if key is target:
+                    return (*path, name)
+                stack.append((value, (*path, name)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+    return None
+
+
+def _loc_text(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        parts.append(f"[{item}]" if isinstance(item, int) else (f".{item}" if parts else item))
+    return "".join(parts)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, LineIndex]:
+    def refuse(message: str, line: int | None, path: str = "") -> ScenarioError:
+        return ScenarioError([ScenarioIssue(path, message, line)], source)
+
+    loader = _ScenarioLoader(text)
+    node: yaml.Node | None = None
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise refuse(f"not valid YAML: {exc}", line) from exc
+    except _NodeError as exc:
+        where = _node_path(node, exc.node) if node is not None else None
+        line = exc.node.start_mark.line + 1
+        raise refuse(exc.message, line, _loc_text(where or ())) from exc
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # A value no constructor above guards; the loader's position is the best place known.
+        line = loader.line + 1 if isinstance(loader.line, int) else None
+        raise refuse(f"not valid YAML: {type(exc).__name__}: {exc}", line) from exc
+    finally:
+        loader.dispose()
+    return data, LineIndex(node)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} is given twice in one object; give it once")
+        out[key] = value
+    return out
+
+
 def _parse_text(text: str, suffix: str, source: str) -> tuple[Any, LineIndex]:
     if suffix == ".json":
         try:
-            return json.loads(text), LineIndex(None)
+            return json.loads(text, object_pairs_hook=_json_object), LineIndex(None)
         except json.JSONDecodeError as exc:
             issue = ScenarioIssue("", f"not valid JSON: {exc.msg}", exc.lineno)
             raise ScenarioError([issue], source) from exc
+        except (ValueError, RecursionError) as exc:
+            raise ScenarioError([ScenarioIssue("", f"not valid JSON: {exc}")], source) from exc
     if suffix in (".yaml", ".yml"):
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            raise ScenarioError(
-                [ScenarioIssue("", f"not valid YAML: {exc}", line)], source
-            ) from exc
-        return data, LineIndex(node)
+        return _parse_yaml(text, source)
     raise ScenarioError(
         [ScenarioIssue("", f"unknown file type {suffix or '(none)'!r}; use .yaml, .yml or .json")],
         source,
@@ -610,8 +738,11 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(
-            [ScenarioIssue("", f"cannot read the file: {exc.strerror}")], str(p)
+            [ScenarioIssue("", f"cannot read the file: {exc.strerror or exc}")], str(p)
         ) from exc
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}): a scenario file is YAML or JSON in UTF-8"
+        raise ScenarioError([ScenarioIssue("", message)], str(p)) from exc
     data, lines = _parse_text(text, p.suffix.lower(), str(p))
     return scenario_from_data(data, p.resolve().parent, str(p), lines)
 
@@ -623,5 +754,5 @@ def scenario_lines(spec: Scenario) -> LineIndex:
     try:
         text = Path(spec.source).read_text(encoding="utf-8")
         return LineIndex(yaml.compose(text, Loader=yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: UnicodeDecodeError
         return LineIndex(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -702,3 +703,42 @@ def test_the_expected_demand_is_not_called_a_sample(county: Problem, facts: Base
     assert sampled.name.endswith("/ baseline / sample 1")
     assert expected.name.endswith("/ baseline / expected demand")
     assert [c.id for c in expected.cases] == [c.id for c in county.cases]
+
+
+def test_a_variant_without_lawyers_is_reported(tmp_path: Path) -> None:
+    """Tests that a variant removing every lawyer (share 1.0) runs and is reported: no
+    provider, every case unassigned for want of an eligible lawyer, and what is undefined
+    without lawyers (utilisation, travel per assigned case, share of eligible cases) left
+    empty rather than given as 0 or 100%; capacity planning for it says why it hires none
+    and hires when told which kinds."""
+    data = {
+        "name": "nobody left",
+        "baseline": {"tier": "tiny", "seed": 3},
+        "samples": 1,
+        "time_limit_s": 0.5,
+        "variants": [{"name": "all gone", "changes": [{"kind": "remove_lawyers", "share": 1.0}]}],
+    }
+    file = _write(tmp_path, "gone.yaml", data)
+    out = tmp_path / "report"
+    result = runner.invoke(scenario_app, ["run", str(file), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    gone = next(v for v in results["variants"] if v["name"] == "all gone")
+    kpis = {k: v["mean"] for k, v in gone["kpis"].items()}
+    assert kpis["providers"] == kpis["assigned"] == 0
+    assert kpis["unassigned"] == kpis["no_eligible_lawyer"] == kpis["cases"] > 0
+    for key in ("utilisation_mean", "utilisation_gini", "travel_km_mean"):
+        assert kpis[key] is None and gone["delta_vs_baseline"][key]["mean"] is None
+    assert kpis["assigned_share_of_eligible"] is None and kpis["assigned_share"] == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r'src="data:[^"]*"', "", html)  # the charts' base64
+    assert "all gone" in text and re.search(r"\bnan\b", text, re.IGNORECASE) is None
+
+    cap = runner.invoke(scenario_app, ["capacity", str(file), "--variant", "all gone"])
+    assert cap.exit_code == 0, cap.output
+    assert "no provider kind to hire" in cap.output
+    data["capacity_planning"] = {"provider_kinds": ["staff_lawyer", "practising_lawyer"]}
+    file = _write(tmp_path, "gone.yaml", data)
+    cap = runner.invoke(scenario_app, ["capacity", str(file), "--variant", "all gone"])
+    assert cap.exit_code == 0, cap.output
+    assert "Recommended hires" in cap.output
