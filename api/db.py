@@ -211,26 +211,33 @@ def open_existing(url: str) -> Database:
         parsed = make_url(url)
     except Exception as exc:
         raise DatabaseNotReady(f"{url!r} is not a database URL: {exc}") from exc
+    shown = repr(parsed.render_as_string(hide_password=True))  # never a password in a message
     file = parsed.database
     is_file = parsed.get_backend_name() == "sqlite" and bool(file) and file != ":memory:"
     if is_file and not Path(str(file)).exists():  # connecting would create an empty file
-        raise DatabaseNotReady(f"{url!r}: no such database file {file}")
+        raise DatabaseNotReady(f"{shown}: no such database file {file}")
     try:
         db = Database(Settings(database_url=url))
     except Exception as exc:  # a malformed URL or a missing driver: say which
-        raise DatabaseNotReady(f"cannot open {url!r}: {exc}") from exc
+        raise DatabaseNotReady(f"cannot open {shown}: {exc}") from exc
     try:
         head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
         try:
-            with db.engine.connect() as conn:
+            conn = db.engine.connect()
+        except Exception as exc:  # no server there, refused, or a file that is no database
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise DatabaseNotReady(f"cannot connect to {shown}: {reason}") from exc
+        try:
+            with conn:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except Exception as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise DatabaseNotReady(
-                f"{url!r} is not a service database (no schema version): {type(exc).__name__}"
+                f"{shown} is not a service database (no schema version): {reason}"
             ) from exc
         if current != head:
             raise DatabaseNotReady(
-                f"{url!r} has schema version {current}, this version reads {head}; start the "
+                f"{shown} has schema version {current}, this version reads {head}; start the "
                 "service on it once (it migrates) and try again"
             )
     except DatabaseNotReady:
