@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from assigner.domain import Catalogue, FirmKind, Policy, ProviderKind, default_catalogue
+from assigner.domain.fields import MAX_CASE_COUNT, MAX_DISTANCE_KM, MAX_HOURS, MAX_YEARS
 from assigner.search.cpsat import MAX_SEED
 from scenarios.tiers import UnknownTierError, get_tier
 from scenarios.whatif.errors import ScenarioError, ScenarioIssue
@@ -190,7 +191,7 @@ class NewPracticeArea(BaseModel):
 
     area: str
     level: int = Field(default=3, ge=1, le=5)
-    years: float = Field(default=5.0, ge=0)
+    years: float = Field(default=5.0, ge=0, le=MAX_YEARS)
 
 
 class AddLawyers(BaseModel):
@@ -212,9 +213,9 @@ class AddLawyers(BaseModel):
     )
     practice_areas: list[NewPracticeArea] = Field(min_length=1)
     certifications: list[str] = Field(default_factory=list)
-    capacity_hours: float | None = Field(default=None, gt=0)
-    max_open_cases: int | None = Field(default=None, ge=1)
-    max_travel_km: float | None = Field(default=None, gt=0)
+    capacity_hours: float | None = Field(default=None, gt=0, le=MAX_HOURS)
+    max_open_cases: int | None = Field(default=None, ge=1, le=MAX_CASE_COUNT)
+    max_travel_km: float | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
     subsidy_class: str | None = None
     languages: list[str] = Field(default_factory=lambda: ["zh"], min_length=1)
     rating: float = Field(default=4.0, ge=0, le=5)
@@ -343,7 +344,7 @@ class EligibilityChange(LawyerFilter):
     become allowed for ``case_types`` (e.g. grassroots workers for a civil type)."""
 
     kind: Literal["eligibility"]
-    max_travel_km: float | None = Field(default=None, gt=0)
+    max_travel_km: float | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
     add_jurisdictions: list[str] | None = Field(default=None, min_length=1)
     case_types: list[str] | None = Field(default=None, min_length=1)
     allow_provider_kinds: list[ProviderKind] | None = Field(default=None, min_length=1)
@@ -405,7 +406,7 @@ class CapacityPlanning(BaseModel):
         description="Kinds that may be hired; none means the kinds present in the baseline "
         "except volunteers.",
     )
-    cost_cny_per_hour: dict[ProviderKind, float] = Field(
+    cost_cny_per_hour: dict[ProviderKind, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="Overrides of the yearly cost per capacity hour."
     )
     max_hires_per_type: int = Field(default=50, ge=1, le=10_000)

@@ -206,3 +206,38 @@ def test_a_database_url_is_read_by_its_scheme(tmp_path: Path) -> None:
     assert load_snapshot(f"file://{dump}", loader=loader) == problem
     assert load_snapshot(str(dump), loader=loader) == problem
     assert seen == [url]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("capacity_hours", 1e9),
+        ("max_open_cases", 10**9),
+        ("max_travel_km", 1e6),
+        ("practice_areas", [{"area": "family", "years": 1e9}]),
+    ],
+)
+def test_new_providers_stay_within_the_records_limits(
+    tmp_path: Path, field: str, value: Any
+) -> None:
+    """Tests that new providers of a what-if are held to the limits every lawyer record is
+    (hours, open cases, distance, years), so that a scenario that passes its check cannot fail
+    later when its variant is built."""
+    change = {
+        "kind": "add_lawyers",
+        "count": 1,
+        "provider_kind": "practising_lawyer",
+        "practice_areas": [{"area": "family"}],
+        field: value,
+    }
+    doc = {**TINY, "variants": [{"name": "hire", "changes": [change]}]}
+    issue = _refusal(_write_text(tmp_path, "s.json", json.dumps(doc))).issues[0]
+    assert issue.path.startswith(f"variants[0].changes[0].{field}"), issue
+    assert "less than or equal to" in issue.message
+
+
+def test_a_negative_hiring_cost_is_refused(tmp_path: Path) -> None:
+    """Tests that capacity planning refuses a negative yearly cost per capacity hour."""
+    doc = {**TINY, "capacity_planning": {"cost_cny_per_hour": {"practising_lawyer": -5}}}
+    issue = _refusal(_write_text(tmp_path, "s.json", json.dumps(doc))).issues[0]
+    assert issue.path.startswith("capacity_planning.cost_cny_per_hour"), issue
