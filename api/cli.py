@@ -11,15 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+import unicodedata
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import String
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from api import audit
 from api.app import prepare_database
 from api.auth import Role, create_key, revoke_key
-from api.db import Database, run_migrations
+from api.db import Database, DatabaseNotReady, open_existing, run_migrations
 from api.models import ApiKeyRow
 from api.recommending import RosterCache
 from api.settings import Settings
@@ -69,10 +75,10 @@ def serve(
         os.environ["ASSIGNER_SEED_DEMO"] = "true" if seed_demo else "false"
     if jobs is not None:
         os.environ["ASSIGNER_RUN_JOBS"] = "true" if jobs else "false"
-    settings = Settings()  # refuse bad settings before binding the port
+    settings = _settings(None)  # refuse bad settings before binding the port
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
     # Migrations and the demo seed run once, here, not in each worker.
-    db = Database(settings)
+    db = _connect(settings)
     try:
         prepare_database(settings, db, RosterCache())
     finally:
@@ -94,12 +100,96 @@ def serve(
     )
 
 
-def open_database(database_url: str | None) -> Database:
-    """The service's database (the setting's URL unless one is given), migrated to head."""
-    settings = Settings() if database_url is None else Settings(database_url=database_url)
-    db = Database(settings)
-    run_migrations(db.engine)
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _settings(database_url: str | None) -> Settings:
+    """The settings (ASSIGNER_* variables) with ``database_url`` if one is given, or exit 2
+    naming the refused setting."""
+    try:
+        return Settings() if database_url is None else Settings(database_url=database_url)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        _fail(f"setting {field} (ASSIGNER_{field.upper()}) is refused: {err['msg']}")
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names when it does not exist yet (opening creates it)."""
+    parsed = make_url(url)
+    file = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not file or file == ":memory:":
+        return None
+    return None if Path(file).exists() else Path(file)
+
+
+def _connect(settings: Settings) -> Database:
+    """The database at the settings' URL, connected to once (a SQLite file that does not exist
+    is created, and said so), or exit 2 saying why it cannot be used: not a URL, no driver,
+    the server unreachable or refusing, a file that is not a database."""
+    url = settings.database_url
+    try:
+        created = _new_sqlite_file(url)
+        db = Database(settings)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # bad URL, missing driver
+        _fail(f"--database-url {url!r} cannot be used: {exc}")
+    try:
+        with db.engine.connect():  # the first use: unreachable, refused, not a database
+            pass
+    except DBAPIError as exc:
+        db.dispose()
+        _fail(f"--database-url {url!r} cannot be opened: {_driver_reason(exc)}")
+    if created is not None:
+        typer.echo(f"no database at {created}: created a new one", err=True)
     return db
+
+
+def open_database(database_url: str | None) -> Database:
+    """The service's database (the setting's URL unless one is given), created if it is a
+    SQLite file that does not exist yet, and migrated to head."""
+    db = _connect(_settings(database_url))
+    try:
+        run_migrations(db.engine)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def existing_database(database_url: str | None) -> Database:
+    """The service's database, which must already exist at the newest schema (as for
+    ``assigner rebalance --db``): listing or revoking keys in a database made by mistake, from
+    a mistyped file name, would only show "no keys"."""
+    url = _settings(database_url).database_url
+    try:
+        return open_existing(url)
+    except DatabaseNotReady as exc:
+        # The driver's words (connection refused, not a database) say which it is.
+        cause = exc.__cause__
+        reason = f": {_driver_reason(cause)}" if isinstance(cause, DBAPIError) else ""
+        _fail(f"--database-url: {exc}{reason}")
+
+
+def _driver_reason(exc: DBAPIError) -> str:
+    """The first line of the driver's message, without SQLAlchemy's statement and link."""
+    text = str(exc.orig).strip() if exc.orig is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _key_name_error(name: str) -> str | None:
+    """Why ``name`` cannot name a key, or None: it is what `keys list` and the audit show, in
+    a column as long as the model's (PostgreSQL refuses a longer one)."""
+    column = ApiKeyRow.__table__.c.name.type
+    longest = column.length if isinstance(column, String) else None
+    if not name.strip():
+        return "--name must not be empty or blank: say who or what uses the key"
+    if longest is not None and len(name) > longest:
+        return f"--name is {len(name)} characters long; at most {longest}"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "--name must not hold control characters (tabs, line breaks)"
+    return None
 
 
 @keys_app.command("create")
@@ -109,6 +199,8 @@ def keys_create(
     database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
 ) -> None:
     """Make a key; it is printed once (stdout) and stored hashed."""
+    if (why := _key_name_error(name)) is not None:
+        _fail(why)
     db = open_database(database_url)
     try:
         with db.transaction(write=True) as session:
@@ -133,7 +225,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None) -> None:
     """Key ids, names, roles and states (never the secrets)."""
-    db = open_database(database_url)
+    db = existing_database(database_url)
     try:
         with db.transaction(write=False) as session:
             rows = session.query(ApiKeyRow).order_by(ApiKeyRow.created_at).all()
@@ -149,7 +241,8 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (the part after asg_).")],
     database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
 ) -> None:
-    db = open_database(database_url)
+    """Revoke a key: every call with it is refused from then on."""
+    db = existing_database(database_url)
     try:
         with db.transaction(write=True) as session:
             if not revoke_key(session, key_id):
