@@ -1,4 +1,5 @@
-"""The `assigner` command: solve, explain, demo, schema, serve, keys, scenario, rebalance."""
+"""The `assigner` command: solve, explain, verify, demo, schema, serve, keys, scenario,
+rebalance."""
 
 from __future__ import annotations
 
@@ -18,14 +19,19 @@ from rich.table import Table
 from api.cli import keys_app, serve_app
 from assigner.domain import InputError, Plan, Problem, load_problem
 from assigner.domain.loading import unreadable
-from assigner.engine import prepare, solve_problem
+from assigner.engine import Prepared, prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.explain.plan_match import plan_mismatches
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
 from assigner.search.solve import relative_gap
-from assigner.verify import PlanViolation
+from assigner.verify import PlanViolation, VerificationReport, verify_plan
 from cli.atomic_write import write_text_atomic
-from cli.inputs import exit_on_input_error, output_path_error
+from cli.inputs import (
+    exit_on_input_error,
+    output_path_error,
+    time_limit_option,
+    validation_errors,
+)
 from cli.live_view import LiveView
 from cli.rebalance import rebalance_app
 from scenarios.whatif.baseline import set_snapshot_loader
@@ -165,7 +171,7 @@ def solve(
     problem_path: Annotated[
         Path, typer.Argument(help="Problem JSON file.", exists=True, dir_okay=False)
     ],
-    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 10.0,
+    time_limit: Annotated[float, time_limit_option("Wall-clock seconds.", 0.1)] = 10.0,
     seed: Annotated[int, typer.Option(help=SEED_HELP, min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
     deterministic: Annotated[
@@ -174,7 +180,7 @@ def solve(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Plan JSON file.")] = None,
 ) -> None:
     """Solve a Problem file and print the verified plan's summary."""
-    if output is not None and (why := output_path_error(output, "-o")) is not None:
+    if output is not None and (why := output_path_error(output, "-o", [problem_path])) is not None:
         _fail(why)
     try:
         problem = load_problem(problem_path)
@@ -213,12 +219,7 @@ def _read_plan(path: Path) -> Plan:
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        shown = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'plan'}: {err['msg']}" for err in errors[:5]
-        )
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        _fail(f"{path} is not a Plan document: {shown}{more}")
+        _fail(f"{path} is not a Plan document: {validation_errors(exc, 'plan')}")
 
 
 @app.command()
@@ -240,16 +241,12 @@ def explain(
     lawyer: Annotated[str | None, typer.Option("--lawyer", help="Why not this lawyer?")] = None,
     top: Annotated[int, typer.Option(help="Alternatives to list.", min=1)] = 5,
 ) -> None:
-    """Why this lawyer for CASE_ID; with --lawyer, why not that one."""
-    plan = _read_plan(plan_path)
-    src = problem_path or _problem_beside(plan_path)
-    try:
-        prepared = prepare(load_problem(src))
-    except InputError as exc:
-        exit_on_input_error(console, exc, 2)
-    mismatches = plan_mismatches(prepared, plan)
-    if mismatches:
-        _fail(f"{plan_path} was not made from {src}: " + "; ".join(mismatches))
+    """Why this lawyer for CASE_ID; with --lawyer, why not that one.  A plan that breaks a
+    rule (one edited by hand, say) is still explained, under a warning listing what it breaks."""
+    plan, prepared = _plan_and_problem(plan_path, problem_path)
+    report = verify_plan(prepared.arrays.problem, plan)
+    if not report.passed:
+        _warn_unverified(report, case_id)
     try:
         exp = explain_case(prepared, plan, case_id, lawyer, top_k=top)
     except KeyError as exc:
@@ -288,6 +285,81 @@ def explain(
             out.print(f"  - {r}")
 
 
+EXIT_FAILS_VERIFICATION = 3
+"""`assigner verify`: the plan breaks at least one rule (2 stays "bad input")."""
+
+VIOLATIONS_SHOWN_BY_EXPLAIN = 10
+
+
+def _plan_and_problem(plan_path: Path, problem_path: Path | None) -> tuple[Plan, Prepared]:
+    """The plan and the problem it was made from (``problem_path``, or the one beside the
+    plan), or exit 2 when either cannot be read or the plan was made from another problem."""
+    plan = _read_plan(plan_path)
+    src = problem_path or _problem_beside(plan_path)
+    try:
+        prepared = prepare(load_problem(src))
+    except InputError as exc:
+        exit_on_input_error(console, exc, 2)
+    mismatches = plan_mismatches(prepared, plan)
+    if mismatches:
+        _fail(f"{plan_path} was not made from {src}: " + "; ".join(mismatches))
+    return plan, prepared
+
+
+def _warn_unverified(report: VerificationReport, case_id: str) -> None:
+    """The warning above an explanation of a plan that breaks rules: the violations, the
+    explained case's first."""
+    violations = sorted(report.violations, key=lambda v: v.case_id != case_id)
+    n = len(violations)
+    out.print(
+        f"[bold red]WARNING: this plan FAILS verification ({n} violation{'s' * (n != 1)}); "
+        "do not act on it as it is:[/]",
+        soft_wrap=True,
+    )
+    for v in violations[:VIOLATIONS_SHOWN_BY_EXPLAIN]:
+        out.print(f"  - {escape(str(v))}", soft_wrap=True)
+    if n > VIOLATIONS_SHOWN_BY_EXPLAIN:
+        out.print(
+            f"  ... and {n - VIOLATIONS_SHOWN_BY_EXPLAIN} more (`assigner verify` lists them all)"
+        )
+
+
+@app.command()
+def verify(
+    plan_path: Annotated[
+        Path,
+        typer.Argument(help="Plan JSON written by `solve`.", exists=True, dir_okay=False),
+    ],
+    problem_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--problem",
+            help="Problem JSON the plan was made from (default: beside the plan, *.problem.json).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Re-check a plan against its problem with the independent verifier: every hard rule,
+    per-lawyer sum, KPI and objective figure.  Exit 0 when it passes, 3 when it breaks any
+    (each violation listed with its rule, case and lawyer), 2 on bad input."""
+    plan, prepared = _plan_and_problem(plan_path, problem_path)
+    report = verify_plan(prepared.arrays.problem, plan)
+    n_checks = len(report.checks)
+    if report.passed:
+        out.print(f"{plan_path}: passes verification ({n_checks} checks)", soft_wrap=True)
+        return
+    n = len(report.violations)
+    out.print(
+        f"[bold red]{escape(str(plan_path))}: FAILS verification[/]: {n} "
+        f"violation{'s' * (n != 1)}, {len(report.rules_broken)} of {n_checks} checks failed:",
+        soft_wrap=True,
+    )
+    for v in report.violations:
+        out.print(f"  - {escape(str(v))}", soft_wrap=True)
+    raise typer.Exit(code=EXIT_FAILS_VERIFICATION)
+
+
 def _problem_beside(plan_path: Path) -> Path:
     name = plan_path.name.removesuffix(".json").removesuffix(".plan")
     candidate = plan_path.with_name(f"{name}.problem.json")
@@ -302,7 +374,7 @@ def demo(
     seed: Annotated[
         int, typer.Option(help=f"Generator and solver seed, 0 to {MAX_SEED}.", min=0, max=MAX_SEED)
     ] = 7,
-    time_limit: Annotated[float, typer.Option(help="Wall-clock seconds.", min=0.1)] = 5.0,
+    time_limit: Annotated[float, time_limit_option("Wall-clock seconds.", 0.1)] = 5.0,
     out_dir: Annotated[Path, typer.Option(help="Where to write problem and plan.")] = Path("out"),
 ) -> None:
     """Generate a demo county, solve it, verify the plan and print the summary."""
@@ -316,6 +388,10 @@ def demo(
     except UnknownTierError as exc:
         _fail(f"--tier: {exc}")
     problem_path = out_dir / f"{tier}.problem.json"
+    plan_path = out_dir / f"{tier}.plan.json"
+    for path in (problem_path, plan_path):
+        if out_dir.is_dir() and (why := output_path_error(path, "--out-dir")) is not None:
+            _fail(why)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(problem_path, problem.model_dump_json())
@@ -327,7 +403,6 @@ def demo(
     )
     plan = _solve(problem, SearchParams(time_limit, 2, seed, False))
     _summary(plan)
-    plan_path = out_dir / f"{tier}.plan.json"
     _write_plan(plan, plan_path)
     first = plan.assignments[0].case_id if plan.assignments else None
     if first:

@@ -20,9 +20,10 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -40,9 +41,16 @@ from assigner.rebalance import (
     rebalance,
 )
 from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
+from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
 from cli.atomic_write import write_text_atomic
-from cli.inputs import exit_on_input_error, output_path_error
+from cli.inputs import (
+    exit_on_input_error,
+    output_path_error,
+    same_outputs_error,
+    time_limit_option,
+    validation_errors,
+)
 from cli.live_view import LiveView
 
 log = logging.getLogger(__name__)
@@ -220,12 +228,23 @@ class _ProgressLine(LiveView):
         super().__init__(console, refresh_per_second=4, transient=True)
 
     def __call__(self, p: Progress) -> None:
-        figures = f"objective {p.objective:>14,}  bound {p.bound:>14,.0f}  {p.wall_time_s:6.1f} s"
+        # The gap is the plan's (``relative_gap``): a phase named after its subproblem's status
+        # ("budget mip optimal") proves nothing about the plan beyond this bound.
+        gap = relative_gap(p.objective, p.bound, p.constant_points)
+        figures = (
+            f"objective {p.objective:>14,}  bound {p.bound:>14,.0f}  gap {gap:7.3%}  "
+            f"{p.wall_time_s:6.1f} s"
+        )
         if self.live is not None:
             self.live.update(f"[bold]{escape(f'{p.phase[:48]:<48}')}[/] {figures}")
         else:
             # The whole phase: a log line has no width to keep to.
             console.print(f"{p.phase:<48} {figures}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _default_applied(state_path: Path) -> Path:
+    """Where the updated state goes without --applied: STATE.rebalanced.json beside STATE."""
+    return state_path.with_name(f"{state_path.stem}.rebalanced.json")
 
 
 def _write_applied(plan: RebalancePlan, path: Path, applied: Path | None) -> None:
@@ -237,7 +256,7 @@ def _write_applied(plan: RebalancePlan, path: Path, applied: Path | None) -> Non
         for change in exc.changes[:50]:
             console.print(f"[red]changed:[/] {change}")
         _fail(f"not applied: {exc}", EXIT_STATE_CHANGED)
-    target = applied or path.with_name(f"{path.stem}.rebalanced.json")
+    target = applied or _default_applied(path)
     _write(target, updated.model_dump_json(), "the updated state")
     console.print(f"applied: the state with the plan's assignments written to {target}")
 
@@ -259,7 +278,7 @@ def plan_command(
     max_moves_per_lawyer: Annotated[
         int | None, typer.Option(help="Moves away from / onto any one lawyer.", min=0)
     ] = None,
-    time_limit: Annotated[float, typer.Option(help="Search wall-clock seconds.", min=0.001)] = 60.0,
+    time_limit: Annotated[float, time_limit_option("Search wall-clock seconds.", 0.001)] = 60.0,
     seed: Annotated[
         int, typer.Option(help=f"Random seed, 0 to {MAX_SEED}.", min=0, max=MAX_SEED)
     ] = 0,
@@ -285,16 +304,21 @@ def plan_command(
             "(default: STATE.rebalanced.json)."
         ),
     ] = None,
-    show: Annotated[int, typer.Option(help="Moves to list.")] = 20,
+    show: Annotated[int, typer.Option(help="Moves to list.", min=0)] = 20,
 ) -> None:
     """Plan the moves from the stored state, print the review summary, optionally apply."""
     if ctx.invoked_subcommand is not None:
         return
     if (problem_path is None) == (db is None):
         _fail("give exactly one of --problem FILE and --db URL")
+    inputs = [problem_path] if problem_path is not None else []
+    if apply and applied is None and problem_path is not None:
+        applied = _default_applied(problem_path)
     for path, option in ((output, "--out"), (applied, "--applied")):
-        if path is not None and (why := output_path_error(path, option)) is not None:
+        if path is not None and (why := output_path_error(path, option, inputs)) is not None:
             _fail(why)
+    if (why := same_outputs_error([(output, "--out"), (applied, "--applied")])) is not None:
+        _fail(why)
     params = SearchParams(time_limit, workers, seed, deterministic)
     if db is not None:
         if applied is not None:
@@ -324,15 +348,39 @@ def apply_command(
     ] = None,
 ) -> None:
     """Apply a reviewed plan to the state file; refused (exit 3) when the state changed."""
+    target = applied or _default_applied(problem_path)
+    why = output_path_error(target, "--applied", [problem_path, plan_path])
+    if why is not None:
+        _fail(why)
+    _write_applied(_read_plan(plan_path), problem_path, target)
+
+
+def _read_plan(path: Path) -> RebalancePlan:
+    """The rebalance plan in ``path``, or exit 2 saying in a line what the file is instead (a
+    solve plan, a state) or, for another document, its first errors with their fields."""
     try:
-        text = plan_path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"{plan_path} {unreadable(exc, 'rebalance plan')}")
+        _fail(f"{path} {unreadable(exc, 'rebalance plan')}")
     try:
-        plan = RebalancePlan.model_validate_json(text)
-    except ValueError as exc:
-        _fail(f"{plan_path} is not a rebalance plan: {exc}")
-    _write_applied(plan, problem_path, applied)
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"{path} is not a rebalance plan: not valid JSON: {exc}")
+    if isinstance(data, dict) and "fingerprint" not in data:
+        if "solver" in data and "assignments" in data:
+            _fail(
+                f"{path} is a solve plan (from `assigner solve`), not a rebalance plan: give "
+                "the plan written by `assigner rebalance --out`"
+            )
+        if "cases" in data and "lawyers" in data:
+            _fail(
+                f"{path} is a state (a Problem), not a rebalance plan: give the plan written "
+                "by `assigner rebalance --out` (and the state with --problem)"
+            )
+    try:
+        return RebalancePlan.model_validate(data)
+    except ValidationError as exc:
+        _fail(f"{path} is not a rebalance plan: {validation_errors(exc, 'plan')}")
 
 
 @rebalance_app.command("schema")

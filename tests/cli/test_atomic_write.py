@@ -74,3 +74,21 @@ def test_a_write_cut_off_midway_leaves_the_old_file(tmp_path: Path) -> None:
     assert raised.value.errno == errno.EFBIG
     assert path.read_text(encoding="utf-8") == '{"old": true}'
     assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_a_special_file_is_refused_not_replaced(tmp_path: Path) -> None:
+    """Tests that a FIFO (as a device such as /dev/null would be) at the path, or behind a
+    symlink there, is refused with EINVAL and stays what it was, with no temporary file left:
+    the rename would have replaced it with a regular file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "latest.json"
+    link.symlink_to(fifo.name)
+    for path in (fifo, link):
+        with pytest.raises(OSError) as raised:
+            write_text_atomic(path, "new")
+        assert raised.value.errno == errno.EINVAL
+        assert "not a regular file" in str(raised.value)
+    assert fifo.is_fifo() and link.is_symlink()
+    assert sorted(tmp_path.iterdir()) == [link, fifo]
