@@ -130,17 +130,18 @@ def _connect(settings: Settings) -> Database:
     is created, and said so), or exit 2 saying why it cannot be used: not a URL, no driver,
     the server unreachable or refusing, a file that is not a database."""
     url = settings.database_url
+    shown = _shown_url(url)
     try:
         created = _new_sqlite_file(url)
         db = Database(settings)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # bad URL, missing driver
-        _fail(f"--database-url {url!r} cannot be used: {exc}")
+        _fail(f"--database-url {shown} cannot be used: {exc}")
     try:
         with db.engine.connect():  # the first use: unreachable, refused, not a database
             pass
     except DBAPIError as exc:
         db.dispose()
-        _fail(f"--database-url {url!r} cannot be opened: {_driver_reason(exc)}")
+        _fail(f"--database-url {shown} cannot be opened: {_driver_reason(exc)}")
     if created is not None:
         typer.echo(f"no database at {created}: created a new one", err=True)
     return db
@@ -165,11 +166,16 @@ def existing_database(database_url: str | None) -> Database:
     url = _settings(database_url).database_url
     try:
         return open_existing(url)
-    except DatabaseNotReady as exc:
-        # The driver's words (connection refused, not a database) say which it is.
-        cause = exc.__cause__
-        reason = f": {_driver_reason(cause)}" if isinstance(cause, DBAPIError) else ""
-        _fail(f"--database-url: {exc}{reason}")
+    except DatabaseNotReady as exc:  # its message gives the driver's reason
+        _fail(f"--database-url: {exc}")
+
+
+def _shown_url(url: str) -> str:
+    """The URL as a message shows it: without its password."""
+    try:
+        return repr(make_url(url).render_as_string(hide_password=True))
+    except ArgumentError:
+        return repr(url)
 
 
 def _driver_reason(exc: DBAPIError) -> str:
