@@ -229,7 +229,7 @@ class _ProgressLine(LiveView):
 
     def __call__(self, p: Progress) -> None:
         # The gap is the plan's (``relative_gap``): a phase named after its subproblem's status
-        # ("budget mip optimal") proves nothing about the plan beyond this bound.
+        # ("budget mip, priced bands: optimal") proves nothing about the plan beyond this bound.
         gap = relative_gap(p.objective, p.bound, p.constant_points)
         figures = (
             f"objective {p.objective:>14,}  bound {p.bound:>14,.0f}  gap {gap:7.3%}  "

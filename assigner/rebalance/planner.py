@@ -265,7 +265,9 @@ def rebalance(
         if math.isfinite(mip.bound):
             bound = max(bound, mip.bound)
         proven = mip.proven_optimal and best_parts.total <= bound
-        note(f"budget mip {mip.status.lower()}", best_parts.total, bound)
+        # Without exact bands the MIP's "optimal" is its own model's, not the plan's.
+        model = "budget mip" if exact else "budget mip, priced bands"
+        note(f"{model}: {mip.status.lower()}", best_parts.total, bound)
     else:
         bound_time = max(0.2, BOUND_SHARE * span)
         if inst.n_edges <= LP_MAX_EDGES:
