@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Role
 from api.problems import FieldError
 from assigner.domain import Case, Firm, Lawyer, Policy
-from assigner.domain.fields import MAX_CASE_COUNT, Timestamp
+from assigner.domain.fields import Timestamp
+from assigner.rebalance.budget import MAX_MOVES
 from assigner.recommend import Reason
 
 
@@ -372,11 +373,6 @@ class BatchAssignmentParams(SolveSettings):
         "later (run the batch again with apply, or plan moves with a rebalance job, which is "
         "reviewed and applied).",
     )
-
-
-MAX_MOVES = 10 * MAX_CASE_COUNT
-"""A rebalance's move budget, in all or per lawyer: far above any office's open cases (a
-budget above them only means "no limit"), well within the solver's 32-bit counts."""
 
 
 class RebalanceParams(SolveSettings):

@@ -22,7 +22,7 @@ from assigner.domain.loading import unreadable
 from assigner.engine import Prepared, prepare, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.explain.plan_match import plan_mismatches
-from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
+from assigner.search.cpsat import MAX_SEED, MAX_WORKERS, Progress, SearchParams
 from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation, VerificationReport, verify_plan
 from cli.atomic_write import write_text_atomic
@@ -173,7 +173,7 @@ def solve(
     ],
     time_limit: Annotated[float, time_limit_option("Wall-clock seconds.", 0.1)] = 10.0,
     seed: Annotated[int, typer.Option(help=SEED_HELP, min=0, max=MAX_SEED)] = 0,
-    workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
+    workers: Annotated[int, typer.Option(help="Solver threads.", min=1, max=MAX_WORKERS)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Same input and seed give the same plan (deterministic budget).")
     ] = False,

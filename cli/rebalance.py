@@ -40,7 +40,8 @@ from assigner.rebalance import (
     default_move_budget,
     rebalance,
 )
-from assigner.search.cpsat import MAX_SEED, Progress, SearchParams
+from assigner.rebalance.budget import MAX_MOVES
+from assigner.search.cpsat import MAX_SEED, MAX_WORKERS, Progress, SearchParams
 from assigner.search.solve import relative_gap
 from assigner.verify import PlanViolation
 from cli.atomic_write import write_text_atomic
@@ -273,16 +274,19 @@ def plan_command(
     ] = None,
     max_moves: Annotated[
         int | None,
-        typer.Option(help="Move budget (default: 2% of the open cases, at least 1).", min=0),
+        typer.Option(
+            help="Move budget (default: 2% of the open cases, at least 1).", min=0, max=MAX_MOVES
+        ),
     ] = None,
     max_moves_per_lawyer: Annotated[
-        int | None, typer.Option(help="Moves away from / onto any one lawyer.", min=0)
+        int | None,
+        typer.Option(help="Moves away from / onto any one lawyer.", min=0, max=MAX_MOVES),
     ] = None,
     time_limit: Annotated[float, time_limit_option("Search wall-clock seconds.", 0.001)] = 60.0,
     seed: Annotated[
         int, typer.Option(help=f"Random seed, 0 to {MAX_SEED}.", min=0, max=MAX_SEED)
     ] = 0,
-    workers: Annotated[int, typer.Option(help="Solver threads.", min=1)] = 2,
+    workers: Annotated[int, typer.Option(help="Solver threads.", min=1, max=MAX_WORKERS)] = 2,
     deterministic: Annotated[
         bool, typer.Option(help="Work limits instead of wall-clock limits where possible.")
     ] = False,

@@ -43,6 +43,9 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 MAX_SEED = 2**31 - 1
+# Threads a search may ask for: far beyond any machine it runs on, so that a mistyped count is
+# refused rather than spawning threads without end.
+MAX_WORKERS = 64
 """The largest seed: CP-SAT's ``random_seed`` and HiGHS's are 32-bit signed integers."""
 
 
@@ -63,8 +66,8 @@ class SearchParams:
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
-        if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {self.workers}")
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
 

@@ -52,3 +52,23 @@ def test_the_cap_itself_is_taken() -> None:
     for value in (math.inf, -math.inf, math.nan):
         with pytest.raises(typer.BadParameter):
             finite_time_limit(value)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--max-moves", str(10**30)), ("--max-moves-per-lawyer", "1000001"), ("--workers", "65")],
+)
+def test_rebalance_refuses_budgets_and_threads_beyond_their_limits(
+    option: str, value: str, problem_file: Path, tmp_path: Path
+) -> None:
+    """Tests that a move budget above what the API takes (1,000,000) or more solver threads
+    than any machine has (64) is exit 2 naming the option, not an overflow in the search."""
+    out = tmp_path / "out.json"
+    result = runner.invoke(
+        app, ["rebalance", "--problem", str(problem_file), "--out", str(out), option, value]
+    )
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+    assert not out.exists()
+    solve = runner.invoke(app, ["solve", str(problem_file), "-o", str(out), "--workers", "65"])
+    assert solve.exit_code == 2, solve.output
