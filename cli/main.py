@@ -222,22 +222,26 @@ def _read_plan(path: Path) -> Plan:
         _fail(f"{path} is not a Plan document: {validation_errors(exc, 'plan')}")
 
 
+# The plan and its problem, as explain and verify take them.
+PlanArgument = Annotated[
+    Path, typer.Argument(help="Plan JSON written by `solve`.", exists=True, dir_okay=False)
+]
+ProblemOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--problem",
+        help="Problem JSON the plan was made from (default: beside the plan, *.problem.json).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
 @app.command()
 def explain(
-    plan_path: Annotated[
-        Path,
-        typer.Argument(help="Plan JSON written by `solve`.", exists=True, dir_okay=False),
-    ],
+    plan_path: PlanArgument,
     case_id: Annotated[str, typer.Argument(help="Case to explain.")],
-    problem_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--problem",
-            help="Problem JSON the plan was made from (default: beside the plan, *.problem.json).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    problem_path: ProblemOption = None,
     lawyer: Annotated[str | None, typer.Option("--lawyer", help="Why not this lawyer?")] = None,
     top: Annotated[int, typer.Option(help="Alternatives to list.", min=1)] = 5,
 ) -> None:
@@ -326,19 +330,8 @@ def _warn_unverified(report: VerificationReport, case_id: str) -> None:
 
 @app.command()
 def verify(
-    plan_path: Annotated[
-        Path,
-        typer.Argument(help="Plan JSON written by `solve`.", exists=True, dir_okay=False),
-    ],
-    problem_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--problem",
-            help="Problem JSON the plan was made from (default: beside the plan, *.problem.json).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    plan_path: PlanArgument,
+    problem_path: ProblemOption = None,
 ) -> None:
     """Re-check a plan against its problem with the independent verifier: every hard rule,
     per-lawyer sum, KPI and objective figure.  Exit 0 when it passes, 3 when it breaks any
