@@ -53,16 +53,18 @@ def _printable(value: str) -> str:
 
 def _id_characters(value: str) -> str:
     """Refuse what makes an id unusable in a path or unreadable on screen: ``/`` (a URL path
-    separator even when escaped as %2F), white space and invisible format characters (a
-    zero-width space, a right-to-left override), which make two different ids look alike."""
+    separator even when escaped as %2F), invisible format characters (a zero-width space, a
+    right-to-left override) and any space but the plain one (a no-break or ideographic space),
+    which make two different ids look alike.  A plain space inside an id ("2025 Civ 107") is
+    kept: a URL carries it as %20."""
     for ch in value:
         if ch == "/":
             raise ValueError(f"must not contain '/' ({_code_point(ch)})")
         category = unicodedata.category(ch)
         if category == "Cf":
             raise ValueError(f"contains the invisible format character {_code_point(ch)}")
-        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
-            raise ValueError(f"must not contain white space ({_code_point(ch)})")
+        if ch != " " and (ch.isspace() or category in ("Zs", "Zl", "Zp")):
+            raise ValueError(f"must not contain the space character {_code_point(ch)}")
     return value
 
 
@@ -86,8 +88,9 @@ Identifier = Annotated[
     AfterValidator(_trimmed),
     AfterValidator(_id_characters),
 ]
-"""A record's id: 1 to 128 characters, none of them a control character, white space, an
-invisible format character or ``/`` (ids are URL path segments of the service)."""
+"""A record's id: 1 to 128 characters, none of them a control character, an invisible format
+character, a space other than the plain one (none around it) or ``/`` (ids are URL path
+segments of the service)."""
 
 Name = Annotated[
     str,

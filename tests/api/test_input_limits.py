@@ -116,13 +116,14 @@ def test_recommendations_at_the_last_moment(world_api: Api, timezone: str) -> No
         ("C\u200b1", "U+200B"),
         ("C\u202e1", "U+202E"),
         ("C\ufeff1", "U+FEFF"),
-        ("C 1", "U+0020"),
+        ("C\u00a01", "U+00A0"),
         ("C\u30001", "U+3000"),
     ],
 )
 def test_import_refuses_ids_a_url_cannot_carry(api: Api, case_id: str, code_point: str) -> None:
     """Tests that an id with "/" (every /v1/cases/{id} route would miss it), an invisible
-    format character or white space is refused, naming the row, the field and the character."""
+    format character or a space other than the plain one is refused, naming the row, the field
+    and the character."""
     r = api.post("/v1/cases/import", json=[world.case(case_id)], role=Role.CASE_SYSTEM)
     assert r.status_code == 200, r.text
     [rejected] = r.json()["rejected"]
@@ -130,6 +131,14 @@ def test_import_refuses_ids_a_url_cannot_carry(api: Api, case_id: str, code_poin
     [error] = rejected["errors"]
     assert error["field"] == "id"
     assert code_point in error["message"]
+
+
+def test_an_id_with_a_plain_space_inside_is_reachable(api: Api) -> None:
+    """Tests that a docket number with a plain space ("2025 Civ 107") is kept and its routes
+    find it (the URL carries the space as %20)."""
+    r = api.post("/v1/cases/import", json=[world.case("2025 Civ 107")], role=Role.CASE_SYSTEM)
+    assert r.status_code == 200 and r.json()["rejected"] == [], r.text
+    assert api.get("/v1/cases/2025%20Civ%20107").json()["id"] == "2025 Civ 107"
 
 
 def test_put_refuses_an_invisible_character_in_the_id(api: Api) -> None:
