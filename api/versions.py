@@ -19,13 +19,20 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+ANY_VERSION = 0
+"""``If-Match: *``: the record must exist, at any version (versions start at 1)."""
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """The version an If-Match header names; None when absent or ``*``.
+    """The version an If-Match header names; None when absent, ``ANY_VERSION`` for ``*`` (a
+    replace or delete then needs the record to exist, whatever its version).
 
     If-Match compares entity tags strongly (RFC 9110 section 13.1.1): a weak tag (``W/"3"``)
     never matches, so it is refused like a stale version, never taken as the version."""
-    if value is None or value.strip() == "*":
+    if value is None:
         return None
+    if value.strip() == "*":
+        return ANY_VERSION
     text = value.strip()
     weak = text.startswith("W/")
     digits = (text[2:] if weak else text).strip('"')
@@ -53,6 +60,8 @@ def expected_version(if_match: str | None, given: int | None) -> int | None:
     A disagreement is reported on the If-Match header: ``expected_version`` is a body field
     of some requests and a query parameter of others, the header is a header in all."""
     header = parse_if_match(if_match)
+    if header == ANY_VERSION:
+        header = None  # names no version: ``given`` (or nothing) does
     if header is not None and given is not None and header != given:
         raise invalid(
             [
@@ -80,7 +89,7 @@ def require_version(if_match: str | None, given: int | None) -> int:
 
 
 def check_version(entity: str, entity_id: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
+    if expected is not None and expected != ANY_VERSION and expected != current:
         raise conflict(
             "stale_version",
             "Stale version",

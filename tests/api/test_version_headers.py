@@ -96,3 +96,20 @@ def test_if_match_with_a_digit_that_is_no_number_is_a_422() -> None:
         parse_if_match('"\u00b2"')
     assert raised.value.status == 422
     assert [e["field"] for e in raised.value.extensions["errors"]] == ["If-Match"]
+
+
+def test_if_match_any_needs_the_record_to_exist(world_api: Api) -> None:
+    """Tests that ``If-Match: *`` (RFC 9110: the record must exist, at any version) replaces
+    an existing firm but does not create a missing one (404, nothing written), and that an
+    assignment, which must name the version it saw, still asks for one (428)."""
+    new = {**world.firms()[2], "id": "F9", "name": "New Firm"}
+    r = world_api.put("/v1/firms/F9", json=new, headers={"If-Match": "*"})
+    assert r.status_code == 404, r.text
+    assert world_api.get("/v1/firms/F9").status_code == 404
+    r = world_api.put(
+        "/v1/cases/C3/assignment",
+        json={"lawyer_id": "L2"},
+        headers={"If-Match": "*"},
+        role=Role.CASE_SYSTEM,
+    )
+    assert r.status_code == 428, r.text
