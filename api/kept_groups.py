@@ -270,8 +270,12 @@ def _joining_edit(
 ) -> str:
     """The case of the last edit without which the breach ``key``, among cases none of the
     edits is, would not be (a new case linking two cases that must stay with one lawyer
-    joins them in one group); the last edit where no one edit alone makes it."""
+    joins them in one group): only edits that link one of the breach's cases can, so only
+    those are tried; the last edit where no one of them alone makes it."""
+    involved = set(key[1])
     for k in range(len(applied) - 1, -1, -1):
+        if involved.isdisjoint(applied[k].after.linked_case_ids):
+            continue
         without = [*applied[:k], *applied[k + 1 :]]
         if key not in _breaches(*state(without), policy):
             return applied[k].after.id
