@@ -2,6 +2,7 @@
 
     app.add_typer(serve_app, name="serve")   # assigner serve [--host] [--port] [--workers]
     app.add_typer(keys_app, name="keys")     # assigner keys create --role admin --name ops
+    app.add_typer(db_app, name="db")         # assigner db check
 
 ``python -m api serve`` / ``python -m api keys create`` run them without the main CLI.
 """
@@ -29,6 +30,7 @@ from api.db import Database, DatabaseNotReady, open_existing, run_migrations
 from api.models import ApiKeyRow
 from api.recommending import RosterCache
 from api.settings import Settings
+from api.stored_check import Checked, stored_record_issues
 
 serve_app = typer.Typer(
     help="Run the REST service (embedded SQLite by default).",
@@ -38,6 +40,13 @@ serve_app = typer.Typer(
 keys_app = typer.Typer(
     help="API keys: create, list, revoke.", no_args_is_help=True, add_completion=False
 )
+db_app = typer.Typer(
+    help="The service's database: check stored records.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_RECORDS_REFUSED = 3
 
 _DB_HELP = "Database URL (default: ASSIGNER_DATABASE_URL or sqlite:///./var/assigner.sqlite)."
 
@@ -257,3 +266,32 @@ def keys_revoke(
     finally:
         db.dispose()
     typer.echo(f"key {key_id} revoked", err=True)
+
+
+@db_app.command("check")
+def db_check(
+    database_url: Annotated[str | None, typer.Option(help=_DB_HELP)] = None,
+    show: Annotated[int, typer.Option(help="Issues to list at most.", min=1)] = 50,
+) -> None:
+    """List the stored firms, lawyers and cases that today's record checks refuse (stored
+    before the checks tightened, e.g. an id with '/' or a date from 9000 on): a GET of such a
+    record fails and every batch and rebalance job refuses the caseload until it is corrected
+    (PUT) or deleted.  Exit 0 when every record passes, 3 when any does not."""
+    db = existing_database(database_url)
+    checked = Checked({})
+    shown = refused = 0
+    try:
+        with db.transaction(write=False) as session:
+            for issue in stored_record_issues(session, checked):
+                refused += 1
+                if shown < show:
+                    typer.echo(str(issue))
+                    shown += 1
+    finally:
+        db.dispose()
+    counts = ", ".join(f"{n:,} {kind}s" for kind, n in checked.counts.items())
+    if refused:
+        more = f" ({refused - shown:,} more not listed)" if refused > shown else ""
+        typer.echo(f"{refused:,} field(s) refused{more}; read {counts}", err=True)
+        raise typer.Exit(code=EXIT_RECORDS_REFUSED)
+    typer.echo(f"every stored record passes today's checks: {counts}", err=True)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from api import caseload, roster
 from api.auth import Principal
 from api.models import CaseRow, FirmRow, LawyerRow
-from api.problems import ApiProblem, FieldError
+from api.problems import ApiProblem, FieldError, error_message
 from api.reads import Reads, chunks
 from api.schemas import CaseWrite, FirmWrite, ImportReport, LawyerWrite, RejectedRow
 from assigner.domain import Case, Firm, Lawyer
@@ -273,9 +273,7 @@ def _validation_errors(exc: ValidationError) -> list[FieldError]:
     return [
         FieldError(
             field=".".join(str(p) for p in e["loc"]),
-            message=e["msg"].removeprefix("Value error, ")
-            if e["type"] == "value_error"
-            else e["msg"],
+            message=error_message(e),
             location="body",
         )
         for e in exc.errors()

@@ -94,6 +94,15 @@ def invalid(errors: Sequence[FieldError], detail: str | None = None) -> ApiProbl
     )
 
 
+def error_message(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message; one of the records' own checks in its own words, without
+    pydantic's "Value error, " before them."""
+    message = str(err.get("msg", ""))
+    if err.get("type") == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
 def field_errors_from_input(exc: InputError, location: str = "body") -> list[FieldError]:
     return [
         FieldError(field=i.field, message=i.message, location=location, record=i.record)
@@ -216,9 +225,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
                     return _on_problem(request, denied)
             return _on_problem(request, _malformed_body(exc, err))
         where, field = _field_path(tuple(err.get("loc", ())), exc.body)
-        message = str(err.get("msg", ""))
-        if err.get("type") == "value_error":
-            message = message.removeprefix("Value error, ")  # one of our own checks
+        message = error_message(err)
         if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             # a body that is one of several kinds: the field at fault is the discriminator
             tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")

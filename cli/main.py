@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli import keys_app, serve_app
+from api.cli import db_app, keys_app, serve_app
 from assigner.domain import InputError, Plan, Problem, load_problem
 from assigner.domain.loading import unreadable
 from assigner.engine import Prepared, prepare, solve_problem
@@ -45,6 +45,7 @@ app = typer.Typer(
 app.add_typer(scenario_app, name="scenario", help="What-if scenarios and capacity planning.")
 app.add_typer(serve_app, name="serve")
 app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 app.add_typer(rebalance_app, name="rebalance")
 console = Console(stderr=True)
 out = Console()
