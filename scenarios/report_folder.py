@@ -100,7 +100,7 @@ def write_report_files(folder: Path, texts: Mapping[str, str]) -> dict[str, Path
         _move_into_place(written, targets, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _sync_folder(folder)
+    sync_folder(folder)
     return targets
 
 
@@ -137,8 +137,9 @@ def _move_into_place(written: dict[str, Path], targets: dict[str, Path], staging
         raise
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make the renames durable where the platform can (POSIX: fsync the folder)."""
+def sync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable where the platform can (POSIX: fsync the folder);
+    the command line's single-file writes (``cli.atomic_write``) call it too."""
     if not hasattr(os, "O_DIRECTORY"):
         return
     with contextlib.suppress(OSError):
