@@ -108,7 +108,10 @@ def run_batch_assignment(
         search = _search_params(params)
         plan, held_back = solve_holding_back(problem, lambda p: solve_problem(p, search, progress))
         result = {
-            "plan": plan.model_dump(mode="json"),
+            # Through pydantic's JSON: a bound that is not finite is written as null there,
+            # while model_dump keeps the float and json.dumps would write -Infinity, which is
+            # not JSON (PostgreSQL refuses it).
+            "plan": json.loads(plan.model_dump_json()),
             "held_back": [h.to_json() for h in held_back],
         }
         _send(conn, ("plan", json.dumps(result)))

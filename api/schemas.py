@@ -24,6 +24,7 @@ from assigner.domain import Case, Firm, Lawyer, Policy
 from assigner.domain.fields import Timestamp
 from assigner.rebalance.budget import MAX_MOVES
 from assigner.recommend import Reason
+from assigner.search.cpsat import MAX_TIME_LIMIT_S
 
 
 class PageMeta(BaseModel):
@@ -358,7 +359,7 @@ class ReviewStatus(StrEnum):
 class SolveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time_limit_s: float = Field(default=10.0, gt=0, le=3600)
+    time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S)
     seed: int = Field(default=0, ge=0, le=2**31 - 1, strict=True, description="The solvers' seed.")
     workers: int = Field(default=2, ge=1, le=16, strict=True)
     deterministic: bool = Field(default=False, strict=True)
@@ -376,7 +377,7 @@ class BatchAssignmentParams(SolveSettings):
 
 
 class RebalanceParams(SolveSettings):
-    time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    time_limit_s: float = Field(default=60.0, gt=0, le=MAX_TIME_LIMIT_S)
     max_moves: int | None = Field(
         default=None,
         ge=0,

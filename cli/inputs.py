@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from assigner.domain import InputError
+from assigner.search.cpsat import MAX_TIME_LIMIT_S
 
-MAX_TIME_LIMIT_S = 3600.0
 """The longest search a command takes, as the scenario files and the API's jobs allow."""
 
 ERRORS_SHOWN = 5

@@ -40,11 +40,11 @@ from assigner.search.instance import (
 
 UNLIMITED = np.iinfo(np.int64).max // 4
 DEFAULT_MOVE_SHARE = 0.02
+"""Without an explicit budget, a nightly run may move this share of the open cases (the issue's
+benchmark budget: 2% of open cases), at least one."""
 MAX_MOVES = 10 * MAX_CASE_COUNT
 """A rebalance's move budget, in all or per lawyer: far above any office's open cases (a
 budget above them only means "no limit"), well within the solver's 32-bit counts."""
-"""Without an explicit budget, a nightly run may move this share of the open cases (the issue's
-benchmark budget: 2% of open cases), at least one."""
 
 
 def default_move_budget(open_cases: int) -> int:

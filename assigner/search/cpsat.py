@@ -10,6 +10,7 @@ LP-restricted start on tight instances, and LNS subproblems when asked for.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -43,10 +44,13 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 MAX_SEED = 2**31 - 1
-# Threads a search may ask for: far beyond any machine it runs on, so that a mistyped count is
-# refused rather than spawning threads without end.
-MAX_WORKERS = 64
 """The largest seed: CP-SAT's ``random_seed`` and HiGHS's are 32-bit signed integers."""
+MAX_WORKERS = 64
+"""Threads a search may ask for: far beyond any machine it runs on, so that a mistyped count is
+refused rather than spawning threads without end."""
+MAX_TIME_LIMIT_S = 3600.0
+"""The longest budget the service, the command line and what-if files accept for one search
+(benchmarks may ask for more: ``SearchParams`` itself only wants a finite one)."""
 
 
 def derived_seed(seed: int, step: int) -> int:
@@ -64,8 +68,8 @@ class SearchParams:
     log: bool = False
 
     def __post_init__(self) -> None:
-        if not self.time_limit_s > 0:
-            raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
+        if not 0 < self.time_limit_s < math.inf:
+            raise ValueError(f"time_limit_s must be a finite number > 0, got {self.time_limit_s}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {self.workers}")
         if not 0 <= self.seed <= MAX_SEED:

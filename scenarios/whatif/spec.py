@@ -40,7 +40,7 @@ from pydantic_core import PydanticCustomError
 
 from assigner.domain import Catalogue, FirmKind, Policy, ProviderKind, default_catalogue
 from assigner.domain.fields import MAX_CASE_COUNT, MAX_DISTANCE_KM, MAX_HOURS, MAX_YEARS
-from assigner.search.cpsat import MAX_SEED
+from assigner.search.cpsat import MAX_SEED, MAX_TIME_LIMIT_S
 from scenarios.tiers import UnknownTierError, get_tier
 from scenarios.whatif.errors import ScenarioError, ScenarioIssue
 
@@ -435,7 +435,7 @@ class Scenario(BaseModel):
         description="Demand samples and solves; sample k solves with seed + k (wrapped past "
         f"{MAX_SEED}).",
     )
-    time_limit_s: float = Field(default=5.0, gt=0, le=3600, description="Per solve.")
+    time_limit_s: float = Field(default=5.0, gt=0, le=MAX_TIME_LIMIT_S, description="Per solve.")
     workers: int = Field(default=1, ge=1, le=64, description="Solver threads per solve.")
     deterministic: bool = Field(
         default=True,

@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli.inputs import MAX_TIME_LIMIT_S, finite_time_limit
+from assigner.search.cpsat import MAX_TIME_LIMIT_S
+from cli.inputs import finite_time_limit
 from cli.main import app
 from scenarios.generator import generate_county
 
