@@ -26,6 +26,11 @@ from sqlalchemy.orm import Session
 from api import audit, holding, kept_groups, state
 from api.auth import Principal
 from api.models import (
+    REF_COMPLAINT,
+    REF_EXCLUDED,
+    REF_LINKED,
+    REF_PRIOR,
+    REF_WAIVER,
     AssignmentRow,
     CaseRefRow,
     CaseRow,
@@ -41,13 +46,6 @@ from assigner.domain import Case, CurrentAssignment, Lawyer, Policy, Problem, de
 from assigner.domain.loading import check_references
 from assigner.search.from_problem import must_stay
 
-REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_WAIVER, REF_LINKED = (
-    "prior_lawyer",
-    "excluded_lawyer",
-    "complaint_lawyer",
-    "waiver_lawyer",
-    "linked_case",
-)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # any moment: reference checks ignore it
 
 
@@ -294,18 +292,16 @@ def put_case(
     already (a bulk import, ``prefetch_puts``)."""
     reads = reads if reads is not None else Reads(session)
     row = reads.case_row(case.id)
-    held = row.assigned_lawyer_id if row is not None else None
-    assignment = (
-        reads.assignment(row.assignment_id)
-        if row is not None and held and row.assignment_id is not None
-        else None
-    )
-    marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
+    held, assignment, marks = _holding(reads, row)
     errors = [] if checked else case_issues(case, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
     errors += assignment_field_errors(case, held, marks)
     if errors:
         # In a bulk import (``checked``) the error would otherwise not say which case.
         raise invalid(errors, detail=f"case {case.id}: {errors[0].message}" if checked else None)
+    if row is None and expected is not None:
+        raise not_found("case", case.id)
+    if row is not None:
+        check_version("case", case.id, row.version, expected)
     if not checked:
         edit = _group_edit(reads, case, row, held, marks)
         found = kept_groups.new_group_breaches(reads, [edit]).get(case.id)
@@ -326,8 +322,6 @@ def put_case(
     }
     recharged: tuple[float, float] | None = None
     if row is None:
-        if expected is not None:
-            raise not_found("case", case.id)
         row = CaseRow(
             id=case.id,
             version=1,
@@ -343,7 +337,6 @@ def put_case(
         reads.case_rows[case.id] = row
         created = True
     else:
-        check_version("case", case.id, row.version, expected)
         if held is not None:
             load = reads.load(held)
             lawyer = reads.lawyer(held)
@@ -385,6 +378,21 @@ def put_case(
     return Written(created, row.version)
 
 
+def _holding(
+    reads: Reads, row: CaseRow | None
+) -> tuple[str | None, AssignmentRow | None, Marks | None]:
+    """The stored case's lawyer, its active assignment and that assignment's marks (None for
+    a new case or one not assigned)."""
+    held = row.assigned_lawyer_id if row is not None else None
+    assignment = (
+        reads.assignment(row.assignment_id)
+        if row is not None and held is not None and row.assignment_id is not None
+        else None
+    )
+    marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
+    return held, assignment, marks
+
+
 def _group_edit(
     reads: Reads, case: Case, row: CaseRow | None, held: str | None, marks: Marks | None
 ) -> kept_groups.Edit:
@@ -416,13 +424,7 @@ def group_issues(reads: Reads, cases: Sequence[Case]) -> dict[str, list[FieldErr
     edits = []
     for case in cases:
         row = rows[case.id]
-        held = row.assigned_lawyer_id if row is not None else None
-        assignment = (
-            reads.assignment(row.assignment_id)
-            if row is not None and held is not None and row.assignment_id is not None
-            else None
-        )
-        marks = Marks(assignment.started, assignment.pinned) if assignment is not None else None
+        held, _, marks = _holding(reads, row)
         edits.append(_group_edit(reads, case, row, held, marks))
     found = kept_groups.new_group_breaches(reads, edits)
     return {case_id: kept_groups.breach_issues(b) for case_id, b in found.items()}

@@ -20,13 +20,20 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import String
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from api import audit
 from api.app import prepare_database
 from api.auth import Role, create_key, revoke_key
-from api.db import Database, DatabaseNotReady, open_existing, run_migrations
+from api.db import (
+    Database,
+    DatabaseNotReady,
+    driver_reason,
+    open_existing,
+    run_migrations,
+    shown_url,
+    sqlite_file,
+)
 from api.models import ApiKeyRow
 from api.recommending import RosterCache
 from api.settings import Settings
@@ -127,11 +134,8 @@ def _settings(database_url: str | None) -> Settings:
 
 def _new_sqlite_file(url: str) -> Path | None:
     """The SQLite file ``url`` names when it does not exist yet (opening creates it)."""
-    parsed = make_url(url)
-    file = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not file or file == ":memory:":
-        return None
-    return None if Path(file).exists() else Path(file)
+    file = sqlite_file(url)
+    return None if file is None or file.exists() else file
 
 
 def _connect(settings: Settings) -> Database:
@@ -139,7 +143,7 @@ def _connect(settings: Settings) -> Database:
     is created, and said so), or exit 2 saying why it cannot be used: not a URL, no driver,
     the server unreachable or refusing, a file that is not a database."""
     url = settings.database_url
-    shown = _shown_url(url)
+    shown = shown_url(url)
     try:
         created = _new_sqlite_file(url)
         db = Database(settings)
@@ -150,7 +154,7 @@ def _connect(settings: Settings) -> Database:
             pass
     except DBAPIError as exc:
         db.dispose()
-        _fail(f"--database-url {shown} cannot be opened: {_driver_reason(exc)}")
+        _fail(f"--database-url {shown} cannot be opened: {driver_reason(exc)}")
     if created is not None:
         typer.echo(f"no database at {created}: created a new one", err=True)
     return db
@@ -177,20 +181,6 @@ def existing_database(database_url: str | None) -> Database:
         return open_existing(url)
     except DatabaseNotReady as exc:  # its message gives the driver's reason
         _fail(f"--database-url: {exc}")
-
-
-def _shown_url(url: str) -> str:
-    """The URL as a message shows it: without its password."""
-    try:
-        return repr(make_url(url).render_as_string(hide_password=True))
-    except ArgumentError:
-        return repr(url)
-
-
-def _driver_reason(exc: DBAPIError) -> str:
-    """The first line of the driver's message, without SQLAlchemy's statement and link."""
-    text = str(exc.orig).strip() if exc.orig is not None else ""
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _key_name_error(name: str) -> str | None:

@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings
@@ -201,6 +202,30 @@ class DatabaseNotReady(RuntimeError):
     """The URL does not lead to a service database at the newest schema."""
 
 
+def shown_url(url: str) -> str:
+    """The URL as a message shows it (quoted): without its password."""
+    try:
+        return repr(make_url(url).render_as_string(hide_password=True))
+    except ArgumentError:
+        return repr(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for another database or an in-memory one)."""
+    parsed = make_url(url)
+    file = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not file or file == ":memory:":
+        return None
+    return Path(file)
+
+
+def driver_reason(exc: BaseException) -> str:
+    """The first line of the driver's message (SQLAlchemy's statement and link left out), or
+    the error's kind where the driver said nothing."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def open_existing(url: str) -> Database:
     """A service database that must already exist at the newest schema (a tool reading or
     planning on the service's data must not create or migrate one by mistake)."""
@@ -208,13 +233,11 @@ def open_existing(url: str) -> Database:
     from sqlalchemy import text
 
     try:
-        parsed = make_url(url)
+        file = sqlite_file(url)
     except Exception as exc:
         raise DatabaseNotReady(f"{url!r} is not a database URL: {exc}") from exc
-    shown = repr(parsed.render_as_string(hide_password=True))  # never a password in a message
-    file = parsed.database
-    is_file = parsed.get_backend_name() == "sqlite" and bool(file) and file != ":memory:"
-    if is_file and not Path(str(file)).exists():  # connecting would create an empty file
+    shown = shown_url(url)  # never a password in a message
+    if file is not None and not file.exists():  # connecting would create an empty file
         raise DatabaseNotReady(f"{shown}: no such database file {file}")
     try:
         db = Database(Settings(database_url=url))
@@ -225,15 +248,13 @@ def open_existing(url: str) -> Database:
         try:
             conn = db.engine.connect()
         except Exception as exc:  # no server there, refused, or a file that is no database
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise DatabaseNotReady(f"cannot connect to {shown}: {reason}") from exc
+            raise DatabaseNotReady(f"cannot connect to {shown}: {driver_reason(exc)}") from exc
         try:
             with conn:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except Exception as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise DatabaseNotReady(
-                f"{shown} is not a service database (no schema version): {reason}"
+                f"{shown} is not a service database (no schema version): {driver_reason(exc)}"
             ) from exc
         if current != head:
             raise DatabaseNotReady(

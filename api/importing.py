@@ -332,6 +332,7 @@ def run_import(
         else:
             valid.append(record)
     if kind is RecordKind.CASE:
+        valid = _reject_group_breaches(reads, valid, rejected, seen)
         valid = _drop_dangling_links(session, valid, rejected, seen)
     rejected.sort(key=lambda r: r.row)
     if rejected and all_or_nothing:
@@ -357,6 +358,18 @@ def run_import(
     return ImportReport(
         received=len(rows), created=created, replaced=replaced, rejected=rejected, written=True
     )
+
+
+def _reject_group_breaches(
+    reads: Reads, valid: list[BaseModel], rejected: list[RejectedRow], row_of: dict[str, int]
+) -> list[BaseModel]:
+    """Reject the valid case rows that would leave cases which must stay with their lawyers
+    breaking a group rule together (``caseload.group_issues``), checked with the other valid
+    rows only: a row rejected for another reason is never written, so it breaks nothing."""
+    issues = caseload.group_issues(reads, [r for r in valid if isinstance(r, Case)])
+    for case_id, errors in issues.items():
+        rejected.append(RejectedRow(row=row_of[case_id], id=case_id, errors=errors))
+    return [r for r in valid if str(getattr(r, "id")) not in issues]  # noqa: B009
 
 
 def _drop_dangling_links(
@@ -427,12 +440,10 @@ def _reference_checks(
     case_ids = {case_id for case_id, _ in stored}
     case_ids |= {str(getattr(r, "id")) for r in records}  # noqa: B009
 
-    groups = caseload.group_issues(reads, [r for r in records if isinstance(r, Case)])
-
     def case_check(record: BaseModel) -> list[FieldError]:
         assert isinstance(record, Case)
         errors = caseload.case_issues(record, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
         error = caseload.assignment_field_error(record, held.get(record.id))
-        return errors + ([error] if error else []) + groups.get(record.id, [])
+        return errors + ([error] if error else [])
 
     return case_check

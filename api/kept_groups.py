@@ -30,15 +30,13 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import bindparam, or_, select
 
-from api.models import AssignmentRow, CaseRefRow, CaseRow
+from api.models import REF_LINKED, AssignmentRow, CaseRefRow, CaseRow
 from api.problems import ApiProblem, FieldError, conflict
 from api.reads import Reads, chunks
 from assigner.domain import Case, Firm, FirmKind, Lawyer, Policy, Problem
 from assigner.domain.arrays import build_arrays
 from assigner.eligibility import group_constraints
 from assigner.search.from_problem import must_stay
-
-REF_LINKED = "linked_case"  # ``CaseRefRow.kind`` of a linked case (``caseload.REF_LINKED``)
 
 _LINKING = select(CaseRefRow.case_id).where(
     CaseRefRow.kind == REF_LINKED, CaseRefRow.ref_id.in_(bindparam("ids", expanding=True))
@@ -72,12 +70,22 @@ class Edit:
 
     @property
     def changes_groups(self) -> bool:
-        """Whether the write can join the case with others in a group rule or make it stay."""
+        """Whether the write can newly join two cases that must stay in a group rule."""
         if (self.kept_after and not self.kept_before) or self.moved_lawyer is not None:
             return True
-        if self.before is None:
-            return bool(self.after.linked_case_ids or self.after.matter_id)
-        return _group_fields(self.after) != _group_fields(self.before)
+        if self.kept_after:
+            return self.before is None or _group_fields(self.after) != _group_fields(self.before)
+        # A case that need not stay breaks no rule itself (a job can move it); it can only join
+        # two that must stay, by linking both (a case and its linked cases are one group).
+        added = set(self.after.linked_case_ids) - set(
+            self.before.linked_case_ids if self.before is not None else ()
+        )
+        return len(self.after.linked_case_ids) >= 2 and bool(added)
+
+    @property
+    def kept(self) -> bool:
+        """Whether the case must stay before or after the write."""
+        return self.kept_before or self.kept_after
 
 
 def _group_fields(case: Case) -> tuple[object, ...]:
@@ -114,10 +122,18 @@ def _read_around(reads: Reads, edits: Sequence[Edit]) -> _Stored:
     edited = {e.after.id for e in edits}
     docs = [d for e in edits for d in (e.after, e.before) if d is not None]
     wanted = {x for d in docs for x in d.linked_case_ids}
+    # Groups through other cases' links and through matters matter only to a case that must
+    # stay (one that need not joins cases through its own links alone).
+    kept = [e for e in edits if e.kept]
     linking: set[str] = set()
-    for chunk in chunks(edited):
+    for chunk in chunks({e.after.id for e in kept}):
         linking.update(session.scalars(_LINKING, {"ids": chunk}))
-    matters = {d.matter_id for d in docs if d.matter_id is not None}
+    matters = {
+        d.matter_id
+        for e in kept
+        for d in (e.after, e.before)
+        if d is not None and d.matter_id is not None
+    }
     for chunk in chunks(matters):
         wanted.update(session.scalars(_IN_MATTERS, {"ids": chunk}))
     cases: dict[str, Case] = {}
@@ -136,13 +152,13 @@ def _read_around(reads: Reads, edits: Sequence[Edit]) -> _Stored:
     read(wanted | linking)
     # The other cases that the cases linking an edited case link: one clique with it.
     read(x for case_id in linking if case_id in cases for x in cases[case_id].linked_case_ids)
-    kept: set[str] = set()
+    staying: set[str] = set()
     _, policy = reads.policy()
     for chunk in chunks(lawyer_of):
         for case_id, started, pinned in session.execute(_MARKS, {"ids": chunk}):
             if must_stay(bool(started), bool(pinned), policy):
-                kept.add(case_id)
-    return _Stored(cases, lawyer_of, kept)
+                staying.add(case_id)
+    return _Stored(cases, lawyer_of, staying)
 
 
 def _breaches(
@@ -194,13 +210,8 @@ def _breaches(
 def _lawyers(reads: Reads, ids: Iterable[str]) -> dict[str, Lawyer]:
     """The lawyers' stored documents; one that no longer passes the record checks is left out
     (a job refuses its cases with the engine's own message)."""
-    wanted = sorted(set(ids))
-    reads.prefetch_lawyers(wanted)
     out: dict[str, Lawyer] = {}
-    for x in wanted:
-        doc = reads.lawyer_document(x)
-        if doc is None:
-            continue
+    for x, doc in reads.lawyer_documents_unlocked(ids).items():
         try:
             out[x] = Lawyer.model_validate(doc)
         except ValidationError:
@@ -239,6 +250,14 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
         return cases, holder, lawyers_now
 
     before = _breaches(*state([]), policy)
+
+    def is_new(key: tuple[str, tuple[str, ...]]) -> bool:
+        """A breach is new unless the stored state broke the same rule among these cases
+        already (or among more of them: an edit that takes a case out of a stored breach
+        leaves the rest of it, which is not the edit's doing)."""
+        rule, ids = key
+        return not any(r == rule and set(ids) <= set(old) for r, old in before)
+
     found: dict[str, list[GroupBreach]] = {}
     applied = list(active)
     while applied:
@@ -247,7 +266,7 @@ def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[Gr
         # import's row order), as the same writes one after the other would find it.
         order = {e.after.id: k for k, e in enumerate(applied)}
         blamed: dict[str, list[GroupBreach]] = {}
-        for key, b in ((k, b) for k, b in after.items() if k not in before):
+        for key, b in ((k, b) for k, b in after.items() if is_new(k)):
             involved = [x for x in b.case_ids if x in order]
             culprit = (
                 max(involved, key=order.__getitem__)

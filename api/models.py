@@ -149,6 +149,16 @@ class CaseRow(Base):
     updated_at: Mapped[datetime]
 
 
+# ``CaseRefRow.kind``: what a case's document names.
+REF_PRIOR, REF_EXCLUDED, REF_COMPLAINT, REF_WAIVER, REF_LINKED = (
+    "prior_lawyer",
+    "excluded_lawyer",
+    "complaint_lawyer",
+    "waiver_lawyer",
+    "linked_case",
+)
+
+
 class CaseRefRow(Base):
     """References from a case to lawyers and other cases, kept so a referenced record cannot
     be deleted from under the case (the engine refuses unknown references)."""

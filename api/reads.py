@@ -181,6 +181,18 @@ class Reads:
             raise NoResultFound(f"lawyer {lawyer_id} is not stored")
         return Lawyer.model_validate(doc)
 
+    def lawyer_documents_unlocked(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The lawyers' documents (the staged ones as staged), for a check that takes no lock
+        on them: those not read yet are read without being kept, so that ``lawyer_document``
+        still reads them after the caller's locks."""
+        wanted = set(ids)
+        out = {x: doc for x in wanted if (doc := self._documents.get(x)) is not None}
+        for chunk in chunks(wanted - set(self._documents)):
+            out.update(
+                {x: doc for x, doc in self.session.execute(_LAWYER_DOCUMENTS, {"ids": chunk})}
+            )
+        return out
+
     def prefetch_lawyers(self, ids: Iterable[str]) -> None:
         """The lawyers' stored documents (``lawyer``)."""
         for chunk in chunks(self._missing(ids, self._documents)):

@@ -23,8 +23,8 @@ from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from api import policies, state
-from api.caseload import REF_LINKED, CaseLike, engine_case
-from api.models import CaseRefRow, CaseRow, FirmRow, LawyerLoadRow, LawyerRow
+from api.caseload import CaseLike, engine_case
+from api.models import REF_LINKED, CaseRefRow, CaseRow, FirmRow, LawyerLoadRow, LawyerRow
 from api.problems import FieldError, invalid, not_found
 from api.schemas import (
     ConflictCheckResponse,

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
 from api.auth import Role
+from api.db import Database
+from api.models import CaseRow
 from tests.api import world
 from tests.api.conftest import Api
 from tests.api.test_held_cases import _case_doc, _jobs_accept_the_caseload
@@ -153,3 +157,57 @@ def test_a_lawyer_moving_to_the_firm_acting_for_the_other_side_is_refused(
     assert "opposing_sides_same_firm" in rejected["errors"][0]["message"]
     assert world_api.get("/v1/lawyers/L2").json()["firm_id"] == "F2"
     _jobs_accept_the_caseload(world_api)
+
+
+def _store_as_codefendants(api: Api, *ids: str) -> None:
+    """Write the cases into one matter as defendants past the checks, as a database from
+    before them could hold it (the breach already stored)."""
+    db: Database = api.client.app.state.services.db  # type: ignore[union-attr]
+    with db.transaction(write=True) as session:
+        for case_id in ids:
+            row = session.get(CaseRow, case_id)
+            assert row is not None
+            doc = {**row.document, "matter_id": "M9", "side": "defendant"}
+            session.execute(
+                update(CaseRow).where(CaseRow.id == case_id).values(document=doc, matter_id="M9")
+            )
+
+
+def test_taking_a_case_out_of_a_stored_breach_is_accepted(world_api: Api) -> None:
+    """Tests that with K1, K2 and K3 started with L2 and stored as co-defendants of M9 (a
+    breach from before the checks), a PUT of K3 leaving the matter is accepted: what is left
+    (K1 and K2) broke the rule before and is not the edit's doing."""
+    _put_cases(world_api, "K1", "K2", "K3")
+    _held_by_l2(world_api, "K1", "K2", "K3")
+    _store_as_codefendants(world_api, "K1", "K2", "K3")
+    r = _put(world_api, "K3", matter_id=None)
+    assert r.status_code == 200, r.text
+    assert world_api.get("/v1/cases/K3").json()["matter_id"] is None
+
+
+def test_a_row_rejected_for_another_reason_breaks_no_group(world_api: Api) -> None:
+    """Tests that in an import whose first row (K1 into M9) is rejected for an unknown lawyer,
+    the second (K2 into M9), which would break the rule only beside the first, is written."""
+    _put_cases(world_api, "K1", "K2")
+    _held_by_l2(world_api, "K1", "K2")
+    rows = [
+        {**_case_doc(world_api, "K1"), "matter_id": "M9", "excluded_lawyer_ids": ["NOPE"]},
+        {**_case_doc(world_api, "K2"), "matter_id": "M9"},
+    ]
+    r = world_api.post("/v1/cases/import", json=rows, role=Role.CASE_SYSTEM)
+    assert r.status_code == 200, r.text
+    [rejected] = r.json()["rejected"]
+    assert rejected["id"] == "K1"
+    assert "kept" not in str(rejected["errors"])
+    assert world_api.get("/v1/cases/K2").json()["matter_id"] == "M9"
+
+
+def test_a_stale_case_put_is_a_stale_version_before_the_group_check(world_api: Api) -> None:
+    """Tests that a PUT at an old version that would also link two started cases of one
+    lawyer answers stale_version (read it again) rather than kept_groups."""
+    _put_cases(world_api, "K1", "K2")
+    _held_by_l2(world_api, "K1", "K2")
+    doc = {**_case_doc(world_api, "K2"), "linked_case_ids": ["K1"]}
+    r = world_api.put("/v1/cases/K2", json=doc, headers={"If-Match": '"1"'}, role=Role.CASE_SYSTEM)
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "stale_version"
