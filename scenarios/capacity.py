@@ -48,6 +48,7 @@ from assigner.domain import Firm, Lawyer, Location, Plan, PracticeArea, Problem,
 from assigner.domain.arrays import haversine_km
 from assigner.eligibility import GroupConstraints
 from assigner.eligibility.filters import qualification_triggers
+from assigner.eligibility.groups import firms_of
 from assigner.engine import prepare
 from assigner.search.cpsat import SearchParams, derived_seed
 from assigner.search.from_problem import hours_to_units_down, hours_to_units_up
@@ -377,10 +378,7 @@ def _group_blocks(
 
     for clique in groups.same_lawyer_cliques:
         close(clique, lawyer_of[clique], no_lawyer)
-    if lawyer_firm.size:
-        firm_of = np.where(lawyer_of >= 0, lawyer_firm[np.maximum(lawyer_of, 0)], -1)
-    else:  # no lawyer at all (every one removed): no case is placed, no firm is taken
-        firm_of = np.full(lawyer_of.shape, -1, dtype=np.int64)
+    firm_of = firms_of(lawyer_of, lawyer_firm)
     for clique in groups.same_firm_cliques:
         close(clique, firm_of[clique], no_firm)
     for side_a, side_b in groups.opposing_sides:

@@ -70,9 +70,7 @@ class GroupConstraints:
             raise ValueError(f"assignment must have shape ({n_cases},), has {lawyer_of.shape}")
         if lawyer_of.size and (lawyer_of.min() < -1 or lawyer_of.max() >= len(self.lawyer_firm)):
             raise ValueError("assignment holds a lawyer position out of range")
-        firm_of = np.full(n_cases, -1, dtype=np.int64)
-        held = lawyer_of >= 0  # none where there are no lawyers: nothing to index then
-        firm_of[held] = self.lawyer_firm[lawyer_of[held]]
+        firm_of = firms_of(lawyer_of, self.lawyer_firm)
         out: list[GroupViolation] = []
 
         for clique, rules in zip(self.same_lawyer_cliques, self.same_lawyer_rules, strict=True):
@@ -113,6 +111,15 @@ class GroupConstraints:
         """The distinct group rules ``assignment`` breaks, in ``GroupRule`` order."""
         broken = {v.rule for v in self.violations(assignment)}
         return [rule for rule in GroupRule if rule in broken]
+
+
+def firms_of(lawyer_of: npt.NDArray[np.int64], lawyer_firm: IntArray) -> npt.NDArray[np.int64]:
+    """Per case, the firm (position) of its lawyer, -1 where it has none; also where there are
+    no lawyers at all (every one removed in a what-if), when there is nothing to index."""
+    firm_of = np.full(lawyer_of.shape, -1, dtype=np.int64)
+    held = lawyer_of >= 0
+    firm_of[held] = lawyer_firm[lawyer_of[held]]
+    return firm_of
 
 
 def _shared(clique: IntArray, holder_of: npt.NDArray[np.int64]) -> list[tuple[int, IntArray]]:

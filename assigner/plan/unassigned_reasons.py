@@ -74,8 +74,9 @@ def unassigned_reasons(
     inst: AssignmentInstance, agent_of_item: np.ndarray, eligible_count: np.ndarray
 ) -> dict[int, UnassignedReason]:
     """The reason of every item ``agent_of_item`` leaves out (-1), by item.  The edges of the
-    waiting items are judged all at once (numpy; edge by edge, county-L with 2,034 cases left
-    out and no penalty took 2.4 s)."""
+    waiting items are judged all at once (numpy): county-L with 5,709 cases left out and no
+    penalty, 1.0 s against 8.4 s edge by edge, the same reasons (one-off script timing both on
+    the same plan, 2026-11-28)."""
     out = np.flatnonzero(agent_of_item < 0)
     reasons: dict[int, UnassignedReason] = {}
     has_edge = np.diff(inst.item_offsets) > 0

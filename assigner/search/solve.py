@@ -132,9 +132,13 @@ def trivial_bound(inst: AssignmentInstance) -> float:
 EXACT_MIP_MAX_EDGES = 5_000
 # Deterministic mode: the exact MIP's node limit on those instances, before CP-SAT with its
 # deterministic time.  CP-SAT alone on one worker could stop with a case left out that the MIP
-# places at once (a tiny tier of 40 cases, 98 edges, seed 0, 20 s: 234,959 with a case out
-# after 1.7 s, where the MIP proves 36,338 with every case placed).
+# places at once (the tiny county of seed 7, 40 cases, 98 edges, solver seed 0, 20 s: 234,959
+# with a case out after 1.7 s, where the MIP proves 36,338 with every case placed; `assigner
+# solve P --deterministic --workers 1 --time-limit 20` on ``generate_county("tiny", 7)``).  A
+# MIP that its wall-clock safety stopped instead is not used: its result would depend on the
+# machine's speed.
 EXACT_MIP_NODES = 2_000
+TIME_LIMIT_STATUS = "Time limit reached"  # HiGHS's words
 FULL_MIP_MAX_EDGES = 150_000
 LP_MAX_EDGES = 150_000
 LP_EDGES_PER_SECOND = 30_000
@@ -1194,14 +1198,17 @@ class _Search:
                 exact_bands=True,
                 max_nodes=EXACT_MIP_NODES,
             )
-            if mip.agent_of_item is not None:
-                self.keep_if_better(mip.agent_of_item, evaluate(inst, mip.agent_of_item), "mip")
-            self.bound = max(self.bound, mip.bound)
+            if mip.status != TIME_LIMIT_STATUS:
+                if mip.agent_of_item is not None:
+                    vec = mip.agent_of_item
+                    self.keep_if_better(vec, evaluate(inst, vec), "mip")
+                self.bound = max(self.bound, mip.bound)
             self.note(f"mip {mip.status.lower()}")
             if self.proven or self.budget.remaining() <= 0.05:
                 return
         if params.deterministic and inst.n_edges <= FULL_MIP_MAX_EDGES:
-            # HiGHS has no deterministic work limit; CP-SAT's deterministic time is one.
+            # CP-SAT's deterministic time is a work limit at any size (HiGHS's node limit is
+            # one only while the time limit does not come first).
             result = solve_cpsat(inst, params, hint=self.best)
             if result.agent_of_item is not None:
                 parts = evaluate(inst, result.agent_of_item)

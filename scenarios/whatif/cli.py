@@ -178,11 +178,12 @@ def run(
 
             result = run_scenario(spec, progress=on_progress)
             bar.update(task, description=f"{spec.name}: done")
-        files = write_report(result, target)
     except ScenarioError as exc:
         _fail_scenario(exc)
         return
-    except OSError as exc:
+    try:
+        files = write_report(result, target)
+    except OSError as exc:  # the write only: an error of the solves is not the report's
         _fail_write(target, exc)
     _print_table(_headline_table(result))
     console.print(f"report: {files.report_html}")

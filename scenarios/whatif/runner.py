@@ -482,14 +482,12 @@ def _summarise(
         cases, assigned = r.groups.get(g, (0, 0))
         return assigned / cases if cases else math.nan
 
-    group_share = {
-        g: Stat.of([x for r in recs if not math.isnan(x := share(r, g))]) for g in groups
-    }
+    group_share = {g: Stat.of([share(r, g) for r in recs]) for g in groups}
     group_cases = {g: Stat.of([float(r.groups.get(g, (0, 0))[0]) for r in recs]) for g in groups}
     group_delta = {}
     for g in groups:
         pairs = [(share(r, g), share(b, g)) for r, b in zip(recs, base or recs, strict=True)]
-        group_delta[g] = Stat.of([a - b for a, b in pairs if not (math.isnan(a) or math.isnan(b))])
+        group_delta[g] = Stat.of([a - b for a, b in pairs])
     notes = list(recs[0].notes) if recs else []
     return VariantSummary(
         name, description, changes, kpis, delta, group_share, group_cases, group_delta, recs, notes
