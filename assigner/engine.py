@@ -46,8 +46,12 @@ class Prepared:
 
 def prepare(problem: Problem) -> Prepared:
     validate_problem(problem)
+    return prepare_arrays(build_arrays(problem))
+
+
+def prepare_arrays(arrays: ProblemArrays) -> Prepared:
+    """``prepare`` for a problem already checked (``validate_problem``) and in arrays."""
     t0 = time.monotonic()
-    arrays = build_arrays(problem)
     tables = eligibility_tables(arrays)
     candidates = build_candidates(arrays, tables=tables)
     costs = score_edges(

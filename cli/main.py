@@ -17,9 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli import db_app, keys_app, serve_app
-from assigner.domain import InputError, Plan, Problem, load_problem
+from assigner.domain import InputError, Plan, Problem, load_problem, validate_problem
+from assigner.domain.arrays import ProblemArrays, build_arrays
 from assigner.domain.loading import unreadable
-from assigner.engine import Prepared, prepare, solve_problem
+from assigner.engine import prepare_arrays, solve_problem
 from assigner.explain.explain import explain_case
 from assigner.explain.plan_match import plan_mismatches
 from assigner.search.cpsat import MAX_SEED, MAX_WORKERS, Progress, SearchParams
@@ -248,10 +249,14 @@ def explain(
 ) -> None:
     """Why this lawyer for CASE_ID; with --lawyer, why not that one.  A plan that breaks a
     rule (one edited by hand, say) is still explained, under a warning listing what it breaks."""
-    plan, prepared = _plan_and_problem(plan_path, problem_path)
-    report = verify_plan(prepared.arrays.problem, plan)
+    plan, arrays = _plan_and_problem(plan_path, problem_path)
+    report = verify_plan(arrays.problem, plan)
     if not report.passed:
         _warn_unverified(report, case_id)
+    try:
+        prepared = prepare_arrays(arrays)
+    except InputError as exc:
+        exit_on_input_error(console, exc, 2)
     try:
         exp = explain_case(prepared, plan, case_id, lawyer, top_k=top)
     except KeyError as exc:
@@ -296,19 +301,22 @@ EXIT_FAILS_VERIFICATION = 3
 VIOLATIONS_SHOWN_BY_EXPLAIN = 10
 
 
-def _plan_and_problem(plan_path: Path, problem_path: Path | None) -> tuple[Plan, Prepared]:
+def _plan_and_problem(plan_path: Path, problem_path: Path | None) -> tuple[Plan, ProblemArrays]:
     """The plan and the problem it was made from (``problem_path``, or the one beside the
-    plan), or exit 2 when either cannot be read or the plan was made from another problem."""
+    plan), checked and in arrays (what the verifier reads; explain prepares the rest), or exit
+    2 when either cannot be read or the plan was made from another problem."""
     plan = _read_plan(plan_path)
     src = problem_path or _problem_beside(plan_path)
     try:
-        prepared = prepare(load_problem(src))
+        problem = load_problem(src)
+        validate_problem(problem)
     except InputError as exc:
         exit_on_input_error(console, exc, 2)
-    mismatches = plan_mismatches(prepared, plan)
+    arrays = build_arrays(problem)
+    mismatches = plan_mismatches(arrays, plan)
     if mismatches:
         _fail(f"{plan_path} was not made from {src}: " + "; ".join(mismatches))
-    return plan, prepared
+    return plan, arrays
 
 
 def _warn_unverified(report: VerificationReport, case_id: str) -> None:
@@ -337,8 +345,8 @@ def verify(
     """Re-check a plan against its problem with the independent verifier: every hard rule,
     per-lawyer sum, KPI and objective figure.  Exit 0 when it passes, 3 when it breaks any
     (each violation listed with its rule, case and lawyer), 2 on bad input."""
-    plan, prepared = _plan_and_problem(plan_path, problem_path)
-    report = verify_plan(prepared.arrays.problem, plan)
+    plan, arrays = _plan_and_problem(plan_path, problem_path)
+    report = verify_plan(arrays.problem, plan)
     n_checks = len(report.checks)
     if report.passed:
         out.print(f"{plan_path}: passes verification ({n_checks} checks)", soft_wrap=True)

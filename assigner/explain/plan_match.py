@@ -8,8 +8,8 @@ to the other's alternatives.
 
 from __future__ import annotations
 
+from assigner.domain.arrays import ProblemArrays
 from assigner.domain.plan import Plan
-from assigner.engine import Prepared
 
 SHOWN = 3
 """Ids shown per kind of difference."""
@@ -22,10 +22,10 @@ def _some(ids: list[str]) -> str:
     return ", ".join(ids[:SHOWN]) + more
 
 
-def plan_mismatches(prepared: Prepared, plan: Plan) -> list[str]:
-    """Why ``plan`` was not made from the prepared problem, one reason per difference; empty
-    when the plan's name, policy version, cases, lawyers and workloads are the problem's."""
-    arrays = prepared.arrays
+def plan_mismatches(arrays: ProblemArrays, plan: Plan) -> list[str]:
+    """Why ``plan`` was not made from the problem in ``arrays``, one reason per difference;
+    empty when the plan's name, policy version, cases, lawyers and workloads are the
+    problem's."""
     problem = arrays.problem
     reasons = []
     if plan.problem_name != problem.name:
