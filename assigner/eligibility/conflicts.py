@@ -346,14 +346,7 @@ class ConflictIndex:
         ``colleague_relative_hits`` and ``colleague_relative_binds``."""
         if not self._relative_lawyers:
             return set()
-        roles = adverse_roles(case.side)
-        holders: set[int] = set()
-        for party in case.parties:
-            if party.role not in roles:
-                continue
-            holders |= self._relative_lawyers.get(name_key(party.name), _NONE)
-            for alias in party.aliases:
-                holders |= self._relative_lawyers.get(name_key(alias), _NONE)
+        holders = self._relative_holders(case, adverse_roles(case.side))
         if not holders:
             return set()
         lawyers: set[int] = set()
@@ -422,8 +415,15 @@ class ConflictIndex:
     def relative_lawyer_set(self, case: Case) -> set[int]:
         """Positions of the lawyers with a declared relative among the case's parties: the fast
         path of ``relative_hits``."""
+        return self._relative_holders(case)
+
+    def _relative_holders(self, case: Case, roles: frozenset[PartyRole] | None = None) -> set[int]:
+        """Positions of the lawyers with a declared relative among the case's parties (of
+        ``roles`` only, when given), by name or alias."""
         lawyers: set[int] = set()
         for party in case.parties:
+            if roles is not None and party.role not in roles:
+                continue
             lawyers |= self._relative_lawyers.get(name_key(party.name), _NONE)
             for alias in party.aliases:
                 lawyers |= self._relative_lawyers.get(name_key(alias), _NONE)
