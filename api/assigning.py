@@ -16,8 +16,9 @@ naming the reason, and nothing is written.
 
 A mark that makes a case stay with its lawyer (started or pinned) is checked the same way
 (``api.holding``): the lawyer must be eligible for it beside the other cases that must stay.
-The mark locks its case row, then the lawyer's load row, so that two marks of one lawyer's
-cases are checked one after the other.
+The mark locks its case row and its related cases' rows, then the lawyer's load row, so that
+two marks of one lawyer's cases, or of related cases at one firm, are checked one after the
+other.
 """
 
 from __future__ import annotations
@@ -312,10 +313,14 @@ def set_flags(
 ) -> Assigned:
     """Mark the case's current assignment started and/or pinned (or clear the marks); the case
     version grows by one, as for any change the rebalance plan depends on.  A mark that would
-    keep the case with a lawyer not eligible for it is refused (``_check_mark``)."""
-    row = _lock_cases(session, [case_id]).get(case_id)
-    if row is None:
-        row = get_case(session, case_id)  # raises 404
+    keep the case with a lawyer not eligible for it is refused (``_check_mark``).
+
+    The mark locks its case and the related cases (the cases it links, the cases linking it,
+    the cases of its matter), as an assignment does: two marks of related cases at different
+    lawyers of one firm (opposing sides, co-defendants where the policy keeps them apart) then
+    run one after the other, and the second sees the first's mark in its group check."""
+    _, related = case_rows(session, case_id)  # raises 404 for an unknown case
+    row = _lock_cases(session, [case_id] + [r.id for r in related])[case_id]
     check_version("case", case_id, row.version, expected_version)
     current = session.get(AssignmentRow, row.assignment_id) if row.assignment_id else None
     if row.assigned_lawyer_id is None or current is None:

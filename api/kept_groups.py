@@ -16,9 +16,11 @@ cases linking them and the other cases those link, the cases of their matters), 
 must stay fixed on its lawyer.  Only a violation the stored state did not have refuses the
 write; in an import, rows are checked together (each with the others' new documents), and a
 new violation rejects the last row it involves, as the same writes one after the other would.
-Related cases are read without a lock: a concurrent mark of a case at another lawyer of the
-same firm can still slip past the firm-level rules (a job then refuses with the engine's
-message).
+A mark has locked its case and the related cases before this check reads them
+(``api.assigning.set_flags``), so two marks of related cases run one after the other.  A case
+PUT or a lawyer moving firm reads the related cases without locking them: such a write racing a
+mark of a related case can still slip past the firm-level rules (a job then refuses with the
+engine's message).
 """
 
 from __future__ import annotations
