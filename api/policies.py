@@ -49,9 +49,8 @@ def ensure_initial(session: Session) -> None:
         )
 
 
-def add_version(session: Session, policy: Policy, note: str, actor: str) -> PolicyRow:
-    """Store ``policy`` as the next version; its own ``version`` field is overwritten.  A
-    priority group the service's catalogue does not know is refused (422)."""
+def check_policy(policy: Policy) -> None:
+    """Refuse (422) a policy naming a priority group the service's catalogue does not know."""
     issues = policy_issues(policy, default_catalogue())
     if issues:
         raise invalid(
@@ -60,6 +59,12 @@ def add_version(session: Session, policy: Policy, note: str, actor: str) -> Poli
                 for i in issues
             ]
         )
+
+
+def add_version(session: Session, policy: Policy, note: str, actor: str) -> PolicyRow:
+    """Store ``policy`` as the next version; its own ``version`` field is overwritten.  A
+    policy ``check_policy`` refuses is refused."""
+    check_policy(policy)
     version = current_version(session) + 1
     stored = policy.model_copy(update={"version": version})
     row = PolicyRow(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 from sqlalchemy import func, select
 
-from api import audit, policies
+from api import audit, policies, policy_check
 from api.deps import INT_PARAM_MAX, Admin, PagingDep, Reader, SessionDep, WriteSessionDep
 from api.models import PolicyRow
 from api.problems import not_found
@@ -56,7 +57,14 @@ def new_policy_version(
     session: WriteSessionDep,
     response: Response,
 ) -> PolicyVersionPublic:
-    """A new policy version (administrator); it is in force from its commit on."""
+    """A new policy version (administrator); it is in force from its commit on.  A version
+    under which the stored caseload breaks a rule it does not break now (a started or pinned
+    case its lawyer can no longer hold, say) is a 409 ``caseload`` naming each case
+    (``api.policy_check``)."""
+    policies.check_policy(body.policy)
+    issues = policy_check.new_policy_issues(session, body.policy, datetime.now(UTC))
+    if issues:
+        raise policy_check.policy_refusal(issues)
     row = policies.add_version(session, body.policy, body.note, who.actor)
     audit.record(
         session,

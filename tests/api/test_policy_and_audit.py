@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
 
 from api.auth import Role
+from api.db import Database
+from api.models import LawyerRow
 from assigner.domain import Policy
+from tests.api import world
 from tests.api.conftest import Api
 
 
@@ -98,3 +104,65 @@ def test_audit_records_who_when_policy_and_why(world_api: Api) -> None:
     naive = world_api.get("/v1/audit", params={"since": "2000-01-01T00:00:00"})
     assert naive.status_code == 200  # a time without a zone is read as UTC
     assert naive.json()["total"] == world_api.get("/v1/audit").json()["total"] == 14
+
+
+def _post_policy(api: Api, **fields: Any) -> httpx.Response:
+    policy = Policy(**fields).model_dump(mode="json")
+    return api.post("/v1/policy/versions", json={"policy": policy, "note": "test"})
+
+
+def test_a_policy_splitting_started_codefendants_of_one_firm_is_refused(world_api: Api) -> None:
+    """Tests that with co-defendants C3 and C4 started with L1 and L4 of firm F1 (allowed by
+    version 1), a version forbidding co-defendants at one firm is a 409 ``caseload`` naming
+    both cases, and version 1 stays in force; once C4's mark is cleared, the same version is
+    accepted."""
+    for case_id, lawyer_id in (("C3", "L1"), ("C4", "L4")):
+        assert world_api.assign(case_id, lawyer_id).status_code == 201
+        assert world_api.mark(case_id, started=True).status_code == 200
+    r = _post_policy(world_api, codefendants_same_firm_forbidden=True)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["reason"] == "caseload"
+    [issue] = body["issues"]
+    assert issue["case_ids"] == ["C3", "C4"]
+    assert "share firm F1" in issue["message"]
+    assert "codefendants_same_firm_forbidden" in issue["message"]
+    assert world_api.get("/v1/policy").json()["version"] == 1
+    assert world_api.mark("C4", started=False).status_code == 200
+    r = _post_policy(world_api, codefendants_same_firm_forbidden=True)
+    assert r.status_code == 201, r.text
+
+
+def test_a_policy_putting_a_started_case_out_of_its_lawyers_reach_is_refused(
+    world_api: Api,
+) -> None:
+    """Tests that with C2 started with L2, a version whose travel limit L2 no longer meets is
+    a 409 ``caseload`` naming C2 and the rule; a version that only moves a weight is
+    accepted."""
+    assert world_api.assign("C2", "L2").status_code == 201
+    assert world_api.mark("C2", pinned=True).status_code == 200
+    r = _post_policy(world_api, default_max_travel_km=0.001)
+    assert r.status_code == 409, r.text
+    [issue] = r.json()["issues"]
+    assert issue["case_ids"] == ["C2"]
+    assert issue["field"] == "current_assignment"
+    assert "travel" in issue["message"]
+    assert world_api.get("/v1/policy").json()["version"] == 1
+    r = _post_policy(world_api, weights={"travel_points_per_km": 3})
+    assert r.status_code == 201, r.text
+
+
+def test_a_breach_the_policy_in_force_has_does_not_block_a_new_version(world_api: Api) -> None:
+    """Tests that where the caseload is refused under the policy in force already (C2 pinned
+    with L2, whose travel limit was cut after the mark), a new version adding no breach is
+    accepted: the breach is not the version's doing."""
+    assert world_api.assign("C2", "L2").status_code == 201
+    assert world_api.mark("C2", pinned=True).status_code == 200
+    l2 = next(lw for lw in world.lawyers() if lw["id"] == "L2")
+    db: Database = world_api.client.app.state.services.db  # type: ignore[union-attr]
+    with db.transaction(write=True) as session:
+        row = session.get(LawyerRow, "L2")
+        assert row is not None
+        row.document = {**l2, "max_travel_km": 0.001}
+    r = _post_policy(world_api, weights={"travel_points_per_km": 3})
+    assert r.status_code == 201, r.text

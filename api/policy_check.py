@@ -1,0 +1,80 @@
+"""Whether the stored caseload stays a valid problem under a new policy version.
+
+A policy version changes what the engine asks of the cases that must stay with their lawyers
+(started or pinned): the rule switches (co-defendants at one firm, travel limits, experience),
+whether started or pinned cases may move at all, the capacity rules.  A version under which
+such a case can no longer stay with its lawyer, or such cases no longer fit together, would
+make every rebalance job refuse the caseload and every batch job hold back the cases related
+to them.  The service therefore refuses that version (409 ``caseload``), naming each case and
+rule as a job would, before anything is written; the administrator unpins or moves the cases
+first, or keeps the policy.
+
+The check is the engine's own: the whole stored caseload, as a rebalance job reads it
+(``export_state``, ``Scope.FULL``), prepared under the policy in force and under the new one
+(``assigner.engine.prepare``).  Only an issue the policy in force does not have refuses the
+version: a caseload that is already refused (records from before today's checks, for one) does
+not block every policy change, and ``assigner db check`` lists it.
+
+The cases are read without locks: a mark committed while the version is checked is checked
+against the policy in force when it was made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api.problems import ApiProblem, conflict
+from api.state_export import Scope, export_state
+from assigner.domain import InputError, Policy, Problem
+from assigner.domain.errors import InputIssue
+from assigner.engine import prepare
+
+# Issues shown in the refusal's detail; every issue is in its ``issues`` list.
+SHOWN_ISSUES = 5
+
+
+def _issues(problem: Problem) -> list[InputIssue]:
+    try:
+        prepare(problem)
+    except InputError as exc:
+        return list(exc.issues)
+    return []
+
+
+def _key(issue: InputIssue) -> tuple[str, str, tuple[str, ...]]:
+    """An issue's record, field and cases: the same breach under either policy (its wording
+    may differ, e.g. the rules named)."""
+    return issue.record, issue.field, issue.case_ids
+
+
+def new_policy_issues(session: Session, policy: Policy, as_of: datetime) -> list[InputIssue]:
+    """The issues the stored caseload has under ``policy`` and not under the policy in force."""
+    problem = export_state(session, as_of, Scope.FULL).problem
+    before = {_key(i) for i in _issues(problem)}
+    after = _issues(problem.model_copy(update={"policy": policy}))
+    return [i for i in after if _key(i) not in before]
+
+
+def policy_refusal(issues: list[InputIssue]) -> ApiProblem:
+    """409 ``caseload``: the new version would leave the stored caseload refused by every
+    job; each issue with its record, field and the cases it is about."""
+    shown = "; ".join(str(i) for i in issues[:SHOWN_ISSUES])
+    more = f" (and {len(issues) - SHOWN_ISSUES} more)" if len(issues) > SHOWN_ISSUES else ""
+    return conflict(
+        "caseload",
+        "The caseload would not be valid under this policy",
+        f"under this policy version the stored caseload would break a rule: {shown}{more}; "
+        "every rebalance job would refuse it. Unpin or move the cases named (or correct the "
+        "records) first, or keep the policy; nothing was written",
+        issues=[
+            {
+                "record": i.record,
+                "field": i.field,
+                "message": i.message,
+                "case_ids": list(i.case_ids),
+            }
+            for i in issues
+        ],
+    )
