@@ -166,3 +166,27 @@ def test_a_breach_the_policy_in_force_has_does_not_block_a_new_version(world_api
         row.document = {**l2, "max_travel_km": 0.001}
     r = _post_policy(world_api, weights={"travel_points_per_km": 3})
     assert r.status_code == 201, r.text
+
+
+def test_a_policy_keeping_started_cases_linked_through_a_third_case_is_refused(
+    world_api: Api,
+) -> None:
+    """Tests that with started cases K1 and K2 both with L2 while the policy lets started
+    cases move, and a waiting case K3 linking both (one clique: no two may share a lawyer), a
+    version that keeps started cases with their lawyers is a 409 ``caseload`` naming K1 and
+    K2: the check reads K3, which is neither staying nor linked from a staying case."""
+    assert _post_policy(world_api, allow_moving_started=True).status_code == 201
+    for case_id in ("K1", "K2"):
+        doc = world.case(case_id)
+        r = world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM)
+        assert r.status_code == 201, r.text
+        assert world_api.assign(case_id, "L2").status_code == 201
+        assert world_api.mark(case_id, started=True).status_code == 200
+    doc = world.case("K3", linked_case_ids=["K1", "K2"])
+    assert world_api.put("/v1/cases/K3", json=doc, role=Role.CASE_SYSTEM).status_code == 201
+    r = _post_policy(world_api, allow_moving_started=False)
+    assert r.status_code == 409, r.text
+    [issue] = r.json()["issues"]
+    assert issue["case_ids"] == ["K1", "K2"]
+    assert "break a rule together" in issue["message"]
+    assert world_api.get("/v1/policy").json()["version"] == 2
