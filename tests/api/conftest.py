@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api import policies
@@ -283,3 +283,16 @@ def live_world(live: Api) -> Api:
     """The live server with the test world loaded."""
     live.load_world()
     return live
+
+
+def waiting_on_a_lock(engine: Engine) -> int:
+    """How many sessions of the engine's database wait for a row lock (PostgreSQL)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from api import state
 from api.assigning import _lock_cases
 from api.rebalancing import locked_state
-from tests.api.conftest import Api, pg_backend_url
+from tests.api.conftest import Api, pg_backend_url, waiting_on_a_lock
 
 WAIT_S = 30.0
 
@@ -39,18 +39,6 @@ def pg_engine(live: Api, backend_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _waiting_on_a_lock(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
-
-
 def test_apply_waits_for_an_assignment_without_a_deadlock(pg_engine: Engine) -> None:
     errors: list[BaseException] = []
     applied = threading.Event()
@@ -69,7 +57,7 @@ def test_apply_waits_for_an_assignment_without_a_deadlock(pg_engine: Engine) -> 
         apply = threading.Thread(target=apply_side)
         apply.start()
         began = time.monotonic()
-        while _waiting_on_a_lock(pg_engine) == 0:
+        while waiting_on_a_lock(pg_engine) == 0:
             assert time.monotonic() - began < WAIT_S, "the apply never waited for the case row"
             time.sleep(0.05)
         assert not applied.is_set()

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from api.assigning import set_flags
 from api.auth import Principal, Role
 from api.schemas import AssignmentFlags
 from tests.api import world
-from tests.api.conftest import Api, pg_backend_url
+from tests.api.conftest import Api, pg_backend_url, waiting_on_a_lock
 
 WAIT_S = 30.0
 
@@ -36,18 +36,6 @@ def pg_engine(live: Api, backend_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-def _waiting_on_a_lock(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def _opposing_sides_at_one_firm(api: Api) -> None:
@@ -96,7 +84,7 @@ def test_a_mark_waits_for_a_mark_of_a_related_case_and_is_refused_after_it(
         other = threading.Thread(target=mark_k2)
         other.start()
         began = time.monotonic()
-        while _waiting_on_a_lock(pg_engine) == 0:
+        while waiting_on_a_lock(pg_engine) == 0:
             assert not answers, f"K2's mark did not wait for K1's: {answers[0].text}"
             assert time.monotonic() - began < WAIT_S, "K2's mark never waited for a lock"
             time.sleep(0.05)
