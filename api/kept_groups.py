@@ -17,10 +17,11 @@ must stay fixed on its lawyer.  Only a violation the stored state did not have r
 write; in an import, rows are checked together (each with the others' new documents), and a
 new violation rejects the last row it involves, as the same writes one after the other would.
 A mark has locked its case and the related cases before this check reads them
-(``api.assigning.set_flags``), so two marks of related cases run one after the other.  A case
-PUT or a lawyer moving firm reads the related cases without locking them: such a write racing a
-mark of a related case can still slip past the firm-level rules (a job then refuses with the
-engine's message).
+(``api.assigning.set_flags``), and a lawyer edit the cases the lawyer holds (``api.roster``),
+so two marks of related cases, or a mark and a firm move of the lawyer holding a related case,
+run one after the other.  A case PUT that newly links cases or joins a matter reads the cases it
+joins without locking them: such a PUT racing a mark of one of them can still slip past the
+rules (a job then refuses with the engine's message).
 """
 
 from __future__ import annotations
