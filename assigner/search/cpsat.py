@@ -20,6 +20,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from assigner.search.instance import I32, MUST_ASSIGN, AssignmentInstance
+from assigner.search.search_budget import DETERMINISTIC_MIN_SAFETY_S
 
 # CP-SAT's deterministic time runs about ten times slower than the wall clock on these models
 # (measured on the demo county, 2 cores), so a budget of S seconds buys S / 10 units; the wall
@@ -306,6 +307,8 @@ def configure(solver: cp_model.CpSolver, params: SearchParams, spent_s: float) -
     if params.deterministic:
         p.interleave_search = params.workers > 1
         p.max_deterministic_time = budget * DETERMINISTIC_UNITS_PER_S
-        p.max_time_in_seconds = budget * DETERMINISTIC_SAFETY_FACTOR
+        p.max_time_in_seconds = max(
+            budget * DETERMINISTIC_SAFETY_FACTOR, DETERMINISTIC_MIN_SAFETY_S
+        )
     else:
         p.max_time_in_seconds = budget

@@ -138,6 +138,11 @@ EXACT_MIP_MAX_EDGES = 5_000
 # MIP that its wall-clock safety stopped instead is not used: its result would depend on the
 # machine's speed.
 EXACT_MIP_NODES = 2_000
+# ... scaled to the budget (this many per second of it, at least EXACT_MIP_MIN_NODES): a what-if
+# scenario's sample (189 edges; the reproducibility test in tests/scenarios/test_whatif.py) with
+# a budget of 0.5 s took 2.6 s for 100 nodes and 7.9 s for 500 on a shared machine.
+EXACT_MIP_NODES_PER_S = 100
+EXACT_MIP_MIN_NODES = 100
 TIME_LIMIT_STATUS = "Time limit reached"  # HiGHS's words
 FULL_MIP_MAX_EDGES = 150_000
 LP_MAX_EDGES = 150_000
@@ -275,6 +280,11 @@ CORE_MIP_SHARE_OF_REMAINING = 0.5
 # 12 (0.37% against 0.24% for the others); 2.7 s found a better plan in all 12, this rule in 8 of 8.
 CORE_MIP_MIN_S = 3.0
 CORE_MIP_MAX_SHARE = 0.7
+
+
+def exact_mip_nodes(time_limit_s: float) -> int:
+    """The exact MIP's node limit in deterministic mode (``EXACT_MIP_NODES`` at 20 s)."""
+    return int(min(EXACT_MIP_NODES, max(EXACT_MIP_MIN_NODES, EXACT_MIP_NODES_PER_S * time_limit_s)))
 
 
 def run_search(
@@ -1156,7 +1166,11 @@ class _Search:
                 self.note("lp rounding")
         if self.full_lp and not _mip_over_all_edges(inst):
             # Deterministic: the node limit is the work limit, the time a safety.
-            seconds = min(budget.seconds(LP_FIXING_SHARE), budget.remaining())
+            seconds = (
+                budget.safety_s
+                if params.deterministic
+                else min(budget.seconds(LP_FIXING_SHARE), budget.remaining())
+            )
             nodes = LP_FIXING_NODES if params.deterministic else None
             fixed = (
                 lp_fixed_plan(inst, lp_x, seconds, params.seed, nodes)
@@ -1189,14 +1203,16 @@ class _Search:
         if self.proven or self.budget.remaining() <= 0.05 or inst.n_edges == 0:
             return
         if params.deterministic and inst.n_edges <= EXACT_MIP_MAX_EDGES:
-            # Small: the exact MIP first, its node limit the work limit (the time a safety).
+            # Small: the exact MIP first, its node limit the work limit (the time a safety:
+            # a limit of the budget itself stopped it in some runs and not in others on a
+            # loaded machine, and the plans differed).
             mip = solve_mip(
                 inst,
-                self.budget.remaining(),
+                self.budget.safety_s,
                 start=self.best,
                 seed=params.seed,
                 exact_bands=True,
-                max_nodes=EXACT_MIP_NODES,
+                max_nodes=exact_mip_nodes(params.time_limit_s),
             )
             if mip.status != TIME_LIMIT_STATUS:
                 if mip.agent_of_item is not None:
