@@ -294,14 +294,16 @@ def put_case(
     row = reads.case_row(case.id)
     held, assignment, marks = _holding(reads, row)
     errors = [] if checked else case_issues(case, session, lawyer_ids=lawyer_ids, case_ids=case_ids)
+    if row is None and expected is not None and not errors:
+        raise not_found("case", case.id)
+    if row is not None and not errors:
+        # Before the assignment fields: a document read before a mark or a withdrawal repeats
+        # the assignment as it was then, and is stale rather than wrong.
+        check_version("case", case.id, row.version, expected)
     errors += assignment_field_errors(case, held, marks)
     if errors:
         # In a bulk import (``checked``) the error would otherwise not say which case.
         raise invalid(errors, detail=f"case {case.id}: {errors[0].message}" if checked else None)
-    if row is None and expected is not None:
-        raise not_found("case", case.id)
-    if row is not None:
-        check_version("case", case.id, row.version, expected)
     if not checked:
         edit = _group_edit(reads, case, row, held, marks)
         found = kept_groups.new_group_breaches(reads, [edit]).get(case.id)

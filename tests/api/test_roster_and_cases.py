@@ -148,6 +148,36 @@ def test_name_filter_folds_any_letter_and_takes_wildcards_as_text(api: Api) -> N
     assert found("%") == []
 
 
+def test_a_case_read_before_a_mark_or_withdrawal_is_put_back_as_stale(world_api: Api) -> None:
+    """Tests that a case document read before its assignment was marked, or withdrawn, and
+    sent back at the version read is a 409 stale_version (read it again), not a 422 about
+    the assignment it repeats as it was."""
+    assert world_api.assign("C2", "L2").status_code == 201
+    for change in ("mark", "withdraw"):
+        doc = world_api.get("/v1/cases/C2").json()
+        if change == "mark":
+            assert world_api.mark("C2", started=True).status_code == 200
+        else:
+            r = world_api.call(
+                "DELETE",
+                "/v1/cases/C2/assignment",
+                params={"reason": "other"},
+                headers={"If-Match": f'"{doc["version"]}"'},
+                role=Role.CASE_SYSTEM,
+            )
+            assert r.status_code == 200, r.text
+        doc["jurisdiction"] = "Changed"
+        r = world_api.put(
+            "/v1/cases/C2",
+            json=doc,
+            headers={"If-Match": f'"{doc["version"]}"'},
+            role=Role.CASE_SYSTEM,
+        )
+        assert r.status_code == 409, (change, r.text)
+        assert r.json()["reason"] == "stale_version"
+        assert world_api.get("/v1/cases/C2").json()["jurisdiction"] != "Changed"
+
+
 def test_a_record_read_back_can_be_changed_and_put_again(world_api: Api) -> None:
     """Tests that a lawyer, a firm and a case as GET returns them (with their version, times,
     loads and assignment) are accepted back by PUT and by an import, the read-only fields
