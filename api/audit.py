@@ -85,7 +85,7 @@ class AuditFilter:
 
 def _filtered(query: Select[Any], f: AuditFilter) -> Select[Any]:
     if f.actor is not None:
-        query = query.where(AuditRow.actor.contains(f.actor))
+        query = query.where(func.lower(AuditRow.actor).contains(f.actor.lower(), autoescape=True))
     if f.action is not None:
         query = query.where(AuditRow.action == f.action)
     if f.entity_type is not None:

@@ -584,7 +584,9 @@ def list_cases(
     if f.matter_id is not None:
         query = query.where(CaseRow.matter_id == f.matter_id)
     if f.priority_group is not None:
-        query = query.where(CaseRow.priority_groups.contains(f",{f.priority_group},"))
+        query = query.where(
+            CaseRow.priority_groups.contains(f",{f.priority_group},", autoescape=True)
+        )
     if f.assign_by_before is not None:
         query = query.where(CaseRow.assign_by < f.assign_by_before)
     if f.assign_by_after is not None:

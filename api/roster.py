@@ -475,7 +475,7 @@ def list_lawyers(
     if kind is not None:
         query = query.where(LawyerRow.kind == kind)
     if area is not None:
-        query = query.where(LawyerRow.areas.contains(f",{area},"))
+        query = query.where(LawyerRow.areas.contains(f",{area},", autoescape=True))
     if accepting is not None:
         query = query.where(LawyerRow.accepting_new_cases == accepting)
     if name is not None:

@@ -357,7 +357,7 @@ class ReviewStatus(StrEnum):
 
 
 class SolveSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S)
     seed: int = Field(default=0, ge=0, le=2**31 - 1, strict=True, description="The solvers' seed.")

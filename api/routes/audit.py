@@ -19,7 +19,12 @@ def search_audit(
     _: Reader,
     session: SessionDep,
     paging: PagingDep,
-    actor: Annotated[str | None, Query(description="Part of the actor (key name or id).")] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            description="Part of the actor (key name or id), in any case; % and _ match themselves."
+        ),
+    ] = None,
     action: Annotated[str | None, Query(examples=["assignment.create"])] = None,
     entity_type: Annotated[str | None, Query(examples=["case"])] = None,
     entity_id: Annotated[str | None, Query()] = None,

@@ -165,6 +165,19 @@ def test_rebalance_params_have_upper_bounds(api: Api, params: dict[str, Any], fi
     assert fields(r) == [field]
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1e400"])
+def test_a_time_limit_that_is_not_a_finite_number_is_refused_as_such(api: Api, value: str) -> None:
+    """Tests that a job's time limit of NaN or infinity (JSON's non-standard literals, or a
+    number too large for a float) is a 422 saying it must be finite, not that it is too
+    large."""
+    body = '{"kind": "rebalance", "params": {"time_limit_s": ' + value + "}}"
+    r = api.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "params.time_limit_s"
+    assert "finite" in error["message"]
+
+
 def test_rebalance_params_at_the_bound_are_accepted(api: Api) -> None:
     """Tests that the bound itself is a valid budget."""
     params = {"max_moves": MAX_MOVES, "max_moves_per_lawyer": MAX_MOVES}

@@ -97,6 +97,11 @@ def test_audit_records_who_when_policy_and_why(world_api: Api) -> None:
     assert only["total"] == 1
     by_actor = world_api.get("/v1/audit", params={"actor": "test admin"}).json()
     assert {e["action"] for e in by_actor["items"]} == {"firm.create", "lawyer.create"}
+    shouted = world_api.get("/v1/audit", params={"actor": "TEST ADMIN"}).json()
+    assert shouted["total"] == by_actor["total"]
+    for wildcard in ("%", "_", "test_admin"):
+        none = world_api.get("/v1/audit", params={"actor": wildcard}).json()
+        assert none["total"] == 0, wildcard
     since = world_api.get("/v1/audit", params={"since": start.isoformat()}).json()
     assert since["total"] >= 3
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
