@@ -29,7 +29,7 @@ class HeldBack:
     case_id: str  # the open case left out of the batch
     related_case_id: str  # the assigned case its lawyer cannot hold
     lawyer_id: str
-    reason: str  # the engine's, of the related case (which the batch holds as if pinned)
+    reason: str  # the engine's, of the related case, said to be held as if pinned
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +58,11 @@ def _blocked(problem: Problem, error: InputError) -> dict[str, str] | None:
         if not issue.case_ids or not set(issue.case_ids) <= held:
             return None
         for case_id in issue.case_ids:
-            blocked.setdefault(case_id, issue.message)
+            blocked.setdefault(
+                case_id,
+                f"the batch keeps case {case_id} with its lawyer as if pinned, since it is "
+                f"related to an open case: {issue.message}",
+            )
     return blocked
 
 

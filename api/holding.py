@@ -2,7 +2,7 @@
 
 A started or pinned case stays with its lawyer (unless the policy allows moving it), and a batch
 or rebalance job refuses the whole caseload when such a case's lawyer is not eligible for it
-("pinned or started with lawyer X, who is not eligible": ``fixed_lawyers`` in
+("pinned with lawyer X, who is not eligible": ``fixed_lawyers`` in
 ``assigner.search.from_problem``).  The service therefore refuses, before anything is written,
 an edit of a lawyer or of such a case that would break a rule for the pair, and a mark that
 would keep a case with a lawyer who cannot hold it; the user withdraws, unmarks or moves the

@@ -92,10 +92,18 @@ def new_policy_issues(session: Session, policy: Policy, as_of: datetime) -> list
     return [i for i in after if _key(i) not in before]
 
 
+def _record(issue: InputIssue) -> str:
+    """The issue's record as the service names it: its cases by id (the engine's record gives
+    a case's place in the problem it built, which no client sent), else the engine's."""
+    if not issue.case_ids:
+        return issue.record
+    return ("case " if len(issue.case_ids) == 1 else "cases ") + ", ".join(issue.case_ids)
+
+
 def policy_refusal(issues: list[InputIssue]) -> ApiProblem:
     """409 ``caseload``: the new version would leave the stored caseload refused by every
     job; each issue with its record, field and the cases it is about."""
-    shown = "; ".join(str(i) for i in issues[:SHOWN_ISSUES])
+    shown = "; ".join(f"{_record(i)}: {i.message}" for i in issues[:SHOWN_ISSUES])
     more = f" (and {len(issues) - SHOWN_ISSUES} more)" if len(issues) > SHOWN_ISSUES else ""
     return conflict(
         "caseload",
@@ -105,7 +113,7 @@ def policy_refusal(issues: list[InputIssue]) -> ApiProblem:
         "records) first, or keep the policy; nothing was written",
         issues=[
             {
-                "record": i.record,
+                "record": _record(i),
                 "field": i.field,
                 "message": i.message,
                 "case_ids": list(i.case_ids),

@@ -141,14 +141,14 @@ def test_pinned_case_keeps_its_lawyer() -> None:
             {},
             [{"workload_hours": 70}, {"workload_hours": 70}],
             "lawyers[0] (id L1).capacity_hours: the cases that must stay with this lawyer "
-            "(pinned or started: C1, C2) need 140 h, more than the 120 h free",
+            "(started or pinned: C1, C2) need 140 h, more than the 120 h free",
         ),
         # One open case free (4 - 3).
         (
             {"max_open_cases": 4},
             [{"workload_hours": 10}, {"workload_hours": 10}],
             "lawyers[0] (id L1).max_open_cases: the cases that must stay with this lawyer "
-            "(pinned or started: C1, C2) are 2, more than the 1 open cases free",
+            "(started or pinned: C1, C2) are 2, more than the 1 open cases free",
         ),
         # Co-defendants of one matter never share a lawyer.
         (
@@ -197,7 +197,7 @@ def test_a_case_that_must_stay_with_an_ineligible_lawyer_is_named() -> None:
         "current_assignment",
         ("C1",),
     )
-    assert "pinned or started with lawyer L1, who is not eligible (practice_area)" in issue.message
+    assert "pinned with lawyer L1, who is not eligible (practice_area)" in issue.message
 
 
 def ceiling_weights() -> Weights:

@@ -54,12 +54,16 @@ def fixed_lawyers(arrays: ProblemArrays, candidates: Candidates) -> np.ndarray:
         sl = candidates.edges_of_case(ci)
         if not np.any(candidates.lawyer_index[sl] == li):
             rules = ", ".join(e.rule.value for e in why_not(arrays, case.id, cur.lawyer_id))
+            marks = " and ".join(
+                m for m, on in (("started", cur.started), ("pinned", cur.pinned)) if on
+            )
             issues.append(
                 InputIssue(
                     f"cases[{ci}] (id {case.id})",
                     "current_assignment",
-                    f"pinned or started with lawyer {cur.lawyer_id}, who is not eligible "
-                    f"({rules}); unpin it or change the policy to allow the move",
+                    f"{marks} with lawyer {cur.lawyer_id}, who is not eligible ({rules}); "
+                    "move it to another lawyer, clear the mark, or change the policy to allow "
+                    "the move",
                     (case.id,),
                 )
             )
@@ -96,10 +100,10 @@ def check_fixed_together(
                 InputIssue(
                     record,
                     "capacity_hours",
-                    f"the cases that must stay with this lawyer (pinned or started: {names}) "
+                    f"the cases that must stay with this lawyer (started or pinned: {names}) "
                     f"need {hours / DECIHOURS_PER_HOUR:g} h, more than the "
-                    f"{free_units[li] / DECIHOURS_PER_HOUR:g} h free; unpin one or raise the "
-                    "capacity",
+                    f"{free_units[li] / DECIHOURS_PER_HOUR:g} h free; move one, clear its mark "
+                    "or raise the capacity",
                     ids,
                 )
             )
@@ -108,9 +112,9 @@ def check_fixed_together(
                 InputIssue(
                     record,
                     "max_open_cases",
-                    f"the cases that must stay with this lawyer (pinned or started: {names}) "
+                    f"the cases that must stay with this lawyer (started or pinned: {names}) "
                     f"are {mine.size}, more than the {int(count_room[li])} open cases free; "
-                    "unpin one or raise the limit",
+                    "move one, clear its mark or raise the limit",
                     ids,
                 )
             )
@@ -121,7 +125,7 @@ def check_fixed_together(
                 f"cases[{first}] (id {arrays.case_ids[first]})",
                 "current_assignment",
                 f"the cases that must stay where they are break a rule together: "
-                f"{broken.detail} ({broken.citation}); unpin one of them",
+                f"{broken.detail} ({broken.citation}); move one of them or clear its mark",
                 tuple(arrays.case_ids[int(c)] for c in broken.case_indices),
             )
         )

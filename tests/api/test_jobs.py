@@ -179,6 +179,7 @@ def test_batch_holds_back_the_cases_of_a_related_case_its_lawyer_cannot_hold(
     assert job["status"] == "succeeded", job["error"]
     [held] = job["result"]["held_back"]
     assert (held["case_id"], held["related_case_id"], held["lawyer_id"]) == ("C4", "C3", "L2")
+    assert held["reason"].startswith("the batch keeps case C3 with its lawyer as if pinned")
     assert "lawyer L2, who is not eligible (practice_area)" in held["reason"]
     assert "PUT /v1/cases/C3/assignment" in held["what_to_do"]
     assert "run a rebalance job" in held["what_to_do"]

@@ -150,7 +150,8 @@ def test_a_policy_putting_a_started_case_out_of_its_lawyers_reach_is_refused(
     assert r.status_code == 409, r.text
     [issue] = r.json()["issues"]
     assert issue["case_ids"] == ["C2"]
-    assert issue["field"] == "current_assignment"
+    assert (issue["record"], issue["field"]) == ("case C2", "current_assignment")
+    assert issue["message"].startswith("pinned with lawyer L2, who is not eligible")
     assert "travel" in issue["message"]
     assert world_api.get("/v1/policy").json()["version"] == 1
     r = _post_policy(world_api, weights={"travel_points_per_km": 3})
