@@ -178,8 +178,15 @@ def snapshot_from_url(url: str) -> Problem:
     database at ``url``, read without changing it (the schema must be at the newest migration).
     Raises ``SnapshotUnavailableError`` saying why it cannot be read."""
     from api.db import DatabaseNotReady, open_existing
+    from api.scenario_jobs import SERVICE_STATE_URL
     from scenarios.whatif.errors import SnapshotUnavailableError
 
+    if url == SERVICE_STATE_URL:
+        raise SnapshotUnavailableError(
+            f"{url} names the stored state of the service running a scenario job (POST "
+            "/v1/jobs with kind scenario); anywhere else give the database's URL, e.g. "
+            "sqlite:///assigner.db"
+        )
     try:
         db = open_existing(url)
     except DatabaseNotReady as exc:

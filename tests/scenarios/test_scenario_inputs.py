@@ -208,6 +208,24 @@ def test_a_database_url_is_read_by_its_scheme(tmp_path: Path) -> None:
     assert seen == [url]
 
 
+def test_the_services_own_state_url_is_explained_on_the_command_line(tmp_path: Path) -> None:
+    """Tests that `database_url: service://`, which only a scenario job of the service reads,
+    is refused by `assigner scenario validate` saying so (exit 2), not with the database
+    driver's words."""
+    from cli.main import app
+
+    file = tmp_path / "svc.yaml"
+    file.write_text(
+        yaml.safe_dump({"name": "svc", "baseline": {"database_url": "service://"}}),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["scenario", "validate", str(file)])
+    assert result.exit_code == 2, result.output
+    assert "baseline.database_url" in result.output
+    assert "scenario job" in result.output
+    assert "plugin" not in result.output
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
