@@ -6,12 +6,14 @@ once), writes progress (objective, bound, gap, elapsed) and a heartbeat while it
 the result.  A running job whose heartbeat is older than ``job_lease_s`` was interrupted (the
 server was killed or restarted): it is re-queued and run again from the start, or marked failed
 once it has been tried ``job_max_attempts`` times.  A graceful shutdown re-queues its job at
-once, without counting the attempt.
+once, without counting the attempt.  A re-queued job's ``error`` says why it runs again; when it
+then succeeds, ``error`` is cleared and that message kept as the result's ``retry_note``.
 
 Kinds:
 
 - ``batch_assignment``: assign the open, unassigned caseload now; with ``apply`` the plan's
-  assignments are committed, each re-checked under the same locks as a single assignment;
+  assignments are committed, each re-checked under the same locks as a single assignment (the
+  result's ``open_cases`` then counts those written, ``planned_open_cases`` the plan's);
 - ``rebalance``: a plan of moves from the full stored state within a move budget
   (``assigner.rebalance``), kept for review (``api.rebalancing``: apply or reject); with
   ``apply`` it is applied when the job ends (refused, and left pending, when the state changed);
@@ -62,6 +64,8 @@ from assigner.rebalance import RebalancePlan
 log = logging.getLogger(__name__)
 
 FINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+RETRY_NOTE = "retry_note"
+"""The key of a succeeded job's result that keeps why an earlier attempt did not finish."""
 _APPLY_CHUNK = 50
 
 
@@ -228,18 +232,20 @@ def apply_plan(
     return {"applied": applied, "skipped": skipped, "not_moved": moved}
 
 
-def _open_case_counts(
-    plan: Plan, batch: StateInput, held_back: list[dict[str, Any]]
-) -> dict[str, int]:
+def _open_case_counts(batch: StateInput, assigned: int, held_back: int) -> dict[str, int]:
     """The batch's own figures: its plan (and its KPIs) also holds the assigned cases related
     to open ones, kept with their lawyers."""
-    assigned = sum(1 for a in plan.assignments if a.case_id in batch.open_case_ids)
     return {
         "cases": len(batch.open_case_ids),
         "assigned": assigned,
-        "held_back": len(held_back),
-        "unassigned": len(batch.open_case_ids) - assigned - len(held_back),
+        "held_back": held_back,
+        "unassigned": len(batch.open_case_ids) - assigned - held_back,
     }
+
+
+def _planned_open_cases(plan: Plan, batch: StateInput) -> int:
+    """How many of the batch's open cases its plan assigns."""
+    return sum(1 for a in plan.assignments if a.case_id in batch.open_case_ids)
 
 
 # ---- the runner ------------------------------------------------------------------------------
@@ -371,16 +377,22 @@ class JobRunner:
         progress: dict[str, Any] | None = None,
         review: ReviewStatus | None = None,
     ) -> None:
+        """Record the job's end.  A success has no error: the message an earlier attempt left
+        (re-queued by a stop or after a crash) moves to the result's ``retry_note``, since
+        ``error`` is what went wrong with the job and nothing did."""
+        if status is JobStatus.SUCCEEDED and (error is not None or result is None):
+            raise ValueError(f"job {job_id}: a success has a result and no error, got {error!r}")
         with self.db.transaction(write=True) as session:
             row = session.get(JobRow, job_id, with_for_update=True)
             if row is None or row.runner_id != self.runner_id or row.status != JobStatus.RUNNING:
                 log.warning("job %s changed hands; result of this run dropped", job_id)
                 return
+            if status is JobStatus.SUCCEEDED and row.error is not None and result is not None:
+                result = {**result, RETRY_NOTE: row.error}
             row.status = str(status)
             row.finished_at = utcnow()
             row.result = result
-            if error is not None or status is not JobStatus.SUCCEEDED:
-                row.error = error
+            row.error = error
             if progress is not None:
                 row.progress = progress
             if review is not None:
@@ -463,17 +475,25 @@ class JobRunner:
     def _batch_result(
         self, job: JobRow, params: dict[str, Any], batch: StateInput, text: str
     ) -> dict[str, Any]:
+        """The batch's result.  ``open_cases`` counts what the batch leaves true of its cases:
+        the plan's assignments without ``apply`` (nothing is written), the assignments written
+        with it, where an assignment the apply skipped (its lawyer went on leave meanwhile, say)
+        leaves its case open and counted ``unassigned``; ``planned_open_cases`` then keeps the
+        plan's counts beside them."""
         solved = json.loads(text)
         plan = Plan.model_validate(solved["plan"])
+        held_back = len(solved["held_back"])
+        planned = _open_case_counts(batch, _planned_open_cases(plan, batch), held_back)
         result: dict[str, Any] = {
             "plan": plan.model_dump(mode="json"),
-            "open_cases": _open_case_counts(plan, batch, solved["held_back"]),
+            "open_cases": planned,
             "held_back": solved["held_back"],
         }
         if params.get("apply"):
-            result["applied"] = apply_plan(
-                self.db, self.cache, plan, batch, _job_actor(job), job.id
-            )
+            applied = apply_plan(self.db, self.cache, plan, batch, _job_actor(job), job.id)
+            result["applied"] = applied
+            result["open_cases"] = _open_case_counts(batch, len(applied["applied"]), held_back)
+            result["planned_open_cases"] = planned
         return result
 
     def _rebalance_result(self, job: JobRow, params: dict[str, Any], text: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import date
 
 from assigner.domain.problem import CurrentAssignment, Problem
 from assigner.rebalance.documents import CaseState, LawyerState, PlannedState, RebalancePlan
@@ -82,11 +83,33 @@ def fingerprint(state: PlannedState) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def shown(value: object) -> str:
+    """A state value as a record writes it, for the changes a person reads (the 409, the
+    CLI): ``none`` for no value and no leave, JSON's ``true`` / ``false``, whole numbers
+    without a decimal point, ISO dates, a leave period as ``START..END``, periods joined by
+    ``and``.  Raises on a type the state does not hold, rather than show its repr."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return "..".join(shown(part) for part in value)
+    if isinstance(value, list):
+        return " and ".join(shown(item) for item in value) if value else "none"
+    raise TypeError(f"no way to show a state value of type {type(value).__name__}")
+
+
 def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
     """Every difference that may invalidate a plan made in ``before``."""
     out: list[str] = []
     if before.policy_version != now.policy_version:
-        out.append(f"policy version {before.policy_version} -> {now.policy_version}")
+        out.append(f"policy version {shown(before.policy_version)} -> {shown(now.policy_version)}")
     elif before.policy_digest != now.policy_digest:
         out.append("policy changed")
     if before.catalogue_digest != now.catalogue_digest:
@@ -99,14 +122,15 @@ def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
             out.append(f"case {case_id} no longer open")
             continue
         if cur.lawyer_id != was.lawyer_id:
-            out.append(
-                f"case {case_id}: lawyer {was.lawyer_id or 'none'} -> {cur.lawyer_id or 'none'}"
-            )
+            out.append(f"case {case_id}: lawyer {shown(was.lawyer_id)} -> {shown(cur.lawyer_id)}")
         for flag in ("started", "pinned"):
             if getattr(cur, flag) != getattr(was, flag):
-                out.append(f"case {case_id}: {flag} {getattr(was, flag)} -> {getattr(cur, flag)}")
+                out.append(
+                    f"case {case_id}: {flag} {shown(getattr(was, flag))} -> "
+                    f"{shown(getattr(cur, flag))}"
+                )
         if cur.version != was.version:
-            out.append(f"case {case_id}: version {was.version} -> {cur.version}")
+            out.append(f"case {case_id}: version {shown(was.version)} -> {shown(cur.version)}")
         elif cur.digest != was.digest:
             out.append(f"case {case_id}: record changed")
     for case_id, cur in now.cases.items():
@@ -124,7 +148,7 @@ def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
         if lawyer_id not in before.lawyers and new_lw.client_records:
             # A colleague's clients conflict the whole firm (Conduct Norms Art 51).
             out.append(
-                f"lawyer {lawyer_id} added to firm {new_lw.firm_id} with "
+                f"lawyer {lawyer_id} added to firm {shown(new_lw.firm_id)} with "
                 f"{new_lw.client_records} client record(s), which conflict the firm's cases"
             )
     for lawyer_id, was_lw in before.lawyers.items():
@@ -133,7 +157,7 @@ def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
             out.append(f"lawyer {lawyer_id} removed")
             continue
         diffs = [
-            f"{name} {getattr(was_lw, name)} -> {getattr(now_lw, name)}"
+            f"{name} {shown(getattr(was_lw, name))} -> {shown(getattr(now_lw, name))}"
             for name in fields
             if getattr(was_lw, name) != getattr(now_lw, name)
         ]
