@@ -10,6 +10,7 @@ from assigner.eligibility.conflicts import (
     RelativeHit,
     adverse_roles,
     name_key,
+    name_keys,
     name_tokens,
     names_match,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "exclusions_for_case",
     "group_constraints",
     "name_key",
+    "name_keys",
     "name_tokens",
     "names_match",
     "why_not",

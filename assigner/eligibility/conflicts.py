@@ -55,14 +55,28 @@ _LATIN_END = 0x0250  # Basic Latin .. Latin Extended-B
 _NONE: frozenset[int] = frozenset()
 
 
-@lru_cache(maxsize=65_536)
-def name_tokens(name: str) -> tuple[str, ...]:
-    """The sorted, normalised words of a name.
+# A break between words that is spacing (not punctuation): ``name_keys`` also drops it between
+# two CJK characters.
+_SPACE = "\x00"
 
-    Case-folds, strips accents from Latin letters (other scripts keep their combining marks,
-    which carry meaning there), deletes apostrophes, turns other punctuation, symbols and
-    spacing into word breaks, and sorts the words so that order does not matter.
-    """
+
+def _is_cjk(ch: str) -> bool:
+    """Han ideographs, kana and Hangul: scripts whose names are written without spaces."""
+    cp = ord(ch)
+    return (
+        0x3040 <= cp <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= cp <= 0x4DBF  # Han extension A
+        or 0x4E00 <= cp <= 0x9FFF  # Han
+        or 0xAC00 <= cp <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= cp <= 0xFAFF  # Han compatibility
+        or 0x20000 <= cp <= 0x3134F  # Han extensions B..G
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _normalised(name: str) -> str:
+    """The name case-folded, Latin accents stripped, apostrophes deleted, spacing as ``_SPACE``
+    and other punctuation and symbols as a plain space."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     out: list[str] = []
     after_latin = False
@@ -74,15 +88,25 @@ def name_tokens(name: str) -> tuple[str, ...]:
             continue
         if ch in _APOSTROPHES or category == "Cf":
             continue
-        if category[0] in "PSZC":
-            out.append(" ")
+        if ch.isspace() or category[0] in "PSZC":
+            out.append(_SPACE if ch.isspace() or category == "Zs" else " ")
             after_latin = False
             continue
         ch = _SIMPLE_FOLDS.get(ch, ch)
         out.append(ch)
         after_latin = ord(ch[0]) < _LATIN_END
-    words = unicodedata.normalize("NFC", "".join(out)).split()
-    return tuple(sorted(words))
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=65_536)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The sorted, normalised words of a name.
+
+    Case-folds, strips accents from Latin letters (other scripts keep their combining marks,
+    which carry meaning there), deletes apostrophes, turns other punctuation, symbols and
+    spacing into word breaks, and sorts the words so that order does not matter.
+    """
+    return tuple(sorted(_normalised(name).replace(_SPACE, " ").split()))
 
 
 @lru_cache(maxsize=65_536)
@@ -91,10 +115,40 @@ def name_key(name: str) -> str:
     return " ".join(name_tokens(name))
 
 
+def _cjk_joined(text: str) -> str:
+    """``text`` without the spacing between two CJK characters ("张 伟" -> "张伟")."""
+    kept: list[str] = []
+    for k, ch in enumerate(text):
+        if ch == _SPACE:
+            before = next((c for c in reversed(text[:k]) if c != _SPACE), "")
+            after = next((c for c in text[k + 1 :] if c != _SPACE), "")
+            if before and after and _is_cjk(before) and _is_cjk(after):
+                continue
+        kept.append(ch)
+    return "".join(kept)
+
+
+@lru_cache(maxsize=65_536)
+def name_keys(name: str) -> tuple[str, ...]:
+    """Every key the name is looked up by: ``name_key``, and where spacing stands between two
+    CJK characters, the key without it.  Chinese, Japanese and Korean names are written without
+    spaces, so "张 伟" (or with an ideographic space) is "张伟"; the word key still matches a
+    name whose parts are reordered across spacing or punctuation ("热合曼 阿卜杜",
+    "阿卜杜·热合曼").  Empty keys are left out."""
+    first = name_key(name)
+    text = _normalised(name)
+    joined = _cjk_joined(text)
+    keys = [first] if first else []
+    if joined != text:
+        second = " ".join(sorted(joined.replace(_SPACE, " ").split()))
+        if second and second != first:
+            keys.append(second)
+    return tuple(keys)
+
+
 def names_match(a: str, b: str) -> bool:
-    """True when both names have the same normalised words (order-insensitive, never partial)."""
-    key = name_key(a)
-    return key != "" and key == name_key(b)
+    """True when the names share a key (``name_keys``: order-insensitive, never partial)."""
+    return not set(name_keys(a)).isdisjoint(name_keys(b))
 
 
 class MatchKind(StrEnum):
@@ -161,10 +215,18 @@ class RelativeHit:
 
 
 def _party_keys(party: Party) -> list[tuple[MatchKind, str, str]]:
-    """(kind, normalised key, text as written) for the party's name and aliases."""
-    keys = [(MatchKind.NAME, name_key(party.name), party.name)]
-    keys += [(MatchKind.ALIAS, name_key(alias), alias) for alias in party.aliases]
-    return [(kind, key, text) for kind, key, text in keys if key]
+    """(kind, normalised key, text as written) for each key of the party's name and aliases."""
+    keys = [(MatchKind.NAME, key, party.name) for key in name_keys(party.name)]
+    keys += [(MatchKind.ALIAS, key, alias) for alias in party.aliases for key in name_keys(alias)]
+    return keys
+
+
+def _name_lookup(index: dict[str, frozenset[int]], party: Party) -> frozenset[int]:
+    """The positions ``index`` holds under any key of the party's name or aliases."""
+    found: frozenset[int] = _NONE
+    for _kind, key, _text in _party_keys(party):
+        found = found | index.get(key, _NONE)
+    return found
 
 
 def _lookups(records: list[ClientRecord]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -174,8 +236,7 @@ def _lookups(records: list[ClientRecord]) -> tuple[dict[str, list[int]], dict[st
     for r, record in enumerate(records):
         if record.client.party_id is not None:
             by_party_id.setdefault(record.client.party_id, []).append(r)
-        key = name_key(record.client.name)
-        if key:
+        for key in name_keys(record.client.name):
             by_name.setdefault(key, []).append(r)
     return by_party_id, by_name
 
@@ -262,8 +323,7 @@ class ConflictIndex:
         self._relatives: dict[str, list[tuple[int, str]]] = {}
         for i, lw in enumerate(problem.lawyers):
             for relative in lw.relatives:
-                key = name_key(relative)
-                if key:
+                for key in name_keys(relative):
                     self._relatives.setdefault(key, []).append((i, relative))
         self._relative_lawyers = {
             key: frozenset(lawyer for lawyer, _ in pairs) for key, pairs in self._relatives.items()
@@ -368,9 +428,7 @@ class ConflictIndex:
                 continue
             if party.id is not None:
                 firms |= self._firms_by_party_id.get(party.id, _NONE)
-            firms |= self._firms_by_name.get(name_key(party.name), _NONE)
-            for alias in party.aliases:
-                firms |= self._firms_by_name.get(name_key(alias), _NONE)
+            firms |= _name_lookup(self._firms_by_name, party)
         return firms
 
     def adverse_lawyers(self, case: Case) -> IndexArray:
@@ -424,9 +482,7 @@ class ConflictIndex:
         for party in case.parties:
             if roles is not None and party.role not in roles:
                 continue
-            lawyers |= self._relative_lawyers.get(name_key(party.name), _NONE)
-            for alias in party.aliases:
-                lawyers |= self._relative_lawyers.get(name_key(alias), _NONE)
+            lawyers |= _name_lookup(self._relative_lawyers, party)
         return lawyers
 
     def relative_lawyers(self, case: Case) -> IndexArray:

@@ -38,7 +38,7 @@ from assigner.domain.problem import (
     Problem,
     Side,
 )
-from assigner.verify.names import NameKey, name_key, name_keys
+from assigner.verify.names import NameKey, name_keys, name_variants
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), used for great-circle distances."""
@@ -237,7 +237,7 @@ class _Verifier:
         # The first assignment of each known case to a known lawyer (duplicates are structure
         # violations); the rules over groups of cases and per-lawyer sums use these.
         self.assigned: dict[str, Assignment] = {}
-        self._firm_clients: dict[str, list[tuple[str, KnownClient, NameKey]]] = {}
+        self._firm_clients: dict[str, list[tuple[str, KnownClient, set[NameKey]]]] = {}
         self._relative_keys: dict[str, set[NameKey]] = {}
         self._firm_relatives: dict[str, list[tuple[str, NameKey]]] = {}
         self._party_keys: dict[str, list[tuple[Party, set[NameKey]]]] = {}
@@ -489,7 +489,7 @@ class _Verifier:
             self._party_keys[case.id] = cached
         return cached
 
-    def firm_clients(self, firm_id: str) -> list[tuple[str, KnownClient, NameKey]]:
+    def firm_clients(self, firm_id: str) -> list[tuple[str, KnownClient, set[NameKey]]]:
         """Every client record imputed to a firm's lawyers: the firm's own and those of each
         of its lawyers (Conduct Norms Art 51 works at firm level), with who holds it."""
         cached = self._firm_clients.get(firm_id)
@@ -497,11 +497,11 @@ class _Verifier:
             cached = []
             firm = self.firms.get(firm_id)
             for client in firm.clients if firm is not None else []:
-                cached.append((f"firm {firm_id}", client, name_key(client.name)))
+                cached.append((f"firm {firm_id}", client, name_variants(client.name)))
             for other in self.problem.lawyers:
                 if other.firm_id == firm_id:
                     for client in other.clients:
-                        cached.append((f"lawyer {other.id}", client, name_key(client.name)))
+                        cached.append((f"lawyer {other.id}", client, name_variants(client.name)))
             self._firm_clients[firm_id] = cached
         return cached
 
@@ -521,10 +521,10 @@ class _Verifier:
             codefendant = case.side is Side.DEFENDANT and party.role is PartyRole.CO_DEFENDANT
             if party.role not in roles and not codefendant:
                 continue
-            for who, client, key in records:
+            for who, client, client_keys in records:
                 if party.id is not None and party.id == client.party_id:
                     how = f"party id {party.id}"
-                elif key and key in keys:
+                elif not client_keys.isdisjoint(keys):
                     how = "name"
                 else:
                     continue

@@ -18,6 +18,9 @@ from assigner.verify.names import name_key, name_keys, names_match
         ("Ｌｉ Ｍｉｎｇ", "li ming"),
         ("张三", "张三"),
         ("阿卜杜·热合曼", "热合曼 阿卜杜"),
+        ("张伟", "张 伟"),
+        ("张伟", "张\u3000伟"),
+        ("김민수", "김 민수"),
     ],
 )
 def test_names_that_match(first: str, second: str) -> None:
@@ -33,6 +36,8 @@ def test_names_that_match(first: str, second: str) -> None:
         ("Wang Fang", "Wang Fangfang"),
         ("Wang Fang", "Wang Fang Li"),
         ("Li Li", "Li"),
+        ("张伟", "伟张"),
+        ("张·伟", "张伟"),
         ("...", "..."),
         ("", ""),
     ],
