@@ -247,21 +247,28 @@ class HoldingCheck:
         return out
 
     def _together(self, kept: Sequence[KeptCase]) -> Exclusion | None:
-        """The engine's own check of the cases that must stay, taken together, in its tenths
-        of an hour (case hours rounded up, capacity down: ``check_fixed_together``): a total
-        within a tenth of an hour of capacity passes the per-case rule in hours and would
-        still make every job refuse the caseload."""
+        """The engine's own check of the cases that must stay, taken together, in its units of
+        hours (``ProblemArrays.units_per_hour``; hours off every grid rounded against the
+        lawyer: ``check_fixed_together``), as every job will check them."""
         a = self._arrays
         fixed = np.full(a.n_cases, -1, dtype=np.int32)
         for k in kept:
             fixed[a.case_pos[k.case.id]] = 0  # the lawyer is the problem's first
+        per_hour = a.units_per_hour
         free = np.maximum(
-            0, hours_to_units_down(a.capacity_hours) - hours_to_units_up(a.current_load_hours)
+            0,
+            hours_to_units_down(a.capacity_hours, per_hour)
+            - hours_to_units_up(a.current_load_hours, per_hour),
         )
         room = np.maximum(0, a.max_open_cases - a.current_open_cases).astype(np.int64)
         try:
             check_fixed_together(
-                a, group_constraints(a), fixed, hours_to_units_up(a.workload_hours), free, room
+                a,
+                group_constraints(a),
+                fixed,
+                hours_to_units_up(a.workload_hours, per_hour),
+                free,
+                room,
             )
         except InputError as exc:
             # Hours and open cases only: group rules are not this module's (see above).

@@ -254,7 +254,9 @@ def prepare_county(tier: str, seed: int) -> tuple[CountyPayload, float]:
     prepare_s = time.monotonic() - t1
     payload = CountyPayload(
         instance=prepared.instance,
-        capacity_units=hours_to_units_down(prepared.arrays.capacity_hours),
+        capacity_units=hours_to_units_down(
+            prepared.arrays.capacity_hours, prepared.arrays.units_per_hour
+        ),
         prepare_s=prepare_s,
     )
     return payload, t1 - t0

@@ -70,6 +70,10 @@ DEFAULT_COST_CNY_PER_HOUR: dict[ProviderKind, float] = {
 IP_PHASE_TIME_S = 10.0
 DEFAULT_LEVEL = 3
 
+# The hiring model counts hours in tenths (case hours rounded up, capacities down): its hires are
+# then checked by the engine's own solve, in the engine's units.
+PLANNING_UNITS_PER_HOUR = 10
+
 
 @dataclass(frozen=True)
 class HireType:
@@ -228,7 +232,9 @@ def _demand(
         positions=np.asarray(positions, dtype=np.int64),
         area=[cat.case_types[c.case_type].practice_area for c in cases],
         case_type=[c.case_type for c in cases],
-        units=hours_to_units_up(hours[positions]) if positions else np.zeros(0, dtype=np.int64),
+        units=hours_to_units_up(hours[positions], PLANNING_UNITS_PER_HOUR)
+        if positions
+        else np.zeros(0, dtype=np.int64),
         lat=np.array([c.location.lat for c in cases]),
         lon=np.array([c.location.lon for c in cases]),
         rules=rules,
@@ -292,7 +298,9 @@ def _type_eligibility(facts: BaselineFacts, demand: _Demand, types: list[HireTyp
         return ok
     t_area = np.array([t.practice_area for t in types])
     t_kind = np.array([t.provider_kind.value for t in types])
-    t_units = hours_to_units_down(np.array([t.capacity_hours for t in types]))
+    t_units = hours_to_units_down(
+        np.array([t.capacity_hours for t in types]), PLANNING_UNITS_PER_HOUR
+    )
     t_open = np.array([t.max_open_cases for t in types])
     t_km = np.array([t.max_travel_km for t in types])
     dist = haversine_km(
@@ -430,14 +438,14 @@ def _plan_round(
     # Spare capacity of existing lawyers after the plan.
     used_units = np.zeros(arrays.n_lawyers, dtype=np.int64)
     used_count = np.zeros(arrays.n_lawyers, dtype=np.int64)
-    units = hours_to_units_up(arrays.workload_hours)
+    units = hours_to_units_up(arrays.workload_hours, PLANNING_UNITS_PER_HOUR)
     for a in plan.assignments:
         li, ci = arrays.lawyer_pos[a.lawyer_id], pos[a.case_id]
         used_units[li] += units[ci]
         used_count[li] += 1
     spare_units = (
-        hours_to_units_down(arrays.capacity_hours)
-        - hours_to_units_up(arrays.current_load_hours)
+        hours_to_units_down(arrays.capacity_hours, PLANNING_UNITS_PER_HOUR)
+        - hours_to_units_up(arrays.current_load_hours, PLANNING_UNITS_PER_HOUR)
         - used_units
     )
     spare_count = arrays.max_open_cases.astype(np.int64) - arrays.current_open_cases - used_count
@@ -490,7 +498,9 @@ def _plan_round(
         model.add(sum(y[(g, t)] for t in opts) + sum(to_existing) + s == len(members))
     for t in used_types:
         load = [(y[(g, t)], u) for g, ((u, opts), _m) in enumerate(group_list) if t in opts]
-        cap = int(hours_to_units_down(np.array([types[t].capacity_hours]))[0])
+        cap = int(
+            hours_to_units_down(np.array([types[t].capacity_hours]), PLANNING_UNITS_PER_HOUR)[0]
+        )
         model.add(sum(v * u for v, u in load) <= cap * n_hire[t])
         model.add(sum(v for v, _ in load) <= types[t].max_open_cases * n_hire[t])
     by_lawyer: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
@@ -669,7 +679,7 @@ def plan_capacity(
             line.hires += count
             line.cost_cny_total += count * ht.cost_cny_per_year
             line.planned_cases += cases
-            line.planned_hours += units / 10
+            line.planned_hours += units / PLANNING_UNITS_PER_HOUR
         current, new = add_hires(current, types, answer.hires, r)
         hired_type.update(new)
         plan, current, more = solve_with_handover(current, params)

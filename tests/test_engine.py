@@ -295,3 +295,47 @@ def test_deterministic_mode_places_every_case_of_a_small_county() -> None:
     assert plan.unassigned == []
     assert plan.solver.status.value == "optimal"
     assert verify_plan(problem, plan).passed
+
+
+@pytest.mark.parametrize(
+    ("capacity", "load", "hours"),
+    [
+        (27.5, 0.0, (13.75, 13.75)),  # quarter hours: hundredths
+        (100.0, 64.96, (35.04,)),  # a load and a case in hundredths
+        (0.19, 0.0, (0.09, 0.09)),  # small ones
+        (100.0, 99.997, (0.003,)),  # thousandths
+    ],
+)
+def test_hours_that_exactly_fill_a_capacity_are_assigned(
+    capacity: float, load: float, hours: tuple[float, ...]
+) -> None:
+    """Tests that cases whose hours exactly fill the only lawyer's free capacity are all
+    assigned and the plan is optimal and verified: the engine counts hours on the coarsest
+    grid (tenths, hundredths, thousandths) the data lies on.  In tenths, rounded against the
+    lawyer, one case was left out and the plan was called optimal, its bound above a plan
+    that placed both."""
+    problem = make_problem(
+        lawyers=[make_lawyer("L1", capacity_hours=capacity, current_load_hours=load)],
+        cases=[make_case(f"C{k + 1}", workload_hours=h) for k, h in enumerate(hours)],
+    )
+    plan = solve_problem(problem, SearchParams(2.0))
+    assert len(plan.assignments) == len(hours), plan.unassigned
+    assert plan.verification.passed
+    assert plan.solver.best_bound_points <= plan.solver.objective_points
+
+
+def test_a_load_just_under_a_band_pays_nothing_for_it() -> None:
+    """Tests that a lawyer left at 69.99 h of 100 h (69.94 h of load and a 0.05 h case) pays
+    no utilisation points for the band above 70%: in tenths, rounded up, the load was 70.0
+    h and a started hour above the band was charged."""
+    policy = Policy.model_validate(
+        {"weights": {"utilisation_bands": [{"above_share": 0.7, "points_per_hour": 1000}]}}
+    )
+    problem = make_problem(
+        lawyers=[make_lawyer("L1", capacity_hours=100.0, current_load_hours=69.94)],
+        cases=[make_case("C1", workload_hours=0.05)],
+        policy=policy,
+    )
+    plan = solve_problem(problem, SearchParams(1.0))
+    assert [a.case_id for a in plan.assignments] == ["C1"]
+    assert plan.objective.utilisation_points == 0

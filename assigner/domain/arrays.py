@@ -67,6 +67,8 @@ class ProblemArrays:
     subsidy_cny: FloatArray  # catalogue subsidy for the case's stage, before the class multiplier
     hours_to_deadline: FloatArray
     current_lawyer: IntArray  # -1 when unassigned
+    # The engine counts hours in units of 1 / units_per_hour hour (``units_per_hour``).
+    units_per_hour: int
 
     @property
     def n_lawyers(self) -> int:
@@ -75,6 +77,25 @@ class ProblemArrays:
     @property
     def n_cases(self) -> int:
         return len(self.case_ids)
+
+
+# The grids the engine counts hours on, coarsest first: tenths, hundredths, thousandths.
+HOUR_UNITS = (10, 100, 1000)
+_ON_GRID = 1e-6
+
+
+def units_per_hour(hours: FloatArray) -> int:
+    """The coarsest grid of ``HOUR_UNITS`` on which every value of ``hours`` lies (cases'
+    workload hours, lawyers' capacities and current loads), so that hours that exactly fit a
+    capacity fit in the engine's units too (13.75 h + 13.75 h in 27.5 h: hundredths).  A finer
+    grid makes the search's tables over loads larger, so it is taken only where the data needs
+    it.  Values on no grid (a third of an hour) are counted in thousandths, rounded against the
+    lawyer (a case's hours and a current load up, a capacity down)."""
+    for per_hour in HOUR_UNITS:
+        scaled = np.asarray(hours, dtype=np.float64) * per_hour
+        if np.all(np.abs(scaled - np.round(scaled)) <= _ON_GRID * np.maximum(1.0, np.abs(scaled))):
+            return per_hour
+    return HOUR_UNITS[-1]
 
 
 def _hours_between(later: datetime, earlier: datetime) -> float:
@@ -101,6 +122,9 @@ def build_arrays(problem: Problem) -> ProblemArrays:
             area_years[i, area_pos[pa.area]] = pa.years
 
     types = [cat.case_types[c.case_type] for c in cases]
+    capacity_hours = np.array([lw.capacity_hours for lw in lawyers], dtype=np.float64)
+    current_load_hours = np.array([lw.current_load_hours for lw in lawyers], dtype=np.float64)
+    workload_hours = np.array([c.hours_in(cat) for c in cases], dtype=np.float64)
     return ProblemArrays(
         problem=problem,
         catalogue=cat,
@@ -114,9 +138,9 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         lawyer_lat=np.array([lw.location.lat for lw in lawyers], dtype=np.float64),
         lawyer_lon=np.array([lw.location.lon for lw in lawyers], dtype=np.float64),
         lawyer_firm=np.array([firm_pos[lw.firm_id] for lw in lawyers], dtype=np.int32),
-        capacity_hours=np.array([lw.capacity_hours for lw in lawyers], dtype=np.float64),
+        capacity_hours=capacity_hours,
         max_open_cases=np.array([lw.max_open_cases for lw in lawyers], dtype=np.int32),
-        current_load_hours=np.array([lw.current_load_hours for lw in lawyers], dtype=np.float64),
+        current_load_hours=current_load_hours,
         current_open_cases=np.array([lw.current_open_cases for lw in lawyers], dtype=np.int32),
         max_travel_km=np.array(
             [
@@ -137,7 +161,7 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         case_lat=np.array([c.location.lat for c in cases], dtype=np.float64),
         case_lon=np.array([c.location.lon for c in cases], dtype=np.float64),
         case_area=np.array([area_pos[t.practice_area] for t in types], dtype=np.int32),
-        workload_hours=np.array([c.hours_in(cat) for c in cases], dtype=np.float64),
+        workload_hours=workload_hours,
         severity=np.array([t.severity for t in types], dtype=np.int32),
         subsidy_cny=np.array(
             [t.subsidy_cny_by_stage[c.stage] for c, t in zip(cases, types, strict=True)],
@@ -152,5 +176,8 @@ def build_arrays(problem: Problem) -> ProblemArrays:
                 for c in cases
             ],
             dtype=np.int32,
+        ),
+        units_per_hour=units_per_hour(
+            np.concatenate([capacity_hours, current_load_hours, workload_hours])
         ),
     )

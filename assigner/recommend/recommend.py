@@ -175,12 +175,13 @@ def load_and_quota_points(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per lawyer, what taking a case of ``case_hours`` adds to the solver's objective beside
     the edge cost: the utilisation-band points of the added load (each started hour above a
-    band's share of capacity, in the engine's tenths of an hour: ``search.from_problem``), and
+    band's share of capacity, in the engine's units of hours: ``search.from_problem``), and
     the quota-deficit points it removes while the lawyer is short of the yearly quota."""
     lw = lawyers.astype(np.int64)
     bands = utilisation_bands(arrays)
-    before = hours_to_units_up(arrays.current_load_hours[lw])
-    after = before + int(hours_to_units_up(np.array([case_hours]))[0])
+    per_hour = arrays.units_per_hour
+    before = hours_to_units_up(arrays.current_load_hours[lw], per_hour)
+    after = before + int(hours_to_units_up(np.array([case_hours]), per_hour)[0])
     load = bands_cost(bands, lw, after) - bands_cost(bands, lw, before)
     short = arrays.quota_short_cases[lw] > 0
     quota = np.where(short, -arrays.problem.policy.weights.quota_deficit_points, 0)

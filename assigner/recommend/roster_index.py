@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from assigner.domain.arrays import BoolArray, FloatArray, IntArray, ProblemArrays, build_arrays
+from assigner.domain.arrays import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    ProblemArrays,
+    build_arrays,
+    units_per_hour,
+)
 from assigner.domain.catalogue import Catalogue
 from assigner.domain.loading import resolve_catalogue
 from assigner.domain.policy import Policy
@@ -70,6 +77,8 @@ _ARRAYS_LAWYER_SIDE = frozenset(
         "quota_short_cases",
     }
 )
+# Computed from both sides: the engine's grid for hours (``units_per_hour``).
+_ARRAYS_BOTH_SIDES = frozenset({"units_per_hour"})
 _TABLES_CASE_SIDE = frozenset(
     {"case_type", "qualification_applies", "case_last_day", "case_jurisdiction", "case_unit"}
 )
@@ -206,11 +215,15 @@ class RosterIndex:
         )
         case_side = {name: getattr(case_arrays, name) for name in _ARRAYS_CASE_SIDE}
         case_side["current_lawyer"] = current
+        loads = np.asarray(load_hours, dtype=np.float64)
         arrays = dataclasses.replace(
             self.arrays,
             problem=problem,
-            current_load_hours=np.asarray(load_hours, dtype=np.float64),
+            current_load_hours=loads,
             current_open_cases=np.asarray(open_cases, dtype=np.int32),
+            units_per_hour=units_per_hour(
+                np.concatenate([self.arrays.capacity_hours, loads, case_arrays.workload_hours])
+            ),
             **case_side,
         )
 
@@ -313,7 +326,13 @@ def build_roster_index(
 ) -> RosterIndex:
     """Index a roster whose records are valid and whose references resolve (every lawyer's
     firm is among ``firms``); ``as_of`` fixes the day leave is cut at."""
-    _check_fields(ProblemArrays, _ARRAYS_CASE_SIDE, _ARRAYS_LAWYER_SIDE, frozenset({"problem"}))
+    _check_fields(
+        ProblemArrays,
+        _ARRAYS_CASE_SIDE,
+        _ARRAYS_LAWYER_SIDE,
+        _ARRAYS_BOTH_SIDES,
+        frozenset({"problem"}),
+    )
     _check_fields(EligibilityTables, _TABLES_CASE_SIDE, _TABLES_LAWYER_SIDE, _TABLES_MERGED)
     firm_list, lawyer_list = list(firms), list(lawyers)
     known_firms = {f.id for f in firm_list}

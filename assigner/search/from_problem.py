@@ -15,16 +15,17 @@ from assigner.eligibility import Candidates, GroupConstraints, why_not
 from assigner.scoring.costs import EdgeCosts, unassigned_penalty_points
 from assigner.search.instance import AssignmentInstance, LoadBand, OpposingSides
 
-DECIHOURS_PER_HOUR = 10
-_EPS = 1e-9
+_EPS = 1e-6  # of a unit: hours on the grid (``units_per_hour``) convert exactly
 
 
-def hours_to_units_up(hours: np.ndarray) -> np.ndarray:
-    return np.ceil(np.asarray(hours) * DECIHOURS_PER_HOUR - _EPS).astype(np.int64)
+def hours_to_units_up(hours: np.ndarray, per_hour: int) -> np.ndarray:
+    """Hours in the engine's units (``ProblemArrays.units_per_hour``), rounded up."""
+    return np.ceil(np.asarray(hours) * per_hour - _EPS).astype(np.int64)
 
 
-def hours_to_units_down(hours: np.ndarray) -> np.ndarray:
-    return np.floor(np.asarray(hours) * DECIHOURS_PER_HOUR + _EPS).astype(np.int64)
+def hours_to_units_down(hours: np.ndarray, per_hour: int) -> np.ndarray:
+    """Hours in the engine's units, rounded down."""
+    return np.floor(np.asarray(hours) * per_hour + _EPS).astype(np.int64)
 
 
 def must_stay(started: bool, pinned: bool, policy: Policy) -> bool:
@@ -89,6 +90,7 @@ def check_fixed_together(
     issues: list[InputIssue] = []
     held = np.flatnonzero(fixed >= 0)
     lawyers = arrays.lawyer_ids
+    per_hour = arrays.units_per_hour
     for li in np.unique(fixed[held]):
         mine = held[fixed[held] == li]
         hours = int(case_units[mine].sum())
@@ -101,8 +103,8 @@ def check_fixed_together(
                     record,
                     "capacity_hours",
                     f"the cases that must stay with this lawyer (started or pinned: {names}) "
-                    f"need {hours / DECIHOURS_PER_HOUR:g} h, more than the "
-                    f"{free_units[li] / DECIHOURS_PER_HOUR:g} h free; move one, clear its mark "
+                    f"need {hours / per_hour:g} h, more than the "
+                    f"{free_units[li] / per_hour:g} h free; move one, clear its mark "
                     "or raise the capacity",
                     ids,
                 )
@@ -134,13 +136,16 @@ def check_fixed_together(
 
 
 def utilisation_bands(arrays: ProblemArrays) -> list[LoadBand]:
-    """The policy's utilisation bands as the instance's load bands: each started hour (in
-    tenths) above a band's share of a lawyer's capacity (rounded down) costs its points."""
+    """The policy's utilisation bands as the instance's load bands: each started hour above a
+    band's share of a lawyer's capacity (in the engine's units, rounded down) costs its points.
+    Loads lie on the units' grid, so rounding the threshold down to it counts the same started
+    hours as the exact threshold does."""
+    per_hour = arrays.units_per_hour
     return [
         LoadBand(
-            threshold=hours_to_units_down(arrays.capacity_hours * band.above_share),
+            threshold=hours_to_units_down(arrays.capacity_hours * band.above_share, per_hour),
             points=band.points_per_hour,
-            unit=DECIHOURS_PER_HOUR,
+            unit=per_hour,
         )
         for band in arrays.problem.policy.weights.utilisation_bands
     ]
@@ -153,11 +158,12 @@ def build_instance(
     groups: GroupConstraints,
 ) -> AssignmentInstance:
     w = arrays.problem.policy.weights
-    capacity_units = hours_to_units_down(arrays.capacity_hours)
-    base_units = hours_to_units_up(arrays.current_load_hours)
+    per_hour = arrays.units_per_hour
+    capacity_units = hours_to_units_down(arrays.capacity_hours, per_hour)
+    base_units = hours_to_units_up(arrays.current_load_hours, per_hour)
     free_units = np.maximum(0, capacity_units - base_units)
     bands = utilisation_bands(arrays)
-    case_units = hours_to_units_up(arrays.workload_hours)
+    case_units = hours_to_units_up(arrays.workload_hours, per_hour)
     count_room = np.maximum(0, arrays.max_open_cases - arrays.current_open_cases).astype(np.int64)
     fixed = fixed_lawyers(arrays, candidates)
     check_fixed_together(arrays, groups, fixed, case_units, free_units, count_room)

@@ -5,6 +5,8 @@ nor change the marks; the hours charged follow the case's workload."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -358,20 +360,30 @@ def test_marks_are_refused_beyond_the_capacity_of_what_must_stay(world_api: Api)
     _jobs_accept_the_caseload(world_api)
 
 
-def test_marks_are_checked_in_the_engines_tenths_of_an_hour(world_api: Api) -> None:
+@pytest.mark.parametrize(
+    ("hours", "fits"),
+    [((75.04, 74.96), True), ((75.0004, 74.9996), False)],
+)
+def test_marks_are_checked_in_the_engines_units_of_hours(
+    world_api: Api, hours: tuple[float, float], fits: bool
+) -> None:
     """Tests that two pinned cases whose hours fill the capacity exactly (75.04 h + 74.96 h
-    against 150 h) are refused for capacity: the engine counts each case's hours rounded up to
-    a tenth (75.1 h + 75.0 h), so a job would refuse the caseload, though the hours alone fit."""
-    for case_id, hours in (("H1", 75.04), ("H2", 74.96)):
-        doc = world.case(case_id, workload_hours=hours)
+    against 150 h) are accepted: the engine counts these hours in hundredths, exactly.  Hours
+    on no grid down to a thousandth (75.0004 h + 74.9996 h) are counted in thousandths rounded
+    up (75.001 h + 75 h), as every job counts them, and the second mark is refused."""
+    for case_id, case_hours in zip(("H1", "H2"), hours, strict=True):
+        doc = world.case(case_id, workload_hours=case_hours)
         assert world_api.put(f"/v1/cases/{case_id}", json=doc, role=Role.CASE_SYSTEM).is_success
         assert world_api.assign(case_id, "L2").status_code == 201
     assert world_api.put("/v1/lawyers/L2", json=_l2(capacity_hours=150)).status_code == 200
     assert world_api.mark("H1", pinned=True).status_code == 200
     r = world_api.mark("H2", pinned=True)
-    assert r.status_code == 409, r.text
-    assert r.json()["reason"] == "capacity"
-    assert "need 150.1 h, more than the 150 h free" in r.json()["reasons"][0]["detail"]
+    if fits:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 409, r.text
+        assert r.json()["reason"] == "capacity"
+        assert "need 150.001 h, more than the 150 h free" in r.json()["reasons"][0]["detail"]
     _jobs_accept_the_caseload(world_api)
 
 
