@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -918,6 +919,52 @@ class _Verifier:
 
     # -- objective and bound -----------------------------------------------------------------
 
+    def hour_grid(self, hours: list[Fraction]) -> int:
+        """The grid the documented objective counts hours on: the coarsest of tenths,
+        hundredths and thousandths every value lies on, else thousandths."""
+        for grid in (10, 100, 1000):
+            if all((h * grid).denominator == 1 for h in hours):
+                return grid
+        return 1000
+
+    def recomputed_utilisation_points(self) -> int | None:
+        """The utilisation bands' points of the plan: per lawyer, each started hour of load
+        (current load plus the plan's cases) above each band's share of capacity, counted on
+        the problem's hour grid (a case's hours and a load rounded up to it, a band's
+        threshold down), as the objective is documented.  None when a case's hours are
+        unknown (reported elsewhere)."""
+        problem = self.problem
+        by_lawyer = self.assigned_by_lawyer()
+        case_hours: dict[str, Fraction] = {}
+        for case in problem.cases:
+            hours = self.case_hours(case)
+            if hours is None:
+                return None
+            case_hours[case.id] = Fraction(str(hours))
+        capacity = {lw.id: Fraction(str(lw.capacity_hours)) for lw in problem.lawyers}
+        current = {lw.id: Fraction(str(lw.current_load_hours)) for lw in problem.lawyers}
+        grid = self.hour_grid([*capacity.values(), *current.values(), *case_hours.values()])
+        total = 0
+        for lawyer in problem.lawyers:
+            load = math.ceil(current[lawyer.id] * grid) + sum(
+                math.ceil(case_hours[c.id] * grid) for c in by_lawyer.get(lawyer.id, [])
+            )
+            for band in self.policy.weights.utilisation_bands:
+                threshold = math.floor(capacity[lawyer.id] * Fraction(str(band.above_share)) * grid)
+                if load > threshold:
+                    total += band.points_per_hour * math.ceil((load - threshold) / grid)
+        return total
+
+    def recomputed_quota_points(self) -> int:
+        """Each case a lawyer stays short of the yearly quota (after this year's cases and the
+        plan's) costs the policy's quota deficit points."""
+        by_lawyer = self.assigned_by_lawyer()
+        short = sum(
+            max(0, lw.yearly_quota_cases - lw.cases_this_year - len(by_lawyer.get(lw.id, [])))
+            for lw in self.problem.lawyers
+        )
+        return int(self.policy.weights.quota_deficit_points * short)
+
     def check_objective(self) -> None:
         """Objective parts add up; the bound never exceeds the objective and proves optimality."""
         obj, solver = self.plan.objective, self.plan.solver
@@ -931,6 +978,24 @@ class _Verifier:
                 None,
                 None,
                 f"unassigned_points {obj.unassigned_points} != sum of penalties {penalties}",
+            )
+        load = self.recomputed_utilisation_points()
+        if load is not None and obj.utilisation_points != load:
+            self.add(
+                OBJECTIVE,
+                None,
+                None,
+                f"utilisation_points {obj.utilisation_points} != recomputed {load} (each "
+                "started hour above a band's share of capacity)",
+            )
+        quota = self.recomputed_quota_points()
+        if obj.quota_points != quota:
+            self.add(
+                OBJECTIVE,
+                None,
+                None,
+                f"quota_points {obj.quota_points} != recomputed {quota} (cases short of the "
+                "yearly quotas)",
             )
         total = obj.edge_points + obj.unassigned_points + obj.utilisation_points + obj.quota_points
         if solver.objective_points != total:

@@ -38,8 +38,6 @@ from assigner.search.solve import relative_gap
 AS_OF = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 HERE = Location(lat=39.9, lon=116.4)
 CATALOGUE = default_catalogue()
-UTILISATION_POINTS = 7
-QUOTA_POINTS = 3
 UNASSIGNED_PENALTY = 1000
 
 
@@ -211,11 +209,20 @@ def assemble(
         lawyers_below_quota=sum(1 for d in deficits if d > 0),
         moves=moves,
     )
+    # Each started hour above a band's share of capacity (the test problems' hours are in
+    # tenths, so plain hours with a small tolerance count them exactly).
+    band_points = 0
+    for lw in prob.lawyers:
+        load = lw.current_load_hours + sum(hours_of(c) for c in per_lawyer.get(lw.id, []))
+        for band in prob.policy.weights.utilisation_bands:
+            excess = load - lw.capacity_hours * band.above_share
+            if excess > 1e-9:
+                band_points += band.points_per_hour * math.ceil(excess - 1e-9)
     objective = ObjectiveBreakdown(
         edge_points=sum(a.cost_points for a in assignments),
         unassigned_points=sum(u.penalty_points for u in unassigned_cases),
-        utilisation_points=UTILISATION_POINTS,
-        quota_points=QUOTA_POINTS,
+        utilisation_points=band_points,
+        quota_points=prob.policy.weights.quota_deficit_points * sum(deficits),
     )
     total = (
         objective.edge_points

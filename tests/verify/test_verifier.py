@@ -774,6 +774,22 @@ def test_objective_parts(field: str) -> None:
     assert report.rules_broken == {v.OBJECTIVE}
 
 
+@pytest.mark.parametrize("field", ["utilisation_points", "quota_points"])
+def test_band_and_quota_points_are_recomputed(field: str) -> None:
+    """Tests that utilisation and quota points changed together with the total, the bound and
+    the gap (a plan consistent with itself) are still caught: both are recomputed from the
+    loads and the quotas."""
+    prob = base_problem()
+    plan = build_plan(prob, BASE_MAPPING)
+    objective = plan.objective.model_copy(update={field: getattr(plan.objective, field) + 5})
+    total = plan.solver.objective_points + 5
+    solver = plan.solver.model_copy(
+        update={"objective_points": total, "best_bound_points": total, "gap": 0.0}
+    )
+    changed = plan.model_copy(update={"objective": objective, "solver": solver})
+    assert rules(prob, changed) == {v.OBJECTIVE}
+
+
 def test_objective_solver_total() -> None:
     """Tests that the solver's objective equals the sum of the objective parts."""
     prob = base_problem()
