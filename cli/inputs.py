@@ -34,22 +34,22 @@ def exit_on_input_error(console: Console, exc: InputError, code: int) -> NoRetur
     raise typer.Exit(code=code) from exc
 
 
-def finite_time_limit(value: float) -> float:
-    """A ``--time-limit`` option's check beyond its range: NaN passes click's range test (every
-    comparison with it is false) and would reach the plan as ``"time_limit_s": null``."""
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a number of seconds")
-    return value
-
-
 def time_limit_option(help_text: str, min_s: float) -> typer.models.OptionInfo:
-    """A ``--time-limit`` option: seconds from ``min_s`` to ``MAX_TIME_LIMIT_S``, finite."""
-    return typer.Option(
-        help=f"{help_text} At most {MAX_TIME_LIMIT_S:g}.",
-        min=min_s,
-        max=MAX_TIME_LIMIT_S,
-        callback=finite_time_limit,
-    )
+    """A ``--time-limit`` option: a finite number of seconds from ``min_s`` to
+    ``MAX_TIME_LIMIT_S``.  The range is checked here rather than by the option's own ``min`` /
+    ``max``: those answered NaN and infinity with "Input should be less than or equal to
+    3600", which is not what is wrong with them."""
+
+    def checked(value: float) -> float:
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a finite number of seconds")
+        if not min_s <= value <= MAX_TIME_LIMIT_S:
+            raise typer.BadParameter(
+                f"{value:g} is not within {min_s:g} to {MAX_TIME_LIMIT_S:g} seconds"
+            )
+        return value
+
+    return typer.Option(help=f"{help_text} At most {MAX_TIME_LIMIT_S:g}.", callback=checked)
 
 
 def validation_errors(exc: ValidationError, document: str) -> str:
