@@ -131,7 +131,7 @@ def run(
         int | None, typer.Option(min=1, help="Override the number of demand samples.")
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", min=0.1, help="Override seconds per solve.")
+        float | None, typer.Option("--time-limit", help="Override seconds per solve.")
     ] = None,
     jobs: Annotated[
         int | None, typer.Option(min=1, help="Solves side by side (worker processes).")
@@ -218,7 +218,7 @@ def capacity(
         typer.Option(help="Plan for this variant's demand and roster (default: the baseline)."),
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", min=0.1, help="Override seconds per solve.")
+        float | None, typer.Option("--time-limit", help="Override seconds per solve.")
     ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write capacity.json and capacity.csv.")
