@@ -27,8 +27,9 @@ class UnassignedReason(StrEnum):
     """Why a case is left out: no lawyer passes the hard rules; none that does has the hours
     and an open-case place left in the plan; those that have are barred by a group rule with
     the cases placed (co-defendants, linked cases, the one-firm rule, opposing sides: counsel
-    from another firm is needed); one may take it, but placing the case there costs more
-    points than its unassigned penalty (the policy's weights make leaving it open cheaper); or
+    from another firm is needed); one may take it, but placing the case there costs at least
+    as many points as its unassigned penalty (the policy's weights make leaving it open no
+    dearer; the name stays for the clients that read it); or
     placing it would have lowered the objective and the search ended before it did."""
 
     NO_ELIGIBLE_LAWYER = "no_eligible_lawyer"
