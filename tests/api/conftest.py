@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,12 @@ def waiting_on_a_lock(engine: Engine) -> int:
                 )
             ).scalar_one()
         )
+
+
+def put_on_leave(api: Api, lawyer_id: str, days: int) -> None:
+    """The test world's lawyer on leave from today for ``days`` days (a PUT of its document)."""
+    doc = next(lw for lw in world.lawyers() if lw["id"] == lawyer_id)
+    today = date.today()
+    doc = {**doc, "leave": [{"start": str(today), "end": str(today + timedelta(days=days))}]}
+    r = api.put(f"/v1/lawyers/{lawyer_id}", json=doc)
+    assert r.status_code == 200, r.text

@@ -5,11 +5,11 @@ nor change the marks; the hours charged follow the case's workload."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from api.auth import Role
 from api.db import Database

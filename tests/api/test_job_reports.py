@@ -10,7 +10,6 @@ and the apply) happens in a known order; the solver's time limit is a budget, ne
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -20,7 +19,7 @@ from api.models import JobRow
 from api.services import Services
 from api.state_export import StateInput
 from tests.api import world
-from tests.api.conftest import Api
+from tests.api.conftest import Api, put_on_leave
 
 
 def _services(api: Api) -> Services:
@@ -45,14 +44,6 @@ def _run_next(runner: JobRunner, job_id: str) -> None:
     job = runner._claim()
     assert job is not None and job.id == job_id
     runner._run(job)
-
-
-def _put_on_leave(api: Api, lawyer_id: str) -> None:
-    doc = next(lw for lw in world.lawyers() if lw["id"] == lawyer_id)
-    today = date.today()
-    doc = {**doc, "leave": [{"start": str(today), "end": str(today + timedelta(days=30))}]}
-    r = api.put(f"/v1/lawyers/{lawyer_id}", json=doc)
-    assert r.status_code == 200, r.text
 
 
 def test_a_job_that_succeeds_after_being_requeued_shows_no_error(world_api: Api) -> None:
@@ -113,7 +104,7 @@ class _LeaveBeforeApply(JobRunner):
     ) -> dict[str, Any]:
         first = min(json.loads(text)["plan"]["assignments"], key=lambda a: a["case_id"])
         self.sent_on_leave = first["lawyer_id"]
-        _put_on_leave(self.api, first["lawyer_id"])
+        put_on_leave(self.api, first["lawyer_id"], 30)
         return super()._batch_result(job, params, batch, text)
 
 
@@ -178,7 +169,7 @@ def test_state_changed_shows_values_as_written(world_api: Api) -> None:
     ``[(datetime.date(2030, 12, 1), datetime.date(2030, 12, 31))]`` and ``False -> True``)."""
     assert world_api.assign("C1", "L2").status_code == 201
     assert world_api.assign("C2", "L3").status_code == 201
-    _put_on_leave(world_api, "L2")  # C1 must move
+    put_on_leave(world_api, "L2", 30)  # C1 must move
     runner = _runner(world_api)
     job_id = _submit(world_api, "rebalance", max_moves=2)
     _run_next(runner, job_id)

@@ -5,7 +5,7 @@ kept for review, apply (all at once) or reject, 409 on a changed state, `assigne
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,8 +17,7 @@ from api.auth import Role
 from api.db import Database
 from api.state_export import Scope, export_state
 from cli.main import app as cli_app
-from tests.api import world
-from tests.api.conftest import Api, make_keys, settings_for
+from tests.api.conftest import Api, make_keys, put_on_leave, settings_for
 from tests.api.test_jobs import wait_for
 
 
@@ -33,14 +32,6 @@ def job_api(sqlite_url: str) -> Iterator[Api]:
 
 def _version(api: Api, case_id: str) -> int:
     return int(api.get(f"/v1/cases/{case_id}").json()["version"])
-
-
-def _send_on_leave(api: Api, lawyer_id: str) -> None:
-    doc = next(lw for lw in world.lawyers() if lw["id"] == lawyer_id)
-    today = date.today()
-    doc = {**doc, "leave": [{"start": str(today), "end": str(today + timedelta(days=14))}]}
-    r = api.put(f"/v1/lawyers/{lawyer_id}", json=doc)
-    assert r.status_code == 200, r.text
 
 
 def _rebalance(api: Api, **params: Any) -> dict[str, Any]:
@@ -113,7 +104,7 @@ def test_rebalance_job_plan_is_reviewed_and_applied_all_at_once(job_api: Api) ->
     a move; the backlog is assigned), keeps the plan pending review, and apply writes every
     move and assignment with audit entries; a second review is a 409."""
     assert job_api.assign("C1", "L2").status_code == 201
-    _send_on_leave(job_api, "L2")
+    put_on_leave(job_api, "L2", 14)
     job = _rebalance(job_api, max_moves=2)
     assert job["review_status"] == "pending"
     plan = job["result"]["rebalance"]
@@ -193,7 +184,7 @@ def test_rebalance_command_plans_from_the_database_and_applies(world_api: Api) -
     """Tests `assigner rebalance --db URL`: without --apply the plan is kept as a rebalance job
     pending review and nothing changes; with --apply the moves are written."""
     assert world_api.assign("C1", "L2").status_code == 201
-    _send_on_leave(world_api, "L2")
+    put_on_leave(world_api, "L2", 14)
     url = str(world_api.client.app.state.services.db.settings.database_url)  # type: ignore[union-attr]
     runner = CliRunner()
     planned = runner.invoke(cli_app, ["rebalance", "--db", url, "--time-limit", "3"])
@@ -299,7 +290,7 @@ def test_rebalance_job_with_apply_writes_without_review(job_api: Api) -> None:
     """Tests that a rebalance job submitted with apply: true applies its plan when it ends
     (the nightly path without review) and records that no one reviewed it."""
     assert job_api.assign("C1", "L2").status_code == 201
-    _send_on_leave(job_api, "L2")
+    put_on_leave(job_api, "L2", 14)
     job = _rebalance(job_api, apply=True)
     assert job["review_status"] == "applied"
     assert "without review" in job["review_note"]
