@@ -6,7 +6,7 @@ whether started or pinned cases may move at all, the capacity rules.  A version 
 such a case can no longer stay with its lawyer, or such cases no longer fit together, would
 make every rebalance job refuse the caseload and every batch job hold back the cases related
 to them.  The service therefore refuses that version (409 ``caseload``), naming each case and
-rule as a job would, before anything is written; the administrator unpins or moves the cases
+rule as a job would, before anything is written; the administrator moves the cases or clears their marks
 first, or keeps the policy.
 
 The check is the engine's own (``assigner.engine.prepare``), under the policy in force and
@@ -109,8 +109,8 @@ def policy_refusal(issues: list[InputIssue]) -> ApiProblem:
         "caseload",
         "The caseload would not be valid under this policy",
         f"under this policy version the stored caseload would break a rule: {shown}{more}; "
-        "every rebalance job would refuse it. Unpin or move the cases named (or correct the "
-        "records) first, or keep the policy; nothing was written",
+        "every rebalance job would refuse it. Move the cases named or clear their marks (or "
+        "correct the records) first, or keep the policy; nothing was written",
         issues=[
             {
                 "record": _record(i),
