@@ -6,8 +6,8 @@ whether started or pinned cases may move at all, the capacity rules.  A version 
 such a case can no longer stay with its lawyer, or such cases no longer fit together, would
 make every rebalance job refuse the caseload and every batch job hold back the cases related
 to them.  The service therefore refuses that version (409 ``caseload``), naming each case and
-rule as a job would, before anything is written; the administrator moves the cases or clears their marks
-first, or keeps the policy.
+rule as a job would, before anything is written; the administrator moves the cases or clears
+their marks first, or keeps the policy.
 
 The check is the engine's own (``assigner.engine.prepare``), under the policy in force and
 under the new one, over the stored caseload as a rebalance job reads it (``export_state``,
