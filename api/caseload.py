@@ -306,7 +306,7 @@ def put_case(
         raise invalid(errors, detail=f"case {case.id}: {errors[0].message}" if checked else None)
     if not checked:
         edit = _group_edit(reads, case, row, held, marks)
-        found = kept_groups.new_group_breaches(reads, [edit]).get(case.id)
+        found = kept_groups.new_group_breaches(reads, [edit], lock=True).get(case.id)
         if found:
             raise kept_groups.group_refusal(f"case {case.id}", found, case_id=case.id)
     now = utcnow()
@@ -428,7 +428,7 @@ def group_issues(reads: Reads, cases: Sequence[Case]) -> dict[str, list[FieldErr
         row = rows[case.id]
         held, _, marks = _holding(reads, row)
         edits.append(_group_edit(reads, case, row, held, marks))
-    found = kept_groups.new_group_breaches(reads, edits)
+    found = kept_groups.new_group_breaches(reads, edits, lock=True)
     return {case_id: kept_groups.breach_issues(b) for case_id, b in found.items()}
 
 

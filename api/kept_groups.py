@@ -17,11 +17,12 @@ must stay fixed on its lawyer.  Only a violation the stored state did not have r
 write; in an import, rows are checked together (each with the others' new documents), and a
 new violation rejects the last row it involves, as the same writes one after the other would.
 A mark has locked its case and the related cases before this check reads them
-(``api.assigning.set_flags``), and a lawyer edit the cases the lawyer holds (``api.roster``),
-so two marks of related cases, or a mark and a firm move of the lawyer holding a related case,
-run one after the other.  A case PUT that newly links cases or joins a matter reads the cases it
-joins without locking them: such a PUT racing a mark of one of them can still slip past the
-rules (a job then refuses with the engine's message).
+(``api.assigning.set_flags``), a lawyer edit the cases the lawyer holds (``api.roster``), and a
+case PUT or import locks the cases it joins as it reads them, so a mark and any of these writes
+of a related case run one after the other (on PostgreSQL; SQLite runs writers one at a time).
+The PUT holds its own case row first, so it and a mark can each wait for the other: PostgreSQL
+then ends one as a deadlock, which the service answers as a lock wait that ran out (nothing
+written, try again).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ _IN_MATTERS = select(CaseRow.id).where(CaseRow.matter_id.in_(bindparam("ids", ex
 _CASES = select(CaseRow.id, CaseRow.document, CaseRow.assigned_lawyer_id).where(
     CaseRow.id.in_(bindparam("ids", expanding=True))
 )
+# The same, locking the rows in id order (PostgreSQL), for a case write that joins them.
+_CASES_LOCKED = _CASES.order_by(CaseRow.id).with_for_update(of=CaseRow)
 _MARKS = (
     select(CaseRow.id, AssignmentRow.started, AssignmentRow.pinned)
     .join(AssignmentRow, AssignmentRow.id == CaseRow.assignment_id)
@@ -118,9 +121,10 @@ class _Stored:
     kept: set[str]
 
 
-def _read_around(reads: Reads, edits: Sequence[Edit]) -> _Stored:
+def _read_around(reads: Reads, edits: Sequence[Edit], lock: bool) -> _Stored:
     """Every stored case a group rule can join with the edited cases, in a fixed number of
-    statements (chunked by id)."""
+    statements (chunked by id); with ``lock``, their rows locked (PostgreSQL), so that a mark
+    of one of them waits for the write or the write for the mark."""
     session = reads.session
     edited = {e.after.id for e in edits}
     docs = [d for e in edits for d in (e.after, e.before) if d is not None]
@@ -144,7 +148,8 @@ def _read_around(reads: Reads, edits: Sequence[Edit]) -> _Stored:
 
     def read(ids: Iterable[str]) -> None:
         for chunk in chunks(set(ids) - set(cases) - edited):
-            for case_id, doc, lawyer_id in session.execute(_CASES, {"ids": chunk}):
+            statement = _CASES_LOCKED if lock else _CASES
+            for case_id, doc, lawyer_id in session.execute(statement, {"ids": chunk}):
                 try:
                     cases[case_id] = Case.model_validate(doc)
                 except ValidationError:
@@ -222,14 +227,17 @@ def _lawyers(reads: Reads, ids: Iterable[str]) -> dict[str, Lawyer]:
     return out
 
 
-def new_group_breaches(reads: Reads, edits: Sequence[Edit]) -> dict[str, list[GroupBreach]]:
+def new_group_breaches(
+    reads: Reads, edits: Sequence[Edit], *, lock: bool = False
+) -> dict[str, list[GroupBreach]]:
     """Per edited case (by id), the group rules that cases which must stay would newly break
     together with the edits applied; an edit that cannot change its groups is not read for.
-    Edits rejected for a breach are taken back and the rest checked again, until none is."""
+    Edits rejected for a breach are taken back and the rest checked again, until none is.
+    ``lock``: lock the stored cases read (a case write; a mark has locked them already)."""
     active = [e for e in edits if e.changes_groups]
     if not active:
         return {}
-    stored = _read_around(reads, active)
+    stored = _read_around(reads, active, lock)
     _, policy = reads.policy()
     lawyers = _lawyers(
         reads, [*stored.lawyer_of.values(), *(e.lawyer_id for e in active if e.lawyer_id)]

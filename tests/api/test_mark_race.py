@@ -146,3 +146,38 @@ def test_a_firm_move_waits_for_a_mark_of_a_related_case_and_is_refused_after_it(
     [breach] = body["breaches"]
     assert (breach["rule"], breach["case_ids"]) == ("opposing_sides_same_firm", ["K3", "K4"])
     assert live.get("/v1/lawyers/L2").json()["firm_id"] == "F2"
+
+
+def test_a_case_put_joining_a_matter_waits_for_a_mark_and_is_refused_after_it(
+    world_roster: Api, pg_engine: Engine
+) -> None:
+    """Tests that with K5 (no matter) started with L2 at F2 and K6 (the victim of M6) with
+    L8, who then joins F2, while a mark of K6 is open a PUT making K5 a defendant of M6 waits
+    for a lock (K6's row, which the PUT reads); once the mark commits, the PUT is a 409
+    kept_groups (F2 would act on both sides of M6), and K5 stays out of the matter."""
+    live = world_roster
+    r = live.put("/v1/cases/K5", json=world.case("K5"), role=Role.CASE_SYSTEM)
+    assert r.status_code == 201, r.text
+    assert live.assign("K5", "L2").status_code == 201
+    assert live.mark("K5", started=True).status_code == 200
+    _opposing_sides(live, ("K7", "L1"), ("K6", "L8"), "M6")
+    r = live.put("/v1/lawyers/L8", json=world.lawyer("L8", "F2", practice_areas=VICTIMS))
+    assert r.status_code == 200, r.text
+    doc = live.get("/v1/cases/K5").json()
+    joined = {**doc, "matter_id": "M6", "side": "defendant"}
+
+    def put_k5() -> httpx.Response:
+        return live.put(
+            "/v1/cases/K5",
+            json=joined,
+            headers={"If-Match": f'"{doc["version"]}"'},
+            role=Role.CASE_SYSTEM,
+        )
+
+    answer = _marking(pg_engine, "K6", live, put_k5)
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["reason"] == "kept_groups"
+    [breach] = body["breaches"]
+    assert (breach["rule"], breach["case_ids"]) == ("opposing_sides_same_firm", ["K5", "K6"])
+    assert live.get("/v1/cases/K5").json()["matter_id"] is None
