@@ -15,7 +15,9 @@ import json
 from collections.abc import Mapping
 from datetime import date
 
+from assigner.domain.arrays import build_arrays
 from assigner.domain.problem import CurrentAssignment, Problem
+from assigner.eligibility import eligibility_tables, why_not
 from assigner.rebalance.documents import CaseState, LawyerState, PlannedState, RebalancePlan
 
 DIGEST_CHARS = 16
@@ -168,11 +170,46 @@ def state_changes(before: PlannedState, now: PlannedState) -> list[str]:
     return out
 
 
+def no_longer_eligible(plan: RebalancePlan, problem_now: Problem) -> list[str]:
+    """The plan's moves and new assignments whose lawyer the engine's per-pair rules refuse
+    in ``problem_now``.  The records can be unchanged and the day not: a plan reviewed
+    overnight is applied on a later ``as_of``, when a lawyer's leave may have begun.  Asked
+    of the changed cases alone (each pair's rules read its own case, the lawyer and the
+    firms; the group rules between cases are the state's, unchanged)."""
+    target = {a.case_id: a.lawyer_id for a in plan.plan.assignments}
+    pairs = {
+        case_id: target[case_id]
+        for case_id, before in plan.state.cases.items()
+        if case_id in target and target[case_id] != before.lawyer_id
+    }
+    alone = [
+        c.model_copy(update={"current_assignment": None, "linked_case_ids": []})
+        for c in problem_now.cases
+        if c.id in pairs
+    ]
+    if not alone:
+        return []
+    arrays = build_arrays(problem_now.model_copy(update={"cases": alone}))
+    tables = eligibility_tables(arrays)
+    out = []
+    for case in alone:
+        rules = [e.rule.value for e in why_not(arrays, case.id, pairs[case.id], tables=tables)]
+        if rules:
+            out.append(
+                f"case {case.id}: lawyer {pairs[case.id]} is no longer eligible for it "
+                f"({', '.join(rules)}) on {problem_now.day_of(problem_now.as_of).isoformat()}"
+            )
+    return out
+
+
 def apply_check(
     plan: RebalancePlan, problem_now: Problem, versions_now: Mapping[str, int] | None = None
 ) -> None:
-    """Raise :class:`StateChanged` when ``problem_now`` differs from the planned state."""
+    """Raise :class:`StateChanged` when ``problem_now`` differs from the planned state, or
+    when a planned move's lawyer is no longer eligible for its case (``no_longer_eligible``)."""
     changes = state_changes(plan.state, planned_state(problem_now, versions_now))
+    if not changes:
+        changes = no_longer_eligible(plan, problem_now)
     if changes:
         raise StateChanged(changes)
 

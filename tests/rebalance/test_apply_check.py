@@ -4,10 +4,12 @@ state (a case reassigned, a capacity changed) and accepts the same one."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from assigner.domain import CurrentAssignment, KnownClient, Problem
+from assigner.domain.problem import Leave
 from assigner.rebalance import (
     RebalancePlan,
     StateChanged,
@@ -143,3 +145,28 @@ def test_plan_document_round_trips_and_has_a_schema(plan: RebalancePlan) -> None
     assert RebalancePlan.model_validate_json(text) == plan
     schema = RebalancePlan.model_json_schema()
     assert {"moves", "new_assignments", "fingerprint", "plan"} <= set(schema["properties"])
+
+
+def test_a_move_onto_a_lawyer_whose_leave_has_begun_is_refused() -> None:
+    """Tests that a plan applied on a later day, when every lawyer's leave (recorded before
+    planning, after every case's deadline) has begun, is refused naming a moved case, its
+    lawyer and the availability rule, though no record changed; on the plan's own day it
+    applies."""
+    base = make_state(StateSpec(seed=11, on_leave=1, capacity_cuts=2))
+    last_day = max(c.assign_by for c in base.cases).date()
+    away = Leave(start=last_day + timedelta(days=1), end=last_day + timedelta(days=10))
+    state = base.model_copy(
+        update={
+            "lawyers": [lw.model_copy(update={"leave": [*lw.leave, away]}) for lw in base.lawyers]
+        }
+    )
+    plan = rebalance(state, 20, None, PARAMS)
+    assert plan.moves or plan.new_assignments
+    apply_check(plan, state)
+    later = state.model_copy(update={"as_of": datetime.combine(away.start, time(12), tzinfo=UTC)})
+    with pytest.raises(StateChanged) as info:
+        apply_check(plan, later)
+    moved = {m.case_id for m in plan.moves} | {n.case_id for n in plan.new_assignments}
+    [first, *_] = info.value.changes
+    assert first.split(":")[0].removeprefix("case ") in moved
+    assert "is no longer eligible for it (availability)" in first
