@@ -216,11 +216,16 @@ class RosterIndex:
         case_side = {name: getattr(case_arrays, name) for name in _ARRAYS_CASE_SIDE}
         case_side["current_lawyer"] = current
         loads = np.asarray(load_hours, dtype=np.float64)
+        counts = np.asarray(open_cases, dtype=np.int32)
+        # The cases given beyond the documents' (the service's assignments) count toward the
+        # yearly quota, as a job's plan counts the cases it keeps with their lawyers.
+        held = np.maximum(0, counts - self.arrays.current_open_cases)
         arrays = dataclasses.replace(
             self.arrays,
             problem=problem,
             current_load_hours=loads,
-            current_open_cases=np.asarray(open_cases, dtype=np.int32),
+            current_open_cases=counts,
+            quota_short_cases=np.maximum(0, self.arrays.quota_short_cases - held).astype(np.int32),
             units_per_hour=units_per_hour(
                 np.concatenate([self.arrays.capacity_hours, loads, case_arrays.workload_hours])
             ),

@@ -139,3 +139,24 @@ def test_recommendation_follows_a_replaced_lawyer(world_api: Api) -> None:
     assert world_api.put("/v1/lawyers/L5", json=l5).status_code == 200
     after = world_api.post("/v1/cases/C2/recommendations", json={"top_k": 10}).json()
     assert "L5" in [x["lawyer_id"] for x in after["recommendations"]]
+
+
+def test_cases_a_lawyer_holds_count_toward_the_yearly_quota(world_api: Api) -> None:
+    """Tests that a lawyer one case short of the yearly quota is credited the quota points for
+    the next case until the service assigns one to the lawyer, as a job's plan counts the
+    cases kept with their lawyers: then the quota is met and no points are credited."""
+    doc = next(d for d in world.lawyers() if d["id"] == "L2") | {
+        "yearly_quota_cases": 1,
+        "cases_this_year": 0,
+    }
+    assert world_api.put("/v1/lawyers/L2", json=doc).status_code == 200
+
+    def l2_quota_points() -> int:
+        body = world_api.post("/v1/cases/C3/recommendations", json={"top_k": 10}).json()
+        return int(
+            next(r for r in body["recommendations"] if r["lawyer_id"] == "L2")["quota_points"]
+        )
+
+    assert l2_quota_points() < 0
+    assert world_api.assign("C2", "L2").status_code == 201
+    assert l2_quota_points() == 0
