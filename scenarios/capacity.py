@@ -46,6 +46,8 @@ from ortools.sat.python import cp_model
 
 from assigner.domain import Firm, Lawyer, Location, Plan, PracticeArea, Problem, ProviderKind
 from assigner.domain.arrays import haversine_km
+from assigner.domain.catalogue import Catalogue
+from assigner.domain.loading import resolve_catalogue
 from assigner.eligibility import GroupConstraints
 from assigner.eligibility.filters import qualification_triggers
 from assigner.eligibility.groups import firms_of
@@ -211,10 +213,8 @@ class _Demand:
     rules: list[list[str]]  # qualification rules that apply to each case
 
 
-def _demand(
-    problem: Problem, facts: BaselineFacts, positions: list[int], hours: np.ndarray
-) -> _Demand:
-    cat = facts.catalogue
+def _demand(problem: Problem, positions: list[int], hours: np.ndarray) -> _Demand:
+    cat = resolve_catalogue(problem)  # the variant's own (a change may edit case types)
     cases = [problem.cases[i] for i in positions]
     rules = []
     for case in cases:
@@ -244,8 +244,9 @@ def _demand(
 def candidate_types(
     problem: Problem, facts: BaselineFacts, demand: _Demand, options: CapacityPlanning
 ) -> list[HireType]:
-    """Hire types for the areas and kinds the uncovered demand needs, in every township."""
-    cat = facts.catalogue
+    """Hire types for the areas and kinds the uncovered demand needs, in every township, by
+    the variant's own catalogue (which kinds may take a case type)."""
+    cat = resolve_catalogue(problem)
     rates = _cost_rates(options)
     kinds = hire_kinds(problem, options)
     default_km = problem.policy.default_max_travel_km
@@ -289,9 +290,9 @@ def candidate_types(
     return out
 
 
-def _type_eligibility(facts: BaselineFacts, demand: _Demand, types: list[HireType]) -> np.ndarray:
-    """(uncovered cases, hire types): True where a hire of the type may take the case."""
-    cat = facts.catalogue
+def _type_eligibility(cat: Catalogue, demand: _Demand, types: list[HireType]) -> np.ndarray:
+    """(uncovered cases, hire types): True where a hire of the type may take the case under
+    the variant's catalogue ``cat``."""
     n, m = len(demand.area), len(types)
     ok = np.zeros((n, m), dtype=np.bool_)
     if n == 0 or m == 0:
@@ -431,9 +432,9 @@ def _plan_round(
     arrays, cand = prepared.arrays, prepared.candidates
     pos = arrays.case_pos
     uncovered = sorted(pos[u.case_id] for u in plan.unassigned)
-    demand = _demand(problem, facts, uncovered, arrays.workload_hours)
+    demand = _demand(problem, uncovered, arrays.workload_hours)
     types = candidate_types(problem, facts, demand, options)
-    eligible = _type_eligibility(facts, demand, types)
+    eligible = _type_eligibility(arrays.catalogue, demand, types)
 
     # Spare capacity of existing lawyers after the plan.
     used_units = np.zeros(arrays.n_lawyers, dtype=np.int64)

@@ -87,6 +87,29 @@ def test_hires_close_a_shortage(shortage: Problem) -> None:
     assert again.verification is not None and again.verification.passed
 
 
+def test_hires_follow_the_variants_own_catalogue() -> None:
+    """Tests that where a variant lets only staff lawyers take injury claims (and removes the
+    personal-injury lawyers), the hires for them are staff lawyers and cover every case: the
+    planner judged hire types by the baseline's catalogue and hired practising lawyers that
+    could take none of the cases."""
+    problem = _changed(
+        generate_county("tiny", 3),
+        {"kind": "remove_lawyers", "lawyer_practice_areas": ["personal_injury"]},
+        {
+            "kind": "catalogue",
+            "update": {
+                "case_types": {"injury_claim": {"allowed_provider_kinds": ["staff_lawyer"]}}
+            },
+        },
+    )
+    assert any(c.case_type == "injury_claim" for c in problem.cases)
+    result = plan_capacity(problem, CapacityPlanning(), PARAMS)
+    injury = [line for line in result.lines if line.practice_area == "personal_injury"]
+    assert injury and all(line.provider_kind == "staff_lawyer" for line in injury)
+    assert all(line.assigned_cases > 0 for line in injury)
+    assert not result.still_unassigned
+
+
 def test_no_hires_when_nothing_is_missing() -> None:
     """Tests that a problem whose plan already covers every case gets no recommendation."""
     problem = _changed(generate_county("tiny", 3), {"kind": "scale_demand", "factor": 0.5})
