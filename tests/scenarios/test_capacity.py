@@ -92,8 +92,9 @@ def test_hires_follow_the_variants_own_catalogue() -> None:
     personal-injury lawyers), the hires for them are staff lawyers and cover every case: the
     planner judged hire types by the baseline's catalogue and hired practising lawyers that
     could take none of the cases."""
+    baseline = generate_county("tiny", 3)
     problem = _changed(
-        generate_county("tiny", 3),
+        baseline,
         {"kind": "remove_lawyers", "lawyer_practice_areas": ["personal_injury"]},
         {
             "kind": "catalogue",
@@ -103,7 +104,8 @@ def test_hires_follow_the_variants_own_catalogue() -> None:
         },
     )
     assert any(c.case_type == "injury_claim" for c in problem.cases)
-    result = plan_capacity(problem, CapacityPlanning(), PARAMS)
+    # As `assigner scenario capacity` calls it: with the baseline's facts.
+    result = plan_capacity(problem, CapacityPlanning(), PARAMS, facts=baseline_facts(baseline))
     injury = [line for line in result.lines if line.practice_area == "personal_injury"]
     assert injury and all(line.provider_kind == "staff_lawyer" for line in injury)
     assert all(line.assigned_cases > 0 for line in injury)
