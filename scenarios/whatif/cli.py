@@ -268,10 +268,16 @@ def capacity(
     elif not result.still_unassigned:
         out.print("[green]No extra providers needed[/]: every case is covered.")
     else:
-        out.print("No hire helps the cases left unassigned (see the notes).")
+        out.print(
+            "No hire helps the cases left unassigned"
+            + (" (see the notes)." if result.notes else ".")
+        )
     if result.not_coverable:
         shown = ", ".join(result.not_coverable[:10])
-        out.print(f"[yellow]{len(result.not_coverable)} cases no hire may take[/]: {shown}")
+        out.print(
+            f"[yellow]{len(result.not_coverable)} cases no hire may take[/] (no hire type has "
+            f"their practice area, provider kind, hours, reach or qualification): {shown}"
+        )
     if result.still_unassigned:
         out.print(f"[yellow]still unassigned after the hires[/]: {len(result.still_unassigned)}")
     for note in result.notes:

@@ -167,3 +167,35 @@ def test_capacity_command_prints_and_writes_the_table(tmp_path: Path) -> None:
 
     unknown = CliRunner().invoke(scenario_app, ["capacity", str(file), "--variant", "nope"])
     assert unknown.exit_code == 2 and "no variant named 'nope'" in unknown.output
+
+
+def test_demand_no_hire_can_take_is_named_without_pointing_at_missing_notes(
+    tmp_path: Path,
+) -> None:
+    """Tests that when every case left out needs more hours than any hire has, the command
+    names them as cases no hire may take, says why, and does not point at notes it does not
+    print."""
+    data = {
+        "name": "huge",
+        "baseline": {"tier": "tiny", "seed": 3},
+        "samples": 1,
+        "time_limit_s": 1,
+        "variants": [
+            {
+                "name": "huge felony",
+                "changes": [
+                    {
+                        "kind": "catalogue",
+                        "update": {"case_types": {"felony_high": {"workload_hours": 5000}}},
+                    }
+                ],
+            }
+        ],
+    }
+    file = tmp_path / "huge.yaml"
+    file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = CliRunner().invoke(scenario_app, ["capacity", str(file), "--variant", "huge felony"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "cases no hire may take (no hire type has their practice area" in text
+    assert "see the notes" not in text
