@@ -29,13 +29,16 @@ class UnassignedReason(StrEnum):
     the cases placed (co-defendants, linked cases, the one-firm rule, opposing sides: counsel
     from another firm is needed); one may take it, but placing the case there costs at least
     as many points as its unassigned penalty (the policy's weights make leaving it open no
-    dearer; the name stays for the clients that read it); or
-    placing it would have lowered the objective and the search ended before it did."""
+    dearer; the name stays for the clients that read it); in a rebalance, every lawyer with
+    room for the case has taken the per-lawyer move budget's moves already (moving the case
+    there would be one more); or placing it would have lowered the objective and the search
+    ended before it did."""
 
     NO_ELIGIBLE_LAWYER = "no_eligible_lawyer"
     CAPACITY_EXHAUSTED = "capacity_exhausted"
     GROUP_RULES = "group_rules"
     COSTS_MORE_THAN_PENALTY = "costs_more_than_penalty"
+    MOVE_BUDGET = "move_budget"
     NOT_PLACED_IN_TIME = "not_placed_in_time"
 
 

@@ -233,3 +233,29 @@ def make_budget(
     open_limit = np.bincount(current[dropped], minlength=n_agents).astype(np.int64)
     still_eligible = (current >= 0) & ~start.ineligible
     return MoveBudget(current.astype(np.int32), still_eligible, max_moves, away, onto, open_limit)
+
+
+def held_by_onto_limits(inst: AssignmentInstance, budget: MoveBudget, agent_of: I32) -> I64:
+    """Cases left unassigned that have a current lawyer (so placing them is a move) and an
+    edge to a lawyer with room for them (hours and open cases at the plan's loads), where every
+    such lawyer has taken ``onto_limit`` moves already: the per-lawyer budget, not the search,
+    keeps them out."""
+    used = count_moves(budget.current, agent_of, budget.n_agents)
+    rows = edge_rows(inst, agent_of)
+    placed = rows >= 0
+    load = np.bincount(
+        inst.edge_agent[rows[placed]],
+        weights=inst.edge_weight[rows[placed]],
+        minlength=inst.n_agents,
+    ).astype(np.int64)
+    count = np.bincount(inst.edge_agent[rows[placed]], minlength=inst.n_agents).astype(np.int64)
+    out = []
+    for item in np.flatnonzero((agent_of < 0) & (budget.current >= 0)):
+        edges = inst.edges_of(int(item))
+        agents = inst.edge_agent[edges]
+        room = (load[agents] + inst.edge_weight[edges] <= inst.capacity[agents]) & (
+            count[agents] + 1 <= inst.max_count[agents]
+        )
+        if room.any() and np.all(used.onto[agents[room]] >= budget.onto_limit[agents[room]]):
+            out.append(int(item))
+    return np.asarray(out, dtype=np.int64)

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from assigner.domain.plan import ObjectiveBreakdown
+from assigner.domain.plan import ObjectiveBreakdown, Plan, UnassignedReason
 from assigner.domain.problem import Problem
 from assigner.engine import Prepared, prepare
 from assigner.plan.build import build_plan
@@ -42,6 +42,7 @@ from assigner.rebalance.budget import (
     budget_issues,
     count_moves,
     current_edges,
+    held_by_onto_limits,
     keep_start,
     make_budget,
 )
@@ -153,6 +154,16 @@ def _budget_lp_bound(
     ``time_limit_s``."""
     lp = solve_budget_mip(inst, budget, time_limit_s, integer=False)
     return max(bound, lp.bound) if math.isfinite(lp.bound) else bound
+
+
+def _name_the_budget(plan: Plan, prepared: Prepared, budget: MoveBudget, best: I32) -> None:
+    """Cases the plan says were not placed in time, which the per-lawyer move budget keeps
+    out (``held_by_onto_limits``), are said to be kept out by it."""
+    ids = prepared.arrays.case_ids
+    held = {ids[int(i)] for i in held_by_onto_limits(prepared.instance, budget, best)}
+    for entry in plan.unassigned:
+        if entry.case_id in held and entry.reason is UnassignedReason.NOT_PLACED_IN_TIME:
+            entry.reason = UnassignedReason.MOVE_BUDGET
 
 
 def rebalance(
@@ -304,6 +315,7 @@ def rebalance(
         constant_cost=constant,
     )
     plan = build_plan(prepared.arrays, prepared.candidates, prepared.costs, inst, outcome, params)
+    _name_the_budget(plan, prepared, budget, best)
     plan.verification = assert_valid(problem, plan)
     moves, new = explain_moves(prepared, start, current, best)
     used = count_moves(current, best, inst.n_agents)

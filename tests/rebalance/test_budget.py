@@ -14,6 +14,7 @@ from assigner.rebalance.budget import (
     budget_issues,
     count_moves,
     current_edges,
+    held_by_onto_limits,
     keep_start,
     make_budget,
 )
@@ -104,6 +105,20 @@ def test_per_lawyer_limit_never_blocks_forced_moves() -> None:
     free = make_budget(start, current, 2, 5, None)
     assert (free.onto_limit == UNLIMITED).all()
     assert isinstance(free, MoveBudget)
+
+
+def test_cases_the_onto_limits_keep_out_are_found() -> None:
+    """Tests that a case whose current agent cannot keep it (over capacity), with room at the
+    other agent only past that agent's onto limit, is found as kept out by the budget; with
+    the limit not yet reached it is not."""
+    inst = _instance([5, 9, 3, 8], [12, 100])
+    current = np.array([0, 0, 0, 0], dtype=np.int32)
+    start = keep_start(inst, current)
+    budget = make_budget(start, current, 2, 5, 1)
+    plan = np.array([1, 0, 0, -1], dtype=np.int32)  # item 3 forced away, agent 1 full by limit
+    assert held_by_onto_limits(inst, budget, plan).tolist() == [3]
+    wider = make_budget(start, current, 2, 5, 2)
+    assert held_by_onto_limits(inst, wider, plan).tolist() == []
 
 
 def test_current_edges_and_objective_match_the_engine() -> None:

@@ -114,3 +114,18 @@ def test_a_move_from_a_lawyer_who_ends_busier_does_not_claim_to_balance_load() -
     assert f"the case's own cost rises by {move.score_change_points} points" in " ".join(
         [move.reason, *move.details]
     )
+
+
+def test_cases_the_per_lawyer_budget_keeps_out_say_so() -> None:
+    """Tests that with three cases of a lawyer on leave, two lawyers with room and at most one
+    move onto each, the case left out is said to be kept out by the move budget, not by the
+    search's time (the plan is proven optimal)."""
+    lawyers = [make_lawyer("L1", leave=[LEAVE]), make_lawyer("L2"), make_lawyer("L3")]
+    cases = [
+        make_case(f"C{k}", current_assignment=CurrentAssignment(lawyer_id="L1"))
+        for k in range(1, 4)
+    ]
+    plan = rebalance(make_problem(lawyers=lawyers, cases=cases), 5, 1, PARAMS)
+    [left] = plan.plan.unassigned
+    assert left.reason.value == "move_budget"
+    assert plan.plan.verification is not None and plan.plan.verification.passed
