@@ -23,6 +23,7 @@ class MoveKind(StrEnum):
     OVERLOAD = "overload"
     GROUP_RULE = "group_rule"
     ROOM_FOR_BACKLOG = "room_for_backlog"
+    ROOM_FOR_MOVE = "room_for_move"  # room for a case moved onto the lawyer (one forced, say)
     CONTINUITY = "continuity"
     BALANCE = "balance"
     COST = "cost"

@@ -71,6 +71,10 @@ class _Explainer:
         self.backlog_at: dict[int, list[int]] = {}
         for i in np.flatnonzero(backlog):
             self.backlog_at.setdefault(int(after[i]), []).append(int(i))
+        moved_in = (current >= 0) & (after >= 0) & (after != current)
+        self.moved_in_at: dict[int, list[int]] = {}
+        for i in np.flatnonzero(moved_in):
+            self.moved_in_at.setdefault(int(after[i]), []).append(int(i))
 
     def lawyer_id(self, li: int) -> str:
         return self.arrays.lawyer_ids[li]
@@ -124,19 +128,39 @@ class _Explainer:
             f"{after.count[li]}, at most {arrays.max_open_cases[li]})"
         )
 
+    def would_not_fit(self, li: int, row_before: int) -> bool:
+        """Had the case stayed with its lawyer (edge ``row_before``), the lawyer's cases in the
+        plan would not fit (hours or open cases)."""
+        inst = self.inst
+        w = int(inst.edge_weight[row_before])
+        return bool(
+            self.held_weight[li] + w > inst.capacity[li]
+            or self.held_count[li] + 1 > inst.max_count[li]
+        )
+
+    def room_for_moves_reason(self, li: int, row_before: int) -> str | None:
+        """The lawyer took cases moved from other lawyers (those the hard rules force away
+        first) that would not fit had this case stayed."""
+        moved = self.moved_in_at.get(li)
+        if not moved or row_before < 0 or not self.would_not_fit(li, row_before):
+            return None
+        forced = self.start.ineligible | self.start.over_capacity
+        moved = sorted(moved, key=lambda j: (not forced[j], j))
+        first = moved[0]
+        came = f"case {self.arrays.case_ids[first]} from {self.lawyer_id(int(self.current[first]))}"
+        if len(moved) == 1:
+            return f"makes room at {self.lawyer_id(li)} for {came}"
+        return (
+            f"makes room at {self.lawyer_id(li)}, which takes {len(moved)} moved cases "
+            f"(e.g. {came})"
+        )
+
     def room_reason(self, ci: int, li: int, row_before: int) -> str | None:
         """The lawyer took backlog cases that would not fit had this case stayed."""
         placed = self.backlog_at.get(li)
-        if not placed or row_before < 0:
+        if not placed or row_before < 0 or not self.would_not_fit(li, row_before):
             return None
         inst = self.inst
-        w = int(inst.edge_weight[row_before])
-        fits = (
-            self.held_weight[li] + w <= inst.capacity[li]
-            and self.held_count[li] + 1 <= inst.max_count[li]
-        )
-        if fits:
-            return None
         placed = sorted(placed, key=lambda j: (-int(inst.unassigned_penalty[j]), j))
         first = self.arrays.case_ids[placed[0]]
         if len(placed) == 1:
@@ -178,6 +202,9 @@ class _Explainer:
         room = self.room_reason(ci, c, row_before)
         if room is not None:
             reasons.append((MoveKind.ROOM_FOR_BACKLOG, room))
+        room_for_moves = self.room_for_moves_reason(c, row_before)
+        if room_for_moves is not None:
+            reasons.append((MoveKind.ROOM_FOR_MOVE, room_for_moves))
         if (
             terms_after is not None
             and terms_before is not None

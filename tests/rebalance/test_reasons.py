@@ -129,3 +129,22 @@ def test_cases_the_per_lawyer_budget_keeps_out_say_so() -> None:
     [left] = plan.plan.unassigned
     assert left.reason.value == "move_budget"
     assert plan.plan.verification is not None and plan.plan.verification.passed
+
+
+def test_a_move_that_makes_room_for_a_forced_move_says_so() -> None:
+    """Tests that when C1 must leave L1 (on leave) for L2, whose room (60 h) holds one 57 h
+    case, and L2's own C2 moves on to L3 to make that room, C2's move says it makes room at
+    L2 for C1 from L1, not that it lowers the objective."""
+    lawyers = [
+        make_lawyer("L1", leave=[LEAVE]),
+        make_lawyer("L2", capacity_hours=100.0),
+        make_lawyer("L3"),
+    ]
+    cases = [
+        make_case("C1", current_assignment=CurrentAssignment(lawyer_id="L1")),
+        make_case("C2", current_assignment=CurrentAssignment(lawyer_id="L2")),
+    ]
+    moves = _explained(make_problem(lawyers=lawyers, cases=cases), {"C1": "L2", "C2": "L3"})
+    assert moves["C1"].kind is MoveKind.LAWYER_INELIGIBLE
+    assert moves["C2"].kind is MoveKind.ROOM_FOR_MOVE
+    assert moves["C2"].reason == "makes room at L2 for case C1 from L1"
