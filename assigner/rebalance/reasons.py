@@ -79,33 +79,45 @@ class _Explainer:
     def lawyer_id(self, li: int) -> str:
         return self.arrays.lawyer_ids[li]
 
-    def ineligible_reason(self, ci: int, li: int) -> tuple[MoveKind, str]:
-        """Why the current lawyer may no longer hold the case; a lawyer excluded only by the
-        capacity rule (their other work alone leaves no room for it) is an overload."""
+    def ineligible_reasons(self, ci: int, li: int) -> list[tuple[MoveKind, str]]:
+        """Why the current lawyer may no longer hold the case: the main reason first (leave,
+        no longer accepting cases, the first rule), then every other rule that excludes the
+        pair; a lawyer excluded only by the capacity rule (their other work alone leaves no
+        room for it) is an overload."""
         arrays = self.arrays
         case, lawyer = arrays.problem.cases[ci], arrays.problem.lawyers[li]
         exclusions = why_not(arrays, case.id, lawyer.id, tables=self.tables)
+        if exclusions and all(ex.rule is Rule.CAPACITY for ex in exclusions):
+            return [(MoveKind.OVERLOAD, self.overload_reason(li))]
+        main: tuple[MoveKind, str] | None = None
+        rest = list(exclusions)
         for ex in exclusions:
             if ex.rule is Rule.AVAILABILITY:
                 first = arrays.problem.day_of(arrays.problem.as_of)
                 last = max(first, arrays.problem.day_of(case.assign_by))
                 for lv in lawyer.leave:
                     if lv.start <= last and lv.end >= first:
-                        return (
+                        main = (
                             MoveKind.LAWYER_INELIGIBLE,
                             f"lawyer on leave from {lv.start} to {lv.end}",
                         )
-                if not lawyer.accepting_new_cases:
-                    return MoveKind.LAWYER_INELIGIBLE, "lawyer no longer accepts cases"
-        if exclusions and all(ex.rule is Rule.CAPACITY for ex in exclusions):
-            return MoveKind.OVERLOAD, self.overload_reason(li)
-        if exclusions:
-            ex = exclusions[0]
-            return (
+                        break
+                if main is None and not lawyer.accepting_new_cases:
+                    main = (MoveKind.LAWYER_INELIGIBLE, "lawyer no longer accepts cases")
+                if main is not None:
+                    rest.remove(ex)
+                break
+        if main is None and rest:
+            ex = rest.pop(0)
+            main = (
                 MoveKind.LAWYER_INELIGIBLE,
                 f"lawyer no longer eligible ({ex.rule.value}: {ex.detail})",
             )
-        return MoveKind.LAWYER_INELIGIBLE, "lawyer no longer eligible"
+        if main is None:
+            return [(MoveKind.LAWYER_INELIGIBLE, "lawyer no longer eligible")]
+        return [main] + [
+            (MoveKind.LAWYER_INELIGIBLE, f"also {ex.rule.value}: {ex.detail}") for ex in rest
+        ]
 
     def over_before(self, li: int) -> bool:
         """The lawyer was over capacity (hours or open cases) in the current state."""
@@ -188,7 +200,7 @@ class _Explainer:
 
         reasons: list[tuple[MoveKind, str]] = []
         if self.start.ineligible[ci]:
-            reasons.append(self.ineligible_reason(ci, c))
+            reasons += self.ineligible_reasons(ci, c)
         if self.start.over_capacity[ci] or self.over_before(c):
             reasons.append((MoveKind.OVERLOAD, self.overload_reason(c)))
         if self.start.group_rule[ci]:

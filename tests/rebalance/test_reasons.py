@@ -148,3 +148,22 @@ def test_a_move_that_makes_room_for_a_forced_move_says_so() -> None:
     assert moves["C1"].kind is MoveKind.LAWYER_INELIGIBLE
     assert moves["C2"].kind is MoveKind.ROOM_FOR_MOVE
     assert moves["C2"].reason == "makes room at L2 for case C1 from L1"
+
+
+def test_a_forced_move_lists_every_rule_that_excludes_its_lawyer() -> None:
+    """Tests that a case whose lawyer is on leave and also excluded by the case names the
+    leave as the reason and the exclusion in ``details`` (only the first rule was given)."""
+    lawyers = [make_lawyer("L1", leave=[LEAVE]), make_lawyer("L2")]
+    cases = [
+        make_case(
+            "C1",
+            excluded_lawyer_ids=["L1"],
+            current_assignment=CurrentAssignment(lawyer_id="L1"),
+        )
+    ]
+    moves = _explained(make_problem(lawyers=lawyers, cases=cases), {"C1": "L2"})
+    move = moves["C1"]
+    assert move.reason.startswith("lawyer on leave from")
+    assert move.details == [
+        "also explicit_exclusion: staff excluded lawyer L1 from case C1 (excluded_lawyer_ids)"
+    ]
