@@ -91,8 +91,9 @@ def units_per_hour(hours: FloatArray) -> int:
     grid makes the search's tables over loads larger, so it is taken only where the data needs
     it.  Values on no grid (a third of an hour) are counted in thousandths, rounded against the
     lawyer (a case's hours and a current load up, a capacity down)."""
+    values = np.asarray(hours, dtype=np.float64)
     for per_hour in HOUR_UNITS:
-        scaled = np.asarray(hours, dtype=np.float64) * per_hour
+        scaled = values * per_hour
         if np.all(np.abs(scaled - np.round(scaled)) <= _ON_GRID * np.maximum(1.0, np.abs(scaled))):
             return per_hour
     return HOUR_UNITS[-1]

@@ -20,13 +20,12 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from assigner.search.instance import I32, MUST_ASSIGN, AssignmentInstance
-from assigner.search.search_budget import DETERMINISTIC_MIN_SAFETY_S
+from assigner.search.search_budget import deterministic_safety_s
 
 # CP-SAT's deterministic time runs about ten times slower than the wall clock on these models
 # (measured on the demo county, 2 cores), so a budget of S seconds buys S / 10 units; the wall
 # limit stays only as a safety stop, far enough out that it does not decide the result.
 DETERMINISTIC_UNITS_PER_S = 0.1
-DETERMINISTIC_SAFETY_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -307,8 +306,6 @@ def configure(solver: cp_model.CpSolver, params: SearchParams, spent_s: float) -
     if params.deterministic:
         p.interleave_search = params.workers > 1
         p.max_deterministic_time = budget * DETERMINISTIC_UNITS_PER_S
-        p.max_time_in_seconds = max(
-            budget * DETERMINISTIC_SAFETY_FACTOR, DETERMINISTIC_MIN_SAFETY_S
-        )
+        p.max_time_in_seconds = deterministic_safety_s(budget)
     else:
         p.max_time_in_seconds = budget
